@@ -1,0 +1,151 @@
+"""The `chengxin` command (also `python -m bot`): run, console, classify, db upgrade, departments import, audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN is not set (or is a placeholder): get one from @BotFather and export it, "
+    "or try the bot without Telegram: chengxin console"
+)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        sys.exit(f"chengxin: invalid configuration: {problems}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Long polling against TELEGRAM_API_URL."""
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.logs import configure_logging
+
+    settings = _settings()
+    if not settings.has_real_token():
+        print(f"chengxin: {TOKEN_HELP}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.token)
+    application = build_application(settings)
+    # poll_interval/timeout keep a local Bot API server that answers at once from busy-looping.
+    application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.5, timeout=20)
+    return 0
+
+
+def console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return asyncio.run(run_console(_settings()))
+
+
+def classify(args: argparse.Namespace) -> int:
+    """One complaint per stdin line in, one JSON object per line out."""
+    from bot.domain.departments import SAMPLE_DIRECTORY
+    from nlp import Classifier, DepartmentMatcher
+
+    entries = DepartmentMatcher.load_csv(args.departments or SAMPLE_DIRECTORY)
+    classifier = Classifier.default()
+    classifier.add_words([e.name for e in entries] + [a for e in entries for a in e.aliases])
+    matcher = DepartmentMatcher(entries)
+    for line in sys.stdin:
+        text = line.strip()
+        if not text:
+            continue
+        result = classifier.classify(text).to_json()
+        result["departments"] = [m.name for m in matcher.find(text)]
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+async def _with_db(work) -> int:
+    from bot.db.session import Database
+
+    db = Database(_settings().database_url)
+    try:
+        await db.upgrade()
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    async def work(db) -> int:
+        print("database is at the newest schema")
+        return 0
+
+    return asyncio.run(_with_db(work))
+
+
+def departments_import(args: argparse.Namespace) -> int:
+    from bot.domain.departments import import_directory
+
+    raw = Path(args.file).read_bytes()
+
+    async def work(db) -> int:
+        async with db.session() as session:
+            report = await import_directory(session=session, raw=raw)
+            if report.errors:
+                print("导入失败，未做任何更改：", file=sys.stderr)
+                for problem in report.errors:
+                    print(f"  {problem}", file=sys.stderr)
+                return 1
+            await session.commit()
+        print(f"导入完成：新增 {report.created} 个部门，更新 {report.updated} 个（运行中的机器人重启后生效）")
+        return 0
+
+    return asyncio.run(_with_db(work))
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from bot.domain.audit import verify_chains
+
+    async def work(db) -> int:
+        async with db.session() as session:
+            checked, broken = await verify_chains(session=session)
+        for link in broken:
+            print(f"{link.case_ref}: broken at event {link.seq}: {link.reason}")
+        print(f"{checked} cases checked, {len(broken)} broken")
+        return 1 if broken else 0
+
+    return asyncio.run(_with_db(work))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="chengxin", description="诚信 Chengxin government-integrity bot")
+    commands = top.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the bot (long polling)").set_defaults(func=run)
+    commands.add_parser("console", help="try the bot in the terminal, no Telegram needed").set_defaults(func=console)
+    classify_parser = commands.add_parser("classify", help="classify complaints from stdin, JSON lines out")
+    classify_parser.add_argument("--departments", help="department directory CSV (default: the shipped sample)")
+    classify_parser.set_defaults(func=classify)
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=db_upgrade)
+    departments = commands.add_parser("departments", help="department directory").add_subparsers(
+        dest="departments_command", required=True)
+    importer = departments.add_parser("import", help="load a city's directory CSV")
+    importer.add_argument("file")
+    importer.set_defaults(func=departments_import)
+    audit = commands.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="check every case's hash chain").set_defaults(func=audit_verify)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

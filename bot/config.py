@@ -1,0 +1,76 @@
+"""Settings, read once from the environment (and an optional .env) and passed down."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Annotated
+
+PLACEHOLDER_TOKENS = {"", "changeme", "your-token-here", "<token>", "TOKEN", "123456:ABC"}
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr = Field(default=SecretStr(""), alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
+    database_url: str = Field(default="sqlite+aiosqlite:///chengxin.db", alias="DATABASE_URL")
+    supervisors: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="CHENGXIN_SUPERVISORS"
+    )
+    timezone: str = Field(default="Asia/Shanghai", alias="CHENGXIN_TIMEZONE")
+    case_prefix: str = Field(default="YC", alias="CHENGXIN_CASE_PREFIX", pattern=r"^[A-Z]{1,8}$")
+    daily_case_limit: int = Field(default=10, alias="CHENGXIN_DAILY_CASE_LIMIT", ge=1)
+    draft_reminder_hours: int = Field(default=24, alias="CHENGXIN_DRAFT_REMINDER_HOURS", ge=1)
+    draft_expiry_days: int = Field(default=7, alias="CHENGXIN_DRAFT_EXPIRY_DAYS", ge=1)
+    flood_messages: int = Field(default=40, alias="CHENGXIN_FLOOD_MESSAGES", ge=1)
+    flood_seconds: int = Field(default=60, alias="CHENGXIN_FLOOD_SECONDS", ge=1)
+    rate_limit: bool = Field(default=True, alias="CHENGXIN_RATE_LIMIT")
+    draft_sweep_seconds: int = Field(default=600, alias="CHENGXIN_DRAFT_SWEEP_SECONDS", ge=10)
+    log_level: str = Field(default="INFO", alias="CHENGXIN_LOG_LEVEL")
+
+    @field_validator("supervisors", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError as exc:
+                raise ValueError("CHENGXIN_SUPERVISORS must be comma-separated Telegram user ids") from exc
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def api_root(self) -> str:
+        """TELEGRAM_API_URL without a trailing /bot, so both the method and file URLs can be built."""
+        root = self.telegram_api_url.rstrip("/")
+        return root[: -len("/bot")] if root.endswith("/bot") else root
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token(self) -> str:
+        return self.telegram_bot_token.get_secret_value()
+
+    def has_real_token(self) -> bool:
+        """True when the token looks like one BotFather issues (id:secret)."""
+        token = self.token.strip()
+        if token in PLACEHOLDER_TOKENS:
+            return False
+        bot_id, _, secret = token.partition(":")
+        return bot_id.isdigit() and len(secret) >= 20

@@ -1,0 +1,179 @@
+"""The tables. Generic column types only, so SQLite and PostgreSQL share one schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Department(Base):
+    """A government body a case can be routed to (bureau, district, township, street office…)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(32), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    aliases: Mapped[list[DepartmentAlias]] = relationship(
+        back_populates="department", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class DepartmentAlias(Base):
+    """Another name people use for a department (区住建局, 城管…); one alias may fit several."""
+
+    __tablename__ = "department_aliases"
+    __table_args__ = (UniqueConstraint("department_id", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(64), index=True)
+
+    department: Mapped[Department] = relationship(back_populates="aliases")
+
+
+class Account(Base):
+    """A Telegram user known to the bot, with the role they act in."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="citizen")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    region: Mapped[str | None] = mapped_column(String(32))
+    full_name: Mapped[str | None] = mapped_column(String(256))
+    username: Mapped[str | None] = mapped_column(String(64))
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class Case(Base):
+    """One complaint about a government body, from filing to closing."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_complainant_created", "complainant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    domain: Mapped[str] = mapped_column(String(16), index=True)
+    domain_confidence: Mapped[float]
+    domain_terms: Mapped[list[Any]] = mapped_column(default=list)
+    suggested_domain: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    complainant_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    text: Mapped[str] = mapped_column(Text)
+    text_masked: Mapped[str] = mapped_column(Text)
+    contact_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    complainant: Mapped[Account] = relationship(lazy="joined")
+
+
+class CaseEvent(Base):
+    """Append-only audit log of a case; each row chains the hash of the one before it."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int]
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Evidence(Base):
+    """A photo or document attached to a case, kept by Telegram file_id."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(128))
+    file_name: Mapped[str | None] = mapped_column(String(256))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    caption: Mapped[str | None] = mapped_column(Text)
+    caption_masked: Mapped[str | None] = mapped_column(Text)
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+
+
+class Supplement(Base):
+    """Further text a complainant added to an open case."""
+
+    __tablename__ = "supplements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    text_masked: Mapped[str] = mapped_column(Text)
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+
+
+class Draft(Base):
+    """A citizen's unfinished conversation (complaint or supplement), kept so restarts lose nothing."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship(lazy="joined")
+
+
+class Counter(Base):
+    """Named monotonic counters (case reference sequence); bumped by an atomic UPDATE."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,1 @@
+"""Telegram-free rules of the programme. Functions take `session=` and never commit."""

@@ -1,0 +1,60 @@
+"""Accounts: created on first contact, with the role configuration or an invite gave them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Account
+from bot.domain.roles import Actor, Role
+
+# Touching last_seen on every update would turn each read into a write.
+LAST_SEEN_GRANULARITY = timedelta(minutes=5)
+
+
+async def resolve_actor(
+    *,
+    session: AsyncSession,
+    telegram_id: int,
+    full_name: str | None,
+    username: str | None,
+    supervisors: Collection[int],
+    now: datetime,
+) -> Actor:
+    """The acting account for a Telegram user, created as a citizen if new."""
+    account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
+    if account is None:
+        account = Account(
+            telegram_id=telegram_id,
+            role=Role.CITIZEN,
+            full_name=full_name,
+            username=username,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(account)
+        await session.flush()
+    else:
+        if (account.full_name, account.username) != (full_name, username):
+            account.full_name, account.username = full_name, username
+        if now - account.last_seen_at >= LAST_SEEN_GRANULARITY:
+            account.last_seen_at = now
+        if account.unreachable:
+            # They wrote to us, so they can be reached again.
+            account.unreachable = False
+    role = Role.SUPERVISOR if telegram_id in supervisors else Role(account.role)
+    return Actor(role=role, account=account)
+
+
+async def account_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Account | None:
+    return await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
+
+
+async def mark_unreachable(*, session: AsyncSession, account_id: int) -> None:
+    """Record that the user blocked the bot, so nobody keeps trying."""
+    account = await session.get(Account, account_id)
+    if account is not None:
+        account.unreachable = True

@@ -1,0 +1,237 @@
+"""Cases: opening, reading, and the one function that changes a case's status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Case, Department, Evidence, Supplement
+from bot.domain.audit import append_event
+from bot.domain.errors import Forbidden, InvalidTransition, NotFound, RateLimited
+from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
+from bot.domain.refs import new_case_ref, normalize_ref
+from bot.domain.roles import Actor, Role
+from nlp import mask_pii
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What a finished complaint conversation hands over to open a case."""
+
+    text: str
+    domain: str
+    suggested_domain: str
+    confidence: float
+    terms: list[str]
+    department_code: str | None
+    contact_allowed: bool
+    evidence: list[dict]
+
+
+def may_view(case: Case, actor: Actor) -> bool:
+    """Supervisors see every case, officials their department's, citizens their own."""
+    if actor.is_supervisor:
+        return True
+    if actor.is_official:
+        return case.department_id is not None and actor.account.department_id == case.department_id
+    return actor.account is not None and case.complainant_id == actor.account.id
+
+
+async def lock_case(*, session: AsyncSession, ref: str) -> Case:
+    """Load a case for change, holding its row so two writers cannot interleave (no-op on SQLite)."""
+    case = await session.scalar(select(Case).where(Case.ref == ref).with_for_update(of=Case))
+    if case is None:
+        raise NotFound("case_not_found", ref=ref)
+    return case
+
+
+async def case_for(*, session: AsyncSession, raw_ref: str, actor: Actor, for_update: bool = False) -> Case:
+    """The case a typed reference names, if this actor may see it; same refusal whether missing or not theirs."""
+    ref = normalize_ref(raw_ref)
+    if ref is None:
+        raise NotFound("bad_ref", ref=raw_ref)
+    if for_update:
+        try:
+            case = await lock_case(session=session, ref=ref)
+        except NotFound:
+            case = None
+    else:
+        case = await session.scalar(select(Case).where(Case.ref == ref))
+    if case is None or not may_view(case, actor):
+        # Never tell a stranger whether someone else's case exists.
+        raise NotFound("case_not_found", ref=ref)
+    return case
+
+
+async def change_status(
+    *, session: AsyncSession, case: Case, action: str, actor: Actor, now: datetime, note: str | None = None
+) -> Status:
+    """The only way a case's status changes: check role and source state, write it, audit it."""
+    transition = TRANSITIONS[action]
+    if actor.role not in transition.roles:
+        raise Forbidden("forbidden", action=action)
+    if actor.role is Role.CITIZEN and case.complainant_id != actor.account_id:
+        raise Forbidden("forbidden", action=action)
+    if actor.role is Role.OFFICIAL and case.department_id != actor.account.department_id:
+        raise Forbidden("forbidden", action=action)
+    current = Status(case.status)
+    if current not in transition.sources:
+        raise InvalidTransition("bad_transition", action=action, status=current)
+    case.status = transition.target
+    case.updated_at = now
+    if transition.target in (Status.CLOSED, Status.REJECTED, Status.WITHDRAWN):
+        case.closed_at = now
+    elif case.closed_at is not None:
+        case.closed_at = None
+    await append_event(
+        session=session, case=case, action=action, actor=actor, now=now,
+        from_status=current, to_status=transition.target, note=note,
+    )
+    return transition.target
+
+
+async def cases_filed_today(*, session: AsyncSession, account_id: int, now: datetime, tz: ZoneInfo) -> int:
+    local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return await session.scalar(
+        select(func.count(Case.id)).where(Case.complainant_id == account_id, Case.created_at >= local_midnight)
+    ) or 0
+
+
+async def open_case(
+    *,
+    session: AsyncSession,
+    new: NewCase,
+    actor: Actor,
+    now: datetime,
+    prefix: str,
+    tz: ZoneInfo,
+    daily_limit: int,
+) -> Case:
+    """File a complaint as a case in state `submitted`, with its evidence and first audit event."""
+    if await cases_filed_today(session=session, account_id=actor.account_id, now=now, tz=tz) >= daily_limit:
+        raise RateLimited("rate_limited", limit=daily_limit)
+    department_id = None
+    if new.department_code:
+        department_id = await session.scalar(select(Department.id).where(Department.code == new.department_code))
+    case = Case(
+        ref=await new_case_ref(session=session, prefix=prefix, now=now, tz=tz),
+        status=Status.SUBMITTED,
+        domain=new.domain,
+        suggested_domain=new.suggested_domain,
+        domain_confidence=new.confidence,
+        domain_terms=list(new.terms),
+        department_id=department_id,
+        complainant_id=actor.account_id,
+        text=new.text,
+        text_masked=mask_pii(new.text),
+        contact_allowed=new.contact_allowed,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    for item in new.evidence:
+        session.add(_evidence_row(case, item, actor, now))
+    await append_event(
+        session=session, case=case, action="create", actor=actor, now=now, to_status=Status.SUBMITTED,
+        note=f"evidence={len(new.evidence)}",
+    )
+    return case
+
+
+def _evidence_row(case: Case, item: dict, actor: Actor, now: datetime) -> Evidence:
+    caption = item.get("caption")
+    return Evidence(
+        case_id=case.id,
+        kind=item["kind"],
+        file_id=item["file_id"],
+        file_unique_id=item["file_unique_id"],
+        file_name=item.get("file_name"),
+        mime_type=item.get("mime_type"),
+        caption=caption,
+        caption_masked=mask_pii(caption) if caption else None,
+        added_by_id=actor.account_id,
+        created_at=now,
+    )
+
+
+def require_own_open_case(case: Case, actor: Actor) -> None:
+    """Only the complainant changes the content of their case, and only while it is open."""
+    if actor.account_id != case.complainant_id:
+        raise Forbidden("forbidden")
+    if case.status not in OPEN_STATUSES:
+        raise InvalidTransition("case_closed", ref=case.ref, status=case.status)
+
+
+async def add_supplement(*, session: AsyncSession, case: Case, text: str, actor: Actor, now: datetime) -> Supplement:
+    """A complainant adds text to their open case."""
+    require_own_open_case(case, actor)
+    supplement = Supplement(
+        case_id=case.id, text=text, text_masked=mask_pii(text), added_by_id=actor.account_id, created_at=now
+    )
+    session.add(supplement)
+    case.updated_at = now
+    await append_event(session=session, case=case, action="supplement", actor=actor, now=now)
+    return supplement
+
+
+async def add_evidence(*, session: AsyncSession, case: Case, item: dict, actor: Actor, now: datetime) -> Evidence:
+    """A complainant adds a photo or document to their open case."""
+    require_own_open_case(case, actor)
+    evidence = _evidence_row(case, item, actor, now)
+    session.add(evidence)
+    case.updated_at = now
+    await append_event(session=session, case=case, action="evidence", actor=actor, now=now, note=item["kind"])
+    return evidence
+
+
+async def assign_case(
+    *, session: AsyncSession, case: Case, department: Department, actor: Actor, now: datetime
+) -> None:
+    """Route a case to a department (first assignment or reassignment)."""
+    case.department_id = department.id
+    case.department = department
+    await change_status(session=session, case=case, action="assign", actor=actor, now=now, note=department.code)
+
+
+async def cases_of_complainant(
+    *, session: AsyncSession, account_id: int, offset: int, limit: int
+) -> tuple[list[Case], int]:
+    """A citizen's own cases, newest first, one page at a time, with the total."""
+    where = Case.complainant_id == account_id
+    total = await session.scalar(select(func.count(Case.id)).where(where)) or 0
+    page = await session.scalars(
+        select(Case).where(where).order_by(Case.created_at.desc(), Case.id.desc()).offset(offset).limit(limit)
+    )
+    return list(page.all()), total
+
+
+async def list_cases(
+    *, session: AsyncSession, status: str | None, offset: int, limit: int
+) -> tuple[list[Case], int]:
+    """All cases (optionally of one status), newest first, one page at a time, with the total."""
+    conditions = [Case.status == status] if status else []
+    total = await session.scalar(select(func.count(Case.id)).where(*conditions)) or 0
+    page = await session.scalars(
+        select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id.desc()).offset(offset).limit(limit)
+    )
+    return list(page.all()), total
+
+
+async def evidence_count(*, session: AsyncSession, case_id: int) -> int:
+    return await session.scalar(select(func.count(Evidence.id)).where(Evidence.case_id == case_id)) or 0
+
+
+async def supplements_of(*, session: AsyncSession, case_id: int) -> list[Supplement]:
+    return list(
+        (await session.scalars(select(Supplement).where(Supplement.case_id == case_id).order_by(Supplement.id))).all()
+    )
+
+
+def is_open(case: Case) -> bool:
+    return case.status in OPEN_STATUSES
+

@@ -1,0 +1,123 @@
+"""Drafts: a citizen's half-finished conversation, kept in the database between messages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Draft
+from bot.domain.errors import StaleAction
+
+
+class DraftKind(StrEnum):
+    COMPLAINT = "complaint"
+    SUPPLEMENT = "supplement"
+
+
+class Step(StrEnum):
+    TEXT = "text"
+    DOMAIN = "domain"
+    DEPARTMENT = "department"
+    DEPARTMENT_SEARCH = "dept_search"
+    EVIDENCE = "evidence"
+    CONTACT = "contact"
+    CONFIRM = "confirm"
+    SUPPLEMENT = "supplement"
+
+
+async def current_draft(*, session: AsyncSession, account_id: int) -> Draft | None:
+    return await session.scalar(select(Draft).where(Draft.account_id == account_id))
+
+
+async def start_draft(
+    *,
+    session: AsyncSession,
+    account_id: int,
+    kind: DraftKind,
+    step: Step,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    case_id: int | None = None,
+) -> Draft:
+    """Begin a conversation, replacing whatever unfinished one the citizen had."""
+    await session.execute(delete(Draft).where(Draft.account_id == account_id))
+    draft = Draft(
+        account_id=account_id, kind=kind, step=step, data=dict(data or {}), case_id=case_id,
+        created_at=now, updated_at=now,
+    )
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+def advance(draft: Draft, *, step: Step, now: datetime, **changes: Any) -> None:
+    """Move the draft to `step`, merging `changes` into its data; the nudge clock restarts."""
+    # A new dict, because the JSON column does not see in-place mutation.
+    draft.data = {**draft.data, **changes}
+    draft.step = step
+    draft.updated_at = now
+    draft.reminded_at = None
+
+
+def require_step(draft: Draft | None, draft_id: int, *steps: Step) -> Draft:
+    """The draft a button belongs to, if the conversation is still at that point."""
+    if draft is None or draft.id != draft_id or draft.step not in steps:
+        raise StaleAction("stale")
+    return draft
+
+
+async def claim_for_submit(*, session: AsyncSession, draft_id: int) -> Draft:
+    """Take the confirmed draft out of the table; only one of two racing presses gets it."""
+    draft = await session.get(Draft, draft_id)
+    result = await session.execute(
+        delete(Draft).where(Draft.id == draft_id, Draft.step == Step.CONFIRM).execution_options(
+            synchronize_session=False
+        )
+    )
+    if result.rowcount != 1 or draft is None:
+        raise StaleAction("already_submitted")
+    session.expunge(draft)
+    return draft
+
+
+async def discard_draft(*, session: AsyncSession, account_id: int) -> bool:
+    result = await session.execute(delete(Draft).where(Draft.account_id == account_id))
+    return result.rowcount > 0
+
+
+async def drafts_due_for_nudge(*, session: AsyncSession, now: datetime, idle: timedelta, limit: int = 200) -> list[Draft]:
+    """Drafts idle for `idle` that have not been nudged since they last moved."""
+    result = await session.scalars(
+        select(Draft)
+        .where(Draft.updated_at <= now - idle, Draft.reminded_at.is_(None))
+        .order_by(Draft.updated_at)
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def claim_nudge(*, session: AsyncSession, draft_id: int, now: datetime) -> bool:
+    """Mark a draft nudged; False when another sweep already did."""
+    result = await session.execute(
+        update(Draft).where(Draft.id == draft_id, Draft.reminded_at.is_(None)).values(reminded_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def expired_drafts(*, session: AsyncSession, now: datetime, ttl: timedelta, limit: int = 200) -> list[Draft]:
+    result = await session.scalars(
+        select(Draft).where(Draft.updated_at <= now - ttl).order_by(Draft.updated_at).limit(limit)
+    )
+    return list(result.all())
+
+
+async def claim_expiry(*, session: AsyncSession, draft_id: int, updated_at: datetime) -> bool:
+    """Delete an expired draft unless it moved meanwhile; False when someone else got there first."""
+    result = await session.execute(
+        delete(Draft).where(Draft.id == draft_id, Draft.updated_at == updated_at)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,42 @@
+"""Case references: YC-20261127-0042 — prefix, local filing date, a sequence that never repeats."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Counter
+
+CASE_SEQUENCE = "case_ref"
+REF_PATTERN = re.compile(r"^([A-Z]{1,8})-(\d{8})-(\d{4,9})$")
+# Phones happily type full-width or dash look-alikes.
+_DASHES = str.maketrans({"－": "-", "—": "-", "–": "-", "_": "-", "　": ""})
+
+
+def normalize_ref(raw: str) -> str | None:
+    """The canonical form of a typed reference, or None when it cannot be one."""
+    candidate = raw.strip().translate(_DASHES).upper().replace(" ", "")
+    return candidate if REF_PATTERN.match(candidate) else None
+
+
+async def next_sequence(*, session: AsyncSession, name: str = CASE_SEQUENCE) -> int:
+    """Atomically bump a named counter; the row lock serialises concurrent filers."""
+    value = await session.scalar(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    )
+    if value is None:
+        raise LookupError(f"counter {name!r} is missing: the migrations create it")
+    return value
+
+
+async def new_case_ref(*, session: AsyncSession, prefix: str, now: datetime, tz: ZoneInfo) -> str:
+    sequence = await next_sequence(session=session)
+    return f"{prefix}-{now.astimezone(tz):%Y%m%d}-{sequence:04d}"
+
+
+async def current_sequence(*, session: AsyncSession, name: str = CASE_SEQUENCE) -> int:
+    return await session.scalar(select(Counter.value).where(Counter.name == name)) or 0

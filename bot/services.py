@@ -1,0 +1,26 @@
+"""The long-lived resources every handler and job uses, opened in post_init and closed in post_shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.session import Database
+from bot.domain.triage import Triager
+
+SERVICES_KEY = "services"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    triager: Triager
+
+
+def services(context: Any) -> Services:
+    """The Services of the running Application, from any callback or job context."""
+    return context.bot_data[SERVICES_KEY]

@@ -1,0 +1,112 @@
+"""Inline and reply keyboards. Callback data stays under Telegram's 64 bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
+
+from bot import texts
+
+DOMAIN_ORDER = ("procurement", "ppp", "bidding", "investment", "debt", "statistics", "township", "judgment",
+                "conduct")
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[texts.BTN_COMPLAIN, texts.BTN_MY_CASES], [texts.BTN_STATUS, texts.BTN_HELP]],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+def _rows(buttons: Sequence[Button], width: int) -> list[list[Button]]:
+    return [list(buttons[i:i + width]) for i in range(0, len(buttons), width)]
+
+
+def domain_choice(draft_id: int, winner: str | None, *, offer_other: bool) -> InlineKeyboardMarkup:
+    rows: list[list[Button]] = []
+    if winner and winner != "other":
+        label = texts.BTN_CONFIRM_DOMAIN.format(label=texts.domain_label(winner))
+        rows.append([Button(label, callback_data=f"c:{draft_id}:dom:{winner}")])
+    others = [Button(texts.domain_label(code), callback_data=f"c:{draft_id}:dom:{code}")
+              for code in DOMAIN_ORDER if code != winner]
+    rows += _rows(others, 2)
+    if offer_other:
+        rows.append([Button(texts.BTN_KEEP_OTHER, callback_data=f"c:{draft_id}:dom:other")])
+    rows.append([Button(texts.BTN_CANCEL, callback_data=f"c:{draft_id}:x")])
+    return InlineKeyboardMarkup(rows)
+
+
+def department_choice(draft_id: int, departments: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+    rows = [[Button(name, callback_data=f"c:{draft_id}:dep:{code}")] for code, name in departments]
+    rows.append([
+        Button(texts.BTN_DEPT_OTHER, callback_data=f"c:{draft_id}:dep:?"),
+        Button(texts.BTN_DEPT_UNKNOWN, callback_data=f"c:{draft_id}:dep:-"),
+    ])
+    return InlineKeyboardMarkup(rows)
+
+
+def evidence_choice(draft_id: int, *, received: int) -> InlineKeyboardMarkup:
+    label = texts.BTN_EVIDENCE_DONE if received else texts.BTN_EVIDENCE_SKIP
+    return InlineKeyboardMarkup([[Button(label, callback_data=f"c:{draft_id}:ev")]])
+
+
+def contact_choice(draft_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        Button(texts.BTN_CONTACT_YES, callback_data=f"c:{draft_id}:ct:1"),
+        Button(texts.BTN_CONTACT_NO, callback_data=f"c:{draft_id}:ct:0"),
+    ]])
+
+
+def confirm_choice(draft_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        Button(texts.BTN_SUBMIT, callback_data=f"c:{draft_id}:ok"),
+        Button(texts.BTN_CANCEL, callback_data=f"c:{draft_id}:x"),
+    ]])
+
+
+def pager(prefix: str, page: int, pages: int) -> list[Button]:
+    buttons = []
+    if page > 1:
+        buttons.append(Button(texts.BTN_PREV, callback_data=f"{prefix}:{page - 1}"))
+    if page < pages:
+        buttons.append(Button(texts.BTN_NEXT, callback_data=f"{prefix}:{page + 1}"))
+    return buttons
+
+
+def case_list(refs: Iterable[str], prefix: str, page: int, pages: int) -> InlineKeyboardMarkup:
+    rows = [[Button(ref, callback_data=f"st:{ref}")] for ref in refs]
+    navigation = pager(prefix, page, pages)
+    if navigation:
+        rows.append(navigation)
+    return InlineKeyboardMarkup(rows)
+
+
+def own_case_actions(ref: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        Button(texts.BTN_SUPPLEMENT, callback_data=f"sup:{ref}"),
+        Button(texts.BTN_WITHDRAW, callback_data=f"wd:{ref}"),
+    ]])
+
+
+def withdraw_confirm(ref: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        Button(texts.BTN_WITHDRAW_CONFIRM, callback_data=f"wdy:{ref}"),
+        Button(texts.BTN_KEEP, callback_data=f"wdn:{ref}"),
+    ]])
+
+
+def supplement_done(draft_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[Button(texts.BTN_SUPPLEMENT_DONE, callback_data=f"sd:{draft_id}")]])
+
+
+def assign_choice(ref: str, departments: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[Button(name, callback_data=f"as:{ref}:{code}")] for code, name in departments])
+
+
+def supervisor_case_actions(ref: str, *, has_evidence: bool) -> InlineKeyboardMarkup | None:
+    if not has_evidence:
+        return None
+    return InlineKeyboardMarkup([[Button(texts.BTN_SHOW_EVIDENCE, callback_data=f"ev:{ref}")]])

@@ -1,0 +1,1 @@
+"""Periodic jobs, run by python-telegram-bot's JobQueue; everything they act on is a database row."""

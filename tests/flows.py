@@ -1,0 +1,47 @@
+"""Steps a citizen takes, shared by the tests."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bot import texts
+from bot.db.models import Case
+from bot.simulator import Chat
+
+REF_IN_TEXT = re.compile(r"[A-Z]+-\d{8}-\d{4,}")
+
+PROCUREMENT_TEXT = (
+    "我公司2025年给市财政局做政府采购项目，供货验收合格已经一年了，采购人一直拖欠货款38万元，"
+    "履约保证金也不退，联系电话13812345678。"
+)
+DEBT_TEXT = "亭湖区住建局拖欠我们工程款380万元，项目2022年底就竣工验收了，到现在一分钱没给，工人工资都发不出来。"
+WAGE_TEXT = "我在一家私营服装厂打工，老板拖欠了我三个月工资一直不给，怎么办？"
+
+
+async def file_complaint(chat: Chat, text: str = PROCUREMENT_TEXT, *, department: str | None = None,
+                         evidence: int = 0, contact: bool = True) -> str:
+    """Go through the whole conversation and return the new case reference."""
+    await chat.send(texts.BTN_COMPLAIN)
+    await chat.send(text)
+    domain_message = chat.last()
+    # Confirm the suggested domain (first button) or, when the bot was unsure, the first domain offered.
+    await chat.press(domain_message.buttons[0][1])
+    if department:
+        await chat.tap(department)
+    else:
+        await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    for index in range(evidence):
+        await chat.photo(caption=f"证据{index + 1}")
+    await chat.tap(texts.BTN_EVIDENCE_DONE if evidence else texts.BTN_EVIDENCE_SKIP)
+    await chat.tap(texts.BTN_CONTACT_YES if contact else texts.BTN_CONTACT_NO)
+    await chat.tap(texts.BTN_SUBMIT)
+    match = REF_IN_TEXT.search(chat.last().text)
+    assert match and "已立案" in chat.last().text, chat.last().text
+    return match.group(0)
+
+
+async def case_by_ref(harness, ref: str) -> Case:
+    async with harness.session() as session:
+        return await session.scalar(select(Case).where(Case.ref == ref))
