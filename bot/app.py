@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -25,11 +26,15 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import Database
 from bot.domain.departments import directory_entries, seed_sample_directory
+from bot.domain.obligations import Deadlines
 from bot.domain.triage import Triager
+from bot.domain.workdays import WorkCalendar
+from bot.policy import load_policy
 from bot.services import SERVICES_KEY, Services
-from handlers import citizen, common, complaint, supervisor
+from handlers import citizen, common, complaint, official, supervisor
 from nlp import Classifier
 from scheduler.drafts import draft_sweep_job
+from scheduler.follow_up import follow_up_job
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +87,23 @@ def register_handlers(application: Application, settings: Settings) -> None:
         "case": supervisor.case_command,
         "cases": supervisor.cases_command,
         "assign": supervisor.assign_command,
+        "invite": supervisor.invite_command,
+        "officials": supervisor.officials_command,
+        "unbind": supervisor.unbind_command,
+        "verify": supervisor.verify_command,
+        "tolerate": supervisor.tolerate_command,
+        "reject": supervisor.reject_command,
+        "reopen": supervisor.reopen_command,
+        "broken": supervisor.broken_command,
+        "bind": official.bind_command,
+        "tasks": official.tasks_command,
+        "reply": official.reply_command,
+        "commit": official.commit_command,
+        "rectified": official.rectified_command,
+        "extend": official.extend_command,
+        "dispute": official.dispute_command,
+        "objection": official.objection_command,
+        "repair": official.repair_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=filters.ChatType.PRIVATE))
@@ -105,6 +127,12 @@ def register_handlers(application: Application, settings: Settings) -> None:
         r"^cs:": supervisor.cases_page_button,
         r"^as:": supervisor.assign_button,
         r"^ev:": supervisor.evidence_button,
+        r"^acc:": official.accept_case_button,
+        r"^dspr?:": official.dispute_case_button,
+        r"^ef:\d+$": official.evidence_finished_button,
+        r"^(cmd|exd|obd|rpd):\d+:[01]$": supervisor.decision_button,
+        r"^ub:\d+$": supervisor.unbind_button,
+        r"^sat:": citizen.satisfaction_button,
     }
     for pattern, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
@@ -119,6 +147,8 @@ def register_handlers(application: Application, settings: Settings) -> None:
 
 def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | None):
     async def post_init(application: Application) -> None:
+        policy = load_policy(Path(settings.policy_file) if settings.policy_file else None)
+        calendar = WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None)
         db = Database(settings.database_url)
         await db.upgrade()
         async with db.session() as session:
@@ -126,11 +156,17 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             entries = await directory_entries(session=session)
             await session.commit()
         triager = Triager(classifier or Classifier.default(), entries)
-        application.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, clock=clock, triager=triager)
+        application.bot_data[SERVICES_KEY] = Services(
+            settings=settings, db=db, clock=clock, triager=triager, policy=policy,
+            deadlines=Deadlines(policy=policy, calendar=calendar, tz=settings.tz),
+        )
         await _set_command_menus(application, settings)
         if application.job_queue is not None:
             application.job_queue.run_repeating(
                 draft_sweep_job, interval=settings.draft_sweep_seconds, first=30, name="draft_sweep_job"
+            )
+            application.job_queue.run_repeating(
+                follow_up_job, interval=settings.follow_up_sweep_seconds, first=60, name="follow_up_job"
             )
         log.info("Chengxin ready: %d departments, database %s", len(entries), db.url.get_backend_name())
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     flood_seconds: int = Field(default=60, alias="CHENGXIN_FLOOD_SECONDS", ge=1)
     rate_limit: bool = Field(default=True, alias="CHENGXIN_RATE_LIMIT")
     draft_sweep_seconds: int = Field(default=600, alias="CHENGXIN_DRAFT_SWEEP_SECONDS", ge=10)
+    policy_file: str | None = Field(default=None, alias="CHENGXIN_POLICY_FILE")
+    calendar_file: str | None = Field(default=None, alias="CHENGXIN_CALENDAR_FILE")
+    follow_up_sweep_seconds: int = Field(default=900, alias="CHENGXIN_FOLLOW_UP_SWEEP_SECONDS", ge=10)
     log_level: str = Field(default="INFO", alias="CHENGXIN_LOG_LEVEL")
 
     @field_validator("supervisors", mode="before")

@@ -8,7 +8,9 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import Database
+from bot.domain.obligations import Deadlines
 from bot.domain.triage import Triager
+from bot.policy import Policy
 
 SERVICES_KEY = "services"
 
@@ -19,6 +21,8 @@ class Services:
     db: Database
     clock: Clock
     triager: Triager
+    policy: Policy
+    deadlines: Deadlines
 
 
 def services(context: Any) -> Services:

@@ -317,8 +317,269 @@ def refusal(code: str, params: dict) -> str:
     template = REFUSALS.get(code, ERROR_GENERIC)
     values = {k: esc(str(v)) for k, v in params.items()}
     if "status" in values:
-        values["status"] = status_label(str(params["status"]))
+        labels = RECORD_STATUS_LABELS if code == "record_state" else STATUS_LABELS
+        values["status"] = labels.get(str(params["status"]), str(params["status"]))
     try:
         return template.format(**values)
     except (KeyError, IndexError):
         return template
+
+
+# --- officials and the case lifecycle ---------------------------------------------------------
+
+ACTION_LABELS.update({
+    "tolerate": "容错纠错，办结",
+    "reply": "承办部门答复",
+    "commit_proposed": "承办部门提出承诺",
+    "commit_approved": "督办部门批准承诺",
+    "commit_returned": "督办部门退回承诺",
+    "commit_broken": "承诺未兑现",
+    "extension_requested": "承办部门申请延期",
+    "extension_approved": "督办部门同意延期",
+    "extension_denied": "督办部门不同意延期",
+    "rated": "投诉人评价",
+    "objection": "承办部门提出异议申诉",
+    "objection_upheld": "异议申诉成立，撤销失信记录",
+    "objection_rejected": "异议申诉不成立",
+    "repair": "承办部门申请信用修复",
+    "repair_approved": "信用修复通过",
+    "repair_rejected": "信用修复未通过",
+})
+
+CLOCK_LABELS = {
+    "assign": "分派",
+    "accept": "受理",
+    "reply": "答复",
+    "commitment": "兑现承诺",
+    "rectification": "整改",
+    "follow_up": "回访",
+}
+OUTCOME_LABELS = {
+    "substantiated": "投诉属实",
+    "unsubstantiated": "投诉不属实",
+    "tolerated": "容错纠错",
+    "rejected": "不予受理",
+}
+RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+DISPUTE_REASONS = {"remit": "不属于本部门职责", "duplicate": "重复投诉", "other": "其他原因"}
+
+BTN_ACCEPT = "受理"
+BTN_DISPUTE = "有异议"
+BTN_APPROVE = "批准"
+BTN_RETURN = "退回"
+BTN_GRANT = "同意延期"
+BTN_DENY = "不同意"
+BTN_INSIST = "坚持分派"
+BTN_UPHOLD = "异议成立"
+BTN_OVERRULE = "异议不成立"
+BTN_REPAIR_OK = "同意修复"
+BTN_REPAIR_NO = "不同意修复"
+BTN_UNBIND = "解除绑定"
+BTN_EVIDENCE_FINISHED = "证据发送完毕"
+
+HELP["official"] = (
+    "<b>承办人命令</b>（编号如 YC-20261127-0042）\n"
+    "• /tasks：本部门待办案件，按最近期限排序\n"
+    "• /case 编号：查看案件（投诉人身份不公开）\n"
+    "• 收到分派时点“受理”或“有异议”；也可 /dispute 编号 理由\n"
+    "• /reply 编号 答复内容：答复投诉人（由平台转达）\n"
+    "• /commit 编号 日期 承诺内容：登记承诺，例如 <code>/commit YC-20261127-0042 2026年12月31日前 支付全部货款</code>"
+    "（日期可写 2026-12-31、12月31日前、30个工作日内、下周五）\n"
+    "• /rectified 编号 整改情况：报告整改完成，之后可发送照片或文件作为证据\n"
+    "• /extend 编号 日期 理由：申请延期，由督办部门批准\n"
+    "• /objection 编号 理由：对失信记录提出异议申诉\n"
+    "• /repair 编号 整改证据说明：申请信用修复"
+)
+HELP["supervisor"] = HELP["supervisor"].replace(
+    "• /help：本帮助",
+    "• /invite 部门 [head]：生成承办人邀请码（head 表示部门负责人）；/invite supervisor [区域]：邀请督办\n"
+    "• /officials 部门：查看该部门承办人；/unbind 用户ID：解除绑定\n"
+    "• /verify 编号 属实|不属实 [说明]：核查办结（属实将记入政务失信记录）\n"
+    "• /reopen 编号 理由：退回承办部门重办\n"
+    "• /tolerate 编号 理由：容错纠错，办结且不记失信\n"
+    "• /reject 编号 理由：不予受理（不属于受理范围、重复投诉）\n"
+    "• /broken 编号 [说明]：确认承诺未兑现，记入失信记录\n"
+    "• /help：本帮助",
+)
+COMMANDS["official"] = [
+    ("tasks", "本部门待办"),
+    ("case", "查看案件：/case 编号"),
+    ("reply", "答复：/reply 编号 内容"),
+    ("commit", "登记承诺：/commit 编号 日期 内容"),
+    ("rectified", "报告整改：/rectified 编号 内容"),
+    ("extend", "申请延期：/extend 编号 日期 理由"),
+    ("dispute", "提出异议：/dispute 编号 理由"),
+    ("help", "帮助"),
+]
+COMMANDS["supervisor"] = COMMANDS["supervisor"][:3] + [
+    ("verify", "核查办结：/verify 编号 属实|不属实"),
+    ("reopen", "退回重办：/reopen 编号 理由"),
+    ("tolerate", "容错纠错：/tolerate 编号 理由"),
+    ("reject", "不予受理：/reject 编号 理由"),
+    ("invite", "邀请承办人：/invite 部门 [head]"),
+    ("officials", "部门承办人：/officials 部门"),
+] + COMMANDS["supervisor"][3:]
+
+USAGE_INVITE = "用法：/invite 部门 [head]，例如 <code>/invite 市财政局</code>；邀请督办：<code>/invite supervisor [区域代码]</code>。"
+INVITE_CREATED = (
+    "邀请码已生成：<code>{code}</code>\n"
+    "部门：{department}{head}\n有效期至 {expires}，只能使用一次。\n"
+    "请把邀请码当面或通过内部渠道交给承办人，由其私聊本机器人发送 <code>/bind {code}</code>。"
+)
+INVITE_SUPERVISOR_CREATED = (
+    "督办邀请码已生成：<code>{code}</code>{region}\n有效期至 {expires}，只能使用一次。对方发送 <code>/bind {code}</code> 即可。"
+)
+HEAD_MARK = "（部门负责人）"
+USAGE_BIND = "用法：/bind 邀请码，例如 <code>/bind K7M2P-Q9RTX</code>。邀请码由督办部门提供。"
+BOUND_OFFICIAL = "绑定成功！您现在是 <b>{department}</b> 的承办人{head}。发送 /help 查看承办人命令，/tasks 查看待办。"
+BOUND_SUPERVISOR = "绑定成功！您现在是督办人员。发送 /help 查看督办命令。"
+INVITE_WRONG = "邀请码不正确，请核对后重试（注意区分字母和数字）。"
+INVITE_USED = "这个邀请码已经被使用过了。请向督办部门申请新的邀请码。"
+INVITE_EXPIRED = "这个邀请码已过期（有效期 72 小时）。请向督办部门申请新的邀请码。"
+BIND_LOCKED = "邀请码错误次数过多，请一小时后再试。"
+USAGE_OFFICIALS = "用法：/officials 部门，例如 <code>/officials 市财政局</code>。"
+OFFICIALS_HEADER = "<b>{department}</b> 的承办人（{count} 人）："
+OFFICIALS_EMPTY = "<b>{department}</b> 还没有绑定承办人。可用 /invite 生成邀请码。"
+OFFICIAL_LINE = "{name}{head} · ID {telegram_id}"
+USAGE_UNBIND = "用法：/unbind 用户ID，例如 <code>/unbind 123456789</code>（用户ID见 /officials 列表）。"
+UNBOUND = "已解除 {name} 的承办人绑定。"
+UNBOUND_NOTICE = "您的承办人身份已被督办部门解除。如有疑问请联系督办部门。"
+OFFICIAL_NOT_FOUND = "没有找到这位承办人。请用 /officials 部门 查看用户ID。"
+
+NEW_ASSIGNMENT = (
+    "📋 <b>新分派案件 {ref}</b>\n"
+    "领域：{domain}\n"
+    "受理期限：{due}\n"
+    "证据：{evidence} 份\n\n"
+    "{text}\n\n"
+    "请在期限内点“受理”，如不属于本部门职责请点“有异议”。"
+)
+ACCEPTED = "已受理案件 <code>{ref}</code>。请在 {due} 前答复投诉人：<code>/reply {ref} 答复内容</code>。"
+ACCEPTED_BY_OTHER = "案件 {ref} 已由同事受理。"
+CITIZEN_ACCEPTED = "您的投诉 <code>{ref}</code> 已被承办部门受理，正在办理。"
+ASK_DISPUTE_REASON = "请选择异议理由（也可发送 /dispute {ref} 具体理由）："
+DISPUTED = "已提出异议，案件 <code>{ref}</code> 退回督办部门重新研究。"
+SUPERVISOR_DISPUTE = (
+    "⚠️ 案件 <code>{ref}</code> 被 <b>{department}</b> 提出异议：{reason}\n"
+    "请用 <code>/assign {ref} 部门</code> 重新分派，或点“坚持分派”。"
+)
+USAGE_DISPUTE = "用法：/dispute 编号 理由，例如 <code>/dispute YC-20261127-0042 该项目由区财政局负责</code>。"
+USAGE_REPLY = "用法：/reply 编号 答复内容，例如 <code>/reply YC-20261127-0042 已核实，本月底前支付</code>。"
+REPLY_SENT = "答复已转达投诉人（案件 <code>{ref}</code>）。"
+REPLY_TOO_LONG = "答复太长了（{length} 字，上限 {limit} 字）。请精简，或分两次发送。"
+CITIZEN_REPLY = "💬 承办部门就您的投诉 <code>{ref}</code> 答复如下：\n\n{text}"
+USAGE_COMMIT = (
+    "用法：/commit 编号 日期 承诺内容，例如 <code>/commit YC-20261127-0042 2026年12月31日前 支付全部货款</code>。\n"
+    "日期可写 2026-12-31、12月31日前、30个工作日内、下周五。"
+)
+COMMIT_PROPOSED = "承诺已提交督办部门审核：{due} 前 {content}。"
+SUPERVISOR_COMMIT = "📝 <b>{department}</b> 就案件 <code>{ref}</code> 提出承诺：\n{due} 前 {content}\n请审核："
+COMMIT_APPROVED_OFFICIAL = "督办部门已批准案件 <code>{ref}</code> 的承诺，期限 {due}。"
+COMMIT_RETURNED_OFFICIAL = "督办部门退回了案件 <code>{ref}</code> 的承诺，请修改后重新提交（/commit）。"
+CITIZEN_COMMITMENT = "🤝 承办部门就您的投诉 <code>{ref}</code> 作出承诺：{due} 前 {content}。到期我们会跟进。"
+COMMIT_DECIDED = "已{decision}。"
+USAGE_RECTIFIED = "用法：/rectified 编号 整改情况，例如 <code>/rectified YC-20261127-0042 货款已于12月20日全部支付</code>。"
+RECTIFIED = (
+    "已报告整改完成，案件 <code>{ref}</code> 等待督办部门核查。\n"
+    "如有整改证据（付款凭证、照片等），现在可以直接发送，发送完毕请点“证据发送完毕”。"
+)
+CITIZEN_RECTIFIED = "🛠 承办部门报告已对您的投诉 <code>{ref}</code> 完成整改：\n\n{text}\n\n督办部门核查后会通知您结果。"
+SUPERVISOR_RECTIFIED = "🔎 案件 <code>{ref}</code>（{department}）报告整改完成，请核查：<code>/verify {ref} 属实</code> 或 <code>/reopen {ref} 理由</code>。"
+RECTIFY_EVIDENCE_ADDED = "整改证据已附到案件 <code>{ref}</code>。"
+RECTIFY_EVIDENCE_DONE = "整改证据已发送完毕。"
+USAGE_EXTEND = "用法：/extend 编号 日期 理由，例如 <code>/extend YC-20261127-0042 2027年1月15日 需要走财政审批流程</code>。"
+EXTENSION_REQUESTED = "延期申请已提交督办部门：{kind}期限申请延至 {due}。"
+SUPERVISOR_EXTENSION = "⏳ <b>{department}</b> 申请将案件 <code>{ref}</code> 的{kind}期限由 {current} 延至 {due}。\n理由：{reason}"
+EXTENSION_GRANTED = "督办部门同意案件 <code>{ref}</code> 延期至 {due}。"
+EXTENSION_DENIED = "督办部门不同意案件 <code>{ref}</code> 延期，请按原期限办理。"
+EXTENSION_NOT_LATER = "申请的日期必须晚于当前期限（{current}）。"
+NO_OPEN_CLOCK = "案件 {ref} 目前没有需要延期的期限。"
+DATE_PROBLEMS = {
+    "date_unreadable": "没看懂日期“{text}”。请写成 2026年12月31日、2026-12-31、12月31日前、30个工作日内或下周五。",
+    "date_past": "日期“{text}”已经过去了，请填写今天或以后的日期。",
+    "date_ambiguous": "日期“{text}”不明确（可能指今年或明年），请写上年份，例如 {example}。",
+    "date_too_far": "日期“{text}”太远了，请填写三年以内的日期。",
+}
+
+USAGE_VERIFY = "用法：/verify 编号 属实|不属实 [说明]，例如 <code>/verify YC-20261127-0042 属实 已核实拖欠事实</code>。"
+VERIFIED = "案件 <code>{ref}</code> 已办结：{outcome}。{record}"
+RECORD_CREATED = "已记入 {department} 的政务失信记录。"
+CITIZEN_CLOSED = "✅ 您的投诉 <code>{ref}</code> 已办结：{outcome}。{note}\n感谢您对政务诚信建设的监督。"
+OFFICIAL_CLOSED = "案件 <code>{ref}</code> 已由督办部门办结：{outcome}。{record}"
+OFFICIAL_RECORD_NOTICE = "该案件已记入本部门政务失信记录。如有异议可 /objection {ref} 理由；整改后可 /repair {ref} 证据说明。"
+USAGE_REOPEN = "用法：/reopen 编号 理由，例如 <code>/reopen YC-20261127-0042 付款凭证与合同金额不符</code>。"
+REOPENED = "案件 <code>{ref}</code> 已退回 {department} 重新办理。"
+OFFICIAL_REOPENED = "⚠️ 案件 <code>{ref}</code> 被退回重新办理：{reason}\n请在 {due} 前完成整改。"
+CITIZEN_REOPENED = "您的投诉 <code>{ref}</code> 已退回承办部门重新办理。"
+USAGE_TOLERATE = "用法：/tolerate 编号 理由，例如 <code>/tolerate YC-20261127-0042 已主动纠正并挽回损失</code>。"
+TOLERATED = "案件 <code>{ref}</code> 已按容错纠错办结，不记失信记录。"
+USAGE_REJECT = "用法：/reject 编号 理由，例如 <code>/reject YC-20261127-0042 与 YC-20261126-0007 重复</code>。"
+REJECTED = "案件 <code>{ref}</code> 已不予受理。"
+CITIZEN_REJECTED = "您的投诉 <code>{ref}</code> 不予受理：{reason}\n如有疑问，可拨打 12345 咨询。"
+USAGE_BROKEN = "用法：/broken 编号 [说明]，例如 <code>/broken YC-20261127-0042 到期未支付</code>。"
+NO_APPROVED_COMMITMENT = "案件 {ref} 没有已批准、待兑现的承诺。"
+BROKEN_RECORDED = "已确认案件 <code>{ref}</code> 的承诺未兑现，记入 {department} 的政务失信记录。"
+
+USAGE_OBJECTION = "用法：/objection 编号 理由，例如 <code>/objection YC-20261127-0042 款项已于判决前支付</code>。"
+USAGE_REPAIR = "用法：/repair 编号 整改证据说明，例如 <code>/repair YC-20261127-0042 已全额支付并公开致歉</code>。"
+NO_RECORD = "案件 {ref} 没有本部门的失信记录。"
+RECORD_STATE = "这条失信记录当前为“{status}”，不能进行这个操作。"
+RECORD_STATUS_LABELS = {
+    "active": "有效", "objection_pending": "异议审核中", "revoked": "已撤销", "repair_pending": "修复审核中",
+    "repaired": "已修复",
+}
+OBJECTION_FILED = "异议申诉已提交督办部门。"
+REPAIR_FILED = "信用修复申请已提交督办部门。"
+SUPERVISOR_OBJECTION = "📨 <b>{department}</b> 对案件 <code>{ref}</code> 的失信记录提出异议申诉：{reason}"
+SUPERVISOR_REPAIR = "📨 <b>{department}</b> 就案件 <code>{ref}</code> 的失信记录申请信用修复：{evidence}"
+OBJECTION_DECIDED = "案件 <code>{ref}</code> 的失信记录异议申诉：{decision}。"
+REPAIR_DECIDED = "案件 <code>{ref}</code> 的失信记录信用修复：{decision}。"
+
+TASKS_HEADER = "<b>{department} 待办</b>（{count} 件，按期限排序）"
+TASKS_EMPTY = "{department} 目前没有待办案件。"
+TASK_LINE = "<code>{ref}</code> · {status} · {clock}截止 {due}（{left}）"
+TASK_LINE_NO_CLOCK = "<code>{ref}</code> · {status}"
+DAYS_LEFT = "剩 {n} 个工作日"
+DUE_TODAY = "今天到期"
+DAYS_OVERDUE = "已逾期 {n} 个工作日"
+NOT_OFFICIAL = "这个命令仅供承办人使用。承办人请先用督办部门提供的邀请码 /bind 绑定。"
+
+OFFICIAL_CASE_DETAIL = (
+    "<b>案件 {ref}</b>\n"
+    "状态：{status}\n"
+    "领域：{domain}\n"
+    "期限：{clocks}\n"
+    "证据：{evidence} 份\n\n"
+    "<b>投诉内容</b>（已隐去个人信息）\n{text}\n"
+    "{supplements}"
+    "\n<b>记录</b>\n{timeline}"
+)
+CLOCK_LINE = "{kind} {due}（{left}）"
+NO_CLOCKS = "无"
+
+FOLLOW_UP_ASK = "您的投诉 <code>{ref}</code> 已于 {closed} 办结（{outcome}）。您对办理结果满意吗？"
+RATED = "感谢您的评价！"
+ASK_UNSATISFIED_REASON = "很抱歉让您不满意。请用文字说明不满意的原因（{days} 天内），我们将退回承办部门重新办理。"
+UNSATISFIED_REOPENED = "已收到。您的投诉 <code>{ref}</code> 已退回承办部门重新办理（重办）。"
+REOPEN_WINDOW_PASSED = "已超过 {days} 天的重办期限，您的意见已记录，但案件不再重办。如有新情况，请重新投诉。"
+OFFICIAL_UNSATISFIED = "⚠️ 投诉人对案件 <code>{ref}</code> 的办理结果不满意，案件已重办：{reason}\n请在 {due} 前完成整改。"
+
+REFUSALS.update({
+    "bind_locked": BIND_LOCKED,
+    "invite_wrong": INVITE_WRONG,
+    "invite_used": INVITE_USED,
+    "invite_expired": INVITE_EXPIRED,
+    "official_not_found": OFFICIAL_NOT_FOUND,
+    "department_not_found": DEPARTMENT_NOT_FOUND,
+    "not_official": NOT_OFFICIAL,
+    "extension_not_later": EXTENSION_NOT_LATER,
+    "no_open_clock": NO_OPEN_CLOCK,
+    "record_state": RECORD_STATE,
+    "no_record": NO_RECORD,
+    "no_approved_commitment": NO_APPROVED_COMMITMENT,
+    "commitment_decided": STALE_BUTTON,
+    "extension_decided": STALE_BUTTON,
+    "reopen_window_passed": REOPEN_WINDOW_PASSED,
+    "usage_verify": USAGE_VERIFY,
+    **DATE_PROBLEMS,
+})

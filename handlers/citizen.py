@@ -10,7 +10,8 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.db.models import Case, Draft
-from bot.domain import drafts
+from bot.domain import casework, drafts
+from bot.domain.obligations import open_clocks
 from bot.domain.audit import case_events
 from bot.domain.cases import (
     add_evidence,
@@ -25,9 +26,11 @@ from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import InvalidTransition
 from bot.domain.roles import Actor
 from bot.services import services
-from handlers import keyboards
+from bot import keyboards
 from handlers.base import acting, answer, command_args, refuses_politely
 from handlers.complaint import complaint_media, complaint_text, evidence_item
+from handlers.notify import Outbox
+from handlers.official import rectification_evidence
 
 PAGE_SIZE = 5
 
@@ -39,6 +42,11 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         draft = await drafts.current_draft(session=session, account_id=actor.account_id)
         if draft is not None and draft.kind == DraftKind.SUPPLEMENT:
             await _supplement_text(update, context, session=session, actor=actor, draft=draft)
+        elif draft is not None and draft.kind == DraftKind.FEEDBACK:
+            await _unsatisfied_reason(update, context, session=session, actor=actor, draft=draft)
+        elif draft is not None and draft.kind == DraftKind.RECTIFICATION:
+            await session.commit()
+            await answer(update, texts.EVIDENCE_ONLY)
         else:
             await complaint_text(update, context, session=session, actor=actor, draft=draft)
 
@@ -48,7 +56,10 @@ async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """A photo or document: evidence for the complaint or the case being supplemented."""
     async with acting(update, context) as (session, actor):
         draft = await drafts.current_draft(session=session, account_id=actor.account_id)
-        if draft is not None and draft.kind == DraftKind.SUPPLEMENT:
+        if draft is not None and draft.kind == DraftKind.RECTIFICATION:
+            await rectification_evidence(update, context, session=session, actor=actor, draft=draft,
+                                         item=evidence_item(update.message))
+        elif draft is not None and draft.kind == DraftKind.SUPPLEMENT:
             case = await _supplemented_case(session, actor, draft)
             await add_evidence(session=session, case=case, item=evidence_item(update.message), actor=actor,
                                now=services(context).clock.now())
@@ -66,7 +77,7 @@ async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE
         await session.commit()
     if draft is None:
         await answer(update, texts.UNSUPPORTED)
-    elif draft.step == Step.EVIDENCE or draft.kind == DraftKind.SUPPLEMENT:
+    elif draft.step == Step.EVIDENCE or draft.kind in (DraftKind.SUPPLEMENT, DraftKind.RECTIFICATION):
         await answer(update, texts.EVIDENCE_ONLY)
     else:
         await answer(update, texts.TEXT_ONLY)
@@ -288,8 +299,65 @@ async def withdraw_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     async with acting(update, context) as (session, actor):
         case = await case_for(session=session, raw_ref=ref, actor=actor, for_update=True)
         await change_status(session=session, case=case, action="withdraw", actor=actor,
-                            now=services(context).clock.now())
+                            now=services(context).clock.now(), deadlines=services(context).deadlines)
         await session.commit()
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
     await answer(update, texts.WITHDRAWN.format(ref=case.ref))
+
+
+# --- 回访: satisfaction ------------------------------------------------------------------------
+
+
+@refuses_politely
+async def satisfaction_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """满意 / 基本满意 / 不满意 (sat:REF:RATING); 不满意 asks for the reason, which reopens the case."""
+    query = update.callback_query
+    _, ref, rating = query.data.split(":")
+    svc = services(context)
+    now = svc.clock.now()
+    async with acting(update, context) as (session, actor):
+        case = await case_for(session=session, raw_ref=ref, actor=actor, for_update=True)
+        await casework.rate_case(session=session, case=case, actor=actor, rating=rating, now=now)
+        if rating == "unsatisfied":
+            await drafts.start_draft(session=session, account_id=actor.account_id, kind=DraftKind.FEEDBACK,
+                                     step=Step.SUPPLEMENT, now=now, case_id=case.id)
+        await session.commit()
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    if rating == "unsatisfied":
+        await answer(update, texts.ASK_UNSATISFIED_REASON.format(days=svc.policy.reopen_window_days))
+    else:
+        await answer(update, texts.RATED)
+
+
+async def _unsatisfied_reason(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, actor: Actor, draft: Draft
+) -> None:
+    """The reason for 不满意: within the window it reopens the case (重办)."""
+    from datetime import timedelta
+
+    svc = services(context)
+    text = update.message.text.strip()
+    if len(text) > texts.MAX_TEXT:
+        await session.commit()
+        await answer(update, texts.TEXT_TOO_LONG.format(length=len(text), MAX_TEXT=texts.MAX_TEXT))
+        return
+    case = await session.get(Case, draft.case_id)
+    await drafts.discard_draft(session=session, account_id=actor.account_id)
+    outbox = Outbox()
+    try:
+        await casework.reopen_unsatisfied(session=session, case=case, actor=actor, reason=text, now=svc.clock.now(),
+                                          deadlines=svc.deadlines,
+                                          window=timedelta(days=svc.policy.reopen_window_days))
+    except Exception:
+        case.satisfaction_reason = text
+        await session.commit()
+        raise
+    clock = (await open_clocks(session=session, case_id=case.id, kinds=("rectification",)))[0]
+    await outbox.to_officials(session, case.department_id, texts.OFFICIAL_UNSATISFIED.format(
+        ref=case.ref, reason=texts.esc(text), due=texts.local_date(clock.due_at, svc.settings.tz)))
+    ref = case.ref
+    await session.commit()
+    await answer(update, texts.UNSATISFIED_REOPENED.format(ref=ref))
+    await outbox.send(context)

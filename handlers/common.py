@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import texts
-from handlers import keyboards
+from bot import keyboards
 from handlers.base import acting, answer
 
 log = logging.getLogger(__name__)

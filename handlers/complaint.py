@@ -9,14 +9,16 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.db.models import Draft
 from bot.domain import drafts
-from bot.domain.cases import NewCase, open_case
+from bot.domain.cases import NewCase, assign_case, open_case, should_auto_assign
 from bot.domain.departments import department_by_code
 from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import StaleAction
-from bot.domain.roles import Actor
+from bot.domain.roles import SYSTEM, Actor
 from bot.services import services
-from handlers import keyboards
+from bot import keyboards
 from handlers.base import acting, answer, command_args, refuses_politely
+from handlers.notify import Outbox
+from handlers.official import new_assignment_outbox
 
 MAX_EVIDENCE = 20
 MAX_DEPARTMENT_CHOICES = 6
@@ -268,28 +270,36 @@ async def _submit(
         raise StaleAction("stale")
     data = draft.data
     classification = data["classification"]
-    case = await open_case(
-        session=session,
-        new=NewCase(
-            text=data["text"],
-            domain=data["domain"],
-            suggested_domain=classification["domain"],
-            confidence=classification["confidence"],
-            terms=classification.get("terms") or [],
-            department_code=data.get("department"),
-            contact_allowed=bool(data.get("contact")),
-            evidence=data.get("evidence", []),
-        ),
-        actor=actor,
-        now=svc.clock.now(),
-        prefix=svc.settings.case_prefix,
-        tz=svc.settings.tz,
-        daily_limit=svc.settings.daily_case_limit,
+    new = NewCase(
+        text=data["text"],
+        domain=data["domain"],
+        suggested_domain=classification["domain"],
+        confidence=classification["confidence"],
+        terms=classification.get("terms") or [],
+        department_code=data.get("department"),
+        contact_allowed=bool(data.get("contact")),
+        evidence=data.get("evidence", []),
     )
+    now = svc.clock.now()
+    case = await open_case(
+        session=session, new=new, actor=actor, now=now, prefix=svc.settings.case_prefix, tz=svc.settings.tz,
+        daily_limit=svc.settings.daily_case_limit, deadlines=svc.deadlines,
+    )
+    outbox = Outbox()
+    recognised = [code for code, _ in data.get("candidates", [])]
+    if should_auto_assign(new, recognised, enabled=svc.policy.auto_assign,
+                          min_confidence=svc.policy.auto_assign_min_confidence):
+        department = await department_by_code(session=session, code=new.department_code)
+        await assign_case(session=session, case=case, department=department, actor=SYSTEM, now=now,
+                          deadlines=svc.deadlines)
+        await new_assignment_outbox(session, outbox, case, svc)
+        outbox.to_account(actor.account, texts.CITIZEN_ASSIGNED.format(ref=case.ref,
+                                                                       department=texts.esc(department.name)))
     ref = case.ref
     await session.commit()
     await _close_buttons(update.callback_query)
     await answer(update, texts.CASE_OPENED.format(ref=ref), reply_markup=keyboards.main_menu())
+    await outbox.send(context)
 
 
 async def _close_buttons(query) -> None:

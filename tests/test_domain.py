@@ -47,10 +47,10 @@ async def test_state_machine_refuses_wrong_role_and_wrong_state(harness):
         case = await session.scalar(select(Case).where(Case.ref == ref))
         with pytest.raises(InvalidTransition):
             await change_status(session=session, case=case, action="verify", actor=Actor(Role.SUPERVISOR, None),
-                                now=harness.clock.now())
+                                now=harness.clock.now(), deadlines=harness.services.deadlines)
         with pytest.raises(Forbidden):
             await change_status(session=session, case=case, action="withdraw", actor=SYSTEM,
-                                now=harness.clock.now())
+                                now=harness.clock.now(), deadlines=harness.services.deadlines)
         assert case.status == "submitted"
         events = (await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))).all()
         assert len(events) == 1

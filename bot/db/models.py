@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
@@ -21,7 +21,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime, date: Date, dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Department(Base):
@@ -96,6 +96,14 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # substantiated | unsubstantiated | tolerated | rejected, set when the case ends
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    satisfaction_reason: Mapped[str | None] = mapped_column(Text)
+    satisfaction_asked_at: Mapped[datetime | None]
+    satisfaction_at: Mapped[datetime | None]
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     complainant: Mapped[Account] = relationship(lazy="joined")
@@ -177,3 +185,130 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Invite(Base):
+    """A one-time code a supervisor makes so an official (or another supervisor) can bind their account."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    region: Mapped[str | None] = mapped_column(String(32))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class BindFailure(Base):
+    """A wrong invite code typed by an account; five in an hour lock binding for an hour."""
+
+    __tablename__ = "bind_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Reply(Base):
+    """A department's answer to the complainant, relayed by the bot."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="reply")  # reply | rectification
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Commitment(Base):
+    """A promise (承诺) a department makes — what will be done by when — approved by a supervisor."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date]
+    # proposed | approved | returned | fulfilled | broken
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class Obligation(Base):
+    """A clock (时限): something a department (or the supervisors) owes by a time."""
+
+    __tablename__ = "obligations"
+    __table_args__ = (Index("ix_obligations_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"), index=True)
+    # assign | accept | reply | commitment | rectification | follow_up
+    kind: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    due_at: Mapped[datetime]
+    # open | met | missed | extended | cancelled
+    state: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class Extension(Base):
+    """A department's request for more time on a clock, decided by a supervisor."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    requested_due_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    # requested | approved | denied
+    state: Mapped[str] = mapped_column(String(12))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class DishonestyRecord(Base):
+    """A government dishonesty record (政务失信记录) against a department; never names the complainant."""
+
+    __tablename__ = "dishonesty_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    # active | objection_pending | revoked | repair_pending | repaired
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    objection_reason: Mapped[str | None] = mapped_column(Text)
+    objection_decision: Mapped[str | None] = mapped_column(String(12))
+    repair_evidence: Mapped[str | None] = mapped_column(Text)
+    repair_decision: Mapped[str | None] = mapped_column(String(12))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    department: Mapped[Department] = relationship(lazy="joined")

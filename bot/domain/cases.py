@@ -13,6 +13,7 @@ from bot.db.models import Case, Department, Evidence, Supplement
 from bot.domain.audit import append_event
 from bot.domain.errors import Forbidden, InvalidTransition, NotFound, RateLimited
 from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
+from bot.domain.obligations import Deadlines, apply_clock_effect, start_clock
 from bot.domain.refs import new_case_ref, normalize_ref
 from bot.domain.roles import Actor, Role
 from nlp import mask_pii
@@ -30,6 +31,17 @@ class NewCase:
     department_code: str | None
     contact_allowed: bool
     evidence: list[dict]
+
+
+def should_auto_assign(new: NewCase, recognised: list[str], *, enabled: bool, min_confidence: float) -> bool:
+    """Route without a supervisor only when the classifier and the directory agree and the citizen confirmed both."""
+    return (
+        enabled
+        and new.department_code is not None
+        and new.department_code in recognised
+        and new.domain == new.suggested_domain != "other"
+        and new.confidence >= min_confidence
+    )
 
 
 def may_view(case: Case, actor: Actor) -> bool:
@@ -68,9 +80,16 @@ async def case_for(*, session: AsyncSession, raw_ref: str, actor: Actor, for_upd
 
 
 async def change_status(
-    *, session: AsyncSession, case: Case, action: str, actor: Actor, now: datetime, note: str | None = None
+    *,
+    session: AsyncSession,
+    case: Case,
+    action: str,
+    actor: Actor,
+    now: datetime,
+    deadlines: Deadlines,
+    note: str | None = None,
 ) -> Status:
-    """The only way a case's status changes: check role and source state, write it, audit it."""
+    """The only way a case's status changes: check role and source state, write it, move its clocks, audit it."""
     transition = TRANSITIONS[action]
     if actor.role not in transition.roles:
         raise Forbidden("forbidden", action=action)
@@ -87,6 +106,7 @@ async def change_status(
         case.closed_at = now
     elif case.closed_at is not None:
         case.closed_at = None
+    await apply_clock_effect(session=session, case=case, effect=transition.clocks, now=now, deadlines=deadlines)
     await append_event(
         session=session, case=case, action=action, actor=actor, now=now,
         from_status=current, to_status=transition.target, note=note,
@@ -110,6 +130,7 @@ async def open_case(
     prefix: str,
     tz: ZoneInfo,
     daily_limit: int,
+    deadlines: Deadlines,
 ) -> Case:
     """File a complaint as a case in state `submitted`, with its evidence and first audit event."""
     if await cases_filed_today(session=session, account_id=actor.account_id, now=now, tz=tz) >= daily_limit:
@@ -136,6 +157,7 @@ async def open_case(
     await session.flush()
     for item in new.evidence:
         session.add(_evidence_row(case, item, actor, now))
+    await start_clock(session=session, case=case, kind="assign", now=now, due_at=deadlines.default_due("assign", now))
     await append_event(
         session=session, case=case, action="create", actor=actor, now=now, to_status=Status.SUBMITTED,
         note=f"evidence={len(new.evidence)}",
@@ -180,8 +202,12 @@ async def add_supplement(*, session: AsyncSession, case: Case, text: str, actor:
 
 
 async def add_evidence(*, session: AsyncSession, case: Case, item: dict, actor: Actor, now: datetime) -> Evidence:
-    """A complainant adds a photo or document to their open case."""
-    require_own_open_case(case, actor)
+    """The complainant (open case) or the case's department (rectification evidence) adds a file."""
+    if actor.is_official:
+        if case.department_id is None or actor.account.department_id != case.department_id:
+            raise Forbidden("forbidden")
+    else:
+        require_own_open_case(case, actor)
     evidence = _evidence_row(case, item, actor, now)
     session.add(evidence)
     case.updated_at = now
@@ -190,12 +216,13 @@ async def add_evidence(*, session: AsyncSession, case: Case, item: dict, actor: 
 
 
 async def assign_case(
-    *, session: AsyncSession, case: Case, department: Department, actor: Actor, now: datetime
+    *, session: AsyncSession, case: Case, department: Department, actor: Actor, now: datetime, deadlines: Deadlines
 ) -> None:
-    """Route a case to a department (first assignment or reassignment)."""
+    """Route a case to a department (first assignment, reassignment, or insisting after a dispute)."""
     case.department_id = department.id
     case.department = department
-    await change_status(session=session, case=case, action="assign", actor=actor, now=now, note=department.code)
+    await change_status(session=session, case=case, action="assign", actor=actor, now=now, deadlines=deadlines,
+                        note=department.code)
 
 
 async def cases_of_complainant(

@@ -16,6 +16,8 @@ from bot.domain.errors import StaleAction
 class DraftKind(StrEnum):
     COMPLAINT = "complaint"
     SUPPLEMENT = "supplement"
+    RECTIFICATION = "rectification"
+    FEEDBACK = "feedback"
 
 
 class Step(StrEnum):

@@ -110,3 +110,56 @@ def supervisor_case_actions(ref: str, *, has_evidence: bool) -> InlineKeyboardMa
     if not has_evidence:
         return None
     return InlineKeyboardMarkup([[Button(texts.BTN_SHOW_EVIDENCE, callback_data=f"ev:{ref}")]])
+
+
+def accept_or_dispute(ref: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        Button(texts.BTN_ACCEPT, callback_data=f"acc:{ref}"),
+        Button(texts.BTN_DISPUTE, callback_data=f"dsp:{ref}"),
+    ]])
+
+
+def dispute_reasons(ref: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[Button(label, callback_data=f"dspr:{ref}:{code}")]
+                                 for code, label in texts.DISPUTE_REASONS.items()])
+
+
+def insist(ref: str, department_code: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[Button(texts.BTN_INSIST, callback_data=f"as:{ref}:{department_code}")]])
+
+
+def _decision(prefix: str, item_id: int, yes: str, no: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        Button(yes, callback_data=f"{prefix}:{item_id}:1"),
+        Button(no, callback_data=f"{prefix}:{item_id}:0"),
+    ]])
+
+
+def commitment_decision(commitment_id: int) -> InlineKeyboardMarkup:
+    return _decision("cmd", commitment_id, texts.BTN_APPROVE, texts.BTN_RETURN)
+
+
+def extension_decision(extension_id: int) -> InlineKeyboardMarkup:
+    return _decision("exd", extension_id, texts.BTN_GRANT, texts.BTN_DENY)
+
+
+def objection_decision(record_id: int) -> InlineKeyboardMarkup:
+    return _decision("obd", record_id, texts.BTN_UPHOLD, texts.BTN_OVERRULE)
+
+
+def repair_decision(record_id: int) -> InlineKeyboardMarkup:
+    return _decision("rpd", record_id, texts.BTN_REPAIR_OK, texts.BTN_REPAIR_NO)
+
+
+def evidence_finished(draft_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[Button(texts.BTN_EVIDENCE_FINISHED, callback_data=f"ef:{draft_id}")]])
+
+
+def unbind(telegram_ids: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    rows = [[Button(f"{texts.BTN_UNBIND}：{name}", callback_data=f"ub:{telegram_id}")] for telegram_id, name in telegram_ids]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def satisfaction(ref: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[Button(label, callback_data=f"sat:{ref}:{code}")
+                                  for code, label in texts.RATING_LABELS.items()]])

@@ -1,0 +1,115 @@
+"""`python -m bench`: run every benchmark in turn (each in its own process) and print a summary table.
+
+Options: --quick (smaller runs, for a smoke test), --postgres URL (also file complaints against
+PostgreSQL), --only NAME[,NAME] (classify, filings, idle_memory), --json FILE (all results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDER = ("classify", "filings", "idle_memory")
+TIMEOUT_S = {"classify": 300, "filings": 900, "idle_memory": 180}
+
+
+def _rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
+    def ok(flag: bool) -> str:
+        return "MET" if flag else "NOT MET"
+
+    if name == "classify":
+        return [
+            ("classify", "classifier throughput", f"{r['classifier_texts_per_s']:,.0f} texts/s", ""),
+            ("classify", "bare jieba.lcut throughput", f"{r['jieba_texts_per_s']:,.0f} texts/s", ""),
+            ("classify", "classifier / jieba time", f"{r['ratio']:.2f}x", f"<= 1.5x: {ok(r['target_met'])}"),
+        ]
+    if name == "filings":
+        rows = []
+        for backend in ("sqlite", "postgresql"):
+            if backend in r:
+                c = r[backend]
+                rows += [
+                    ("filings", f"filings/s ({backend})", f"{c['filings_per_s']:,.1f}",
+                     f">= 100: {ok(c['target_met'])}" if backend == "sqlite" else ""),
+                    ("filings", f"updates/s ({backend})", f"{c['updates_per_s']:,.0f}", ""),
+                    ("filings", f"per update ({backend})", f"{c['ms_per_update']:.2f} ms", ""),
+                    ("filings", f"chengxin / echo per update ({backend})", f"{c['ratio_to_echo']:.1f}x", ""),
+                ]
+        rows.append(("filings", "echo bot per update", f"{r['echo']['ms_per_update']:.3f} ms", ""))
+        return rows
+    if name == "idle_memory":
+        return [
+            ("idle_memory", "chengxin run VmRSS peak", f"{r['rss_peak_mb']:.1f} MB",
+             f"< 200 MB: {ok(r['target_met'])}"),
+            ("idle_memory", "chengxin run VmRSS last", f"{r['rss_last_mb']:.1f} MB", ""),
+        ]
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (smoke test; figures are noisier)")
+    parser.add_argument("--postgres", metavar="URL", help="filings also against this PostgreSQL database")
+    parser.add_argument("--only", help="comma-separated subset of: " + ", ".join(ORDER))
+    parser.add_argument("--json", help="write every result to this file")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(ORDER)
+    unknown = set(names) - set(ORDER)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+
+    extra = {
+        "classify": ["--seconds", "0.5", "--trials", "2"] if args.quick else [],
+        "filings": (["--filings", "100", "--echo-updates", "1000"] if args.quick else [])
+                   + (["--postgres", args.postgres] if args.postgres else []),
+        "idle_memory": ["--seconds", "2", "--samples", "4"] if args.quick else [],
+    }
+    results: dict[str, dict] = {}
+    failures: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="chengxin-bench-") as tmp:
+        for name in names:
+            out = Path(tmp) / f"{name}.json"
+            print(f"=== {name} ===", flush=True)
+            started = time.monotonic()
+            try:
+                proc = subprocess.run([sys.executable, "-m", f"bench.{name}", "--json", str(out), *extra[name]],
+                                      cwd=ROOT, timeout=TIMEOUT_S[name])
+            except subprocess.TimeoutExpired:
+                failures[name] = f"timed out after {TIMEOUT_S[name]} s"
+                continue
+            if proc.returncode != 0 or not out.exists():
+                failures[name] = f"exit code {proc.returncode}"
+                continue
+            results[name] = json.loads(out.read_text(encoding="utf-8"))
+            print(f"({time.monotonic() - started:.0f} s)\n", flush=True)
+
+    rows = [("benchmark", "figure", "value", "target")]
+    for name in names:
+        if name in results:
+            rows += _rows(name, results[name])
+        else:
+            rows.append((name, "FAILED", failures.get(name, "?"), ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    any_result = next(iter(results.values()), None)
+    print("=== summary ===")
+    if any_result:
+        m = any_result["machine"]
+        print(f"{m['nproc']} CPU ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, {m['date']}")
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"results": results, "failures": failures}, ensure_ascii=False,
+                                              indent=2), encoding="utf-8")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

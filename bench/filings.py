@@ -1,0 +1,218 @@
+"""Complete complaint filings per second through the real Application, and the framework's own floor.
+
+Chengxin: `build_application` with the local transport (`bot.simulator.LocalRequest`), a SQLite
+file database in a temporary directory (or PostgreSQL with --postgres URL), rate limiter off,
+flood guard and daily case limit out of reach, no supervisors. One filing is the whole
+conversation of tests/flows.py `file_complaint` — 我要投诉 → complaint text → confirm the domain →
+department 不清楚 → 跳过 evidence → 同意联系 → 确认提交 — seven updates, each a new user, run
+sequentially, each checked for `已立案`.
+
+Echo: an Application from the same ApplicationBuilder on the same transport with one
+MessageHandler that replies with the text; its per-update cost is python-telegram-bot's own
+floor (Update.de_json, dispatch, Bot.send_message, the request round trip through LocalRequest).
+
+Target: >= 100 filings/s (SQLite, this machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import emit, machine  # noqa: E402
+
+TARGET_FILINGS_PER_S = 100.0
+REF = re.compile(r"[A-Z]+-\d{8}-\d{4,}")
+# Complaint texts that are government matters (so the bot does not divert them to 12345).
+TEXTS = [
+    "我公司2025年给市财政局做政府采购项目，供货验收合格已经一年了，采购人一直拖欠货款38万元，履约保证金也不退。",
+    "亭湖区住建局拖欠我们工程款380万元，项目2022年底就竣工验收了，到现在一分钱没给，工人工资都发不出来。",
+    "区政府招商时承诺给我们企业三年税收返还和土地优惠，换了领导以后新官不理旧账，承诺一项都没兑现。",
+    "法院判决区交通局支付我公司工程款，判决生效一年多了，交通局一直拒不履行，申请强制执行也没有结果。",
+    "这次道路改造项目招标明显是内定的，招标文件量身定做，评标专家和中标单位有关系，存在串标围标。",
+]
+
+
+def _settings(database_url: str):
+    from bot.config import Settings
+
+    return Settings(_env_file=None, **{
+        "DATABASE_URL": database_url,
+        "CHENGXIN_SUPERVISORS": "",
+        "CHENGXIN_RATE_LIMIT": False,
+        "CHENGXIN_FLOOD_MESSAGES": 10_000_000,
+        "CHENGXIN_DAILY_CASE_LIMIT": 1_000_000,
+        "CHENGXIN_LOG_LEVEL": "WARNING",
+        "TELEGRAM_BOT_TOKEN": "",
+    })
+
+
+async def _file(chat, text: str) -> str:
+    """tests/flows.py file_complaint, department 不清楚, no evidence, contact yes."""
+    from bot import texts
+
+    await chat.send(texts.BTN_COMPLAIN)
+    await chat.send(text)
+    await chat.press(chat.last().buttons[0][1])
+    await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await chat.tap(texts.BTN_EVIDENCE_SKIP)
+    await chat.tap(texts.BTN_CONTACT_YES)
+    await chat.tap(texts.BTN_SUBMIT)
+    last = chat.last().text
+    match = REF.search(last)
+    if not (match and "已立案" in last):
+        raise RuntimeError(f"filing did not end in 已立案: {last!r}")
+    return match.group(0)
+
+
+async def chengxin(database_url: str, filings: int, warmup: int, user_base: int) -> dict:
+    from bot.app import build_application
+    from bot.simulator import Chat, LocalRequest
+    from nlp import Classifier
+
+    classifier = Classifier.default()
+    classifier.classify(TEXTS[0])  # load jieba outside the timed part
+    request = LocalRequest()
+    app = build_application(_settings(database_url), request=request, classifier=classifier)
+    t0 = time.perf_counter()
+    await app.initialize()
+    await app.post_init(app)
+    startup = time.perf_counter() - t0
+    try:
+        for i in range(warmup):
+            await _file(Chat(app, user_base + i), TEXTS[i % len(TEXTS)])
+            request.clear()
+        updates = 0
+        refs = set()
+        gc.collect()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for i in range(filings):
+            chat = Chat(app, user_base + warmup + i)
+            refs.add(await _file(chat, TEXTS[i % len(TEXTS)]))
+            updates += len(chat.sent_updates)
+            # LocalRequest keeps every call and Chat.tap scans them: keep the harness O(1) per filing.
+            request.clear()
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    finally:
+        await app.post_shutdown(app)
+        await app.shutdown()
+    if len(refs) != filings:
+        raise RuntimeError(f"{filings} filings but {len(refs)} distinct references")
+    return {
+        "filings": filings,
+        "updates": updates,
+        "seconds": round(elapsed, 3),
+        "cpu_seconds": round(cpu, 3),
+        "startup_s": round(startup, 3),
+        "filings_per_s": round(filings / elapsed, 1),
+        "updates_per_s": round(updates / elapsed, 1),
+        "ms_per_update": round(elapsed / updates * 1000, 3),
+        "ms_per_filing": round(elapsed / filings * 1000, 2),
+    }
+
+
+async def echo(updates: int, warmup: int) -> dict:
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+    from bot.app import OFFLINE_TOKEN
+    from bot.simulator import Chat, LocalRequest
+
+    async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text(update.message.text)
+
+    request = LocalRequest()
+    app = ApplicationBuilder().token(OFFLINE_TOKEN).request(request).get_updates_request(request).build()
+    app.add_handler(MessageHandler(filters.TEXT, reply))
+    await app.initialize()
+    try:
+        chat = Chat(app, 555_000_001)
+        for i in range(warmup):
+            await chat.send(TEXTS[i % len(TEXTS)])
+        request.clear()
+        chat.sent_updates.clear()
+        gc.collect()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for i in range(updates):
+            await chat.send(TEXTS[i % len(TEXTS)])
+            if i % 100 == 99:
+                request.clear()
+                chat.sent_updates.clear()
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    finally:
+        await app.shutdown()
+    return {
+        "updates": updates,
+        "seconds": round(elapsed, 3),
+        "cpu_seconds": round(cpu, 3),
+        "updates_per_s": round(updates / elapsed, 1),
+        "ms_per_update": round(elapsed / updates * 1000, 4),
+    }
+
+
+def run(filings: int = 500, echo_updates: int = 5000, postgres: str | None = None) -> dict:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    user_base = 3_000_000_000 + random.randrange(1_000_000_000)  # fresh users even on a reused database
+    warmup = 20
+    results: dict = {"benchmark": "filings", "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="chengxin-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'chengxin.db'}"
+        results["sqlite"] = asyncio.run(chengxin(url, filings, warmup, user_base))
+    results["echo"] = asyncio.run(echo(echo_updates, 200))
+    if postgres:
+        results["postgresql"] = asyncio.run(chengxin(postgres, filings, warmup, user_base + 10_000_000))
+    for backend in ("sqlite", "postgresql"):
+        if backend in results:
+            r = results[backend]
+            r["ratio_to_echo"] = round(r["ms_per_update"] / results["echo"]["ms_per_update"], 1)
+            r["target_met"] = r["filings_per_s"] >= TARGET_FILINGS_PER_S
+    results["target"] = f"filings/s >= {TARGET_FILINGS_PER_S:g} (SQLite)"
+    results["target_met"] = results["sqlite"]["target_met"]
+    return results
+
+
+def report(r: dict) -> None:
+    e = r["echo"]
+    for backend in ("sqlite", "postgresql"):
+        if backend not in r:
+            continue
+        c = r[backend]
+        print(f"filings [{backend}]: {c['filings']} filings, {c['updates']} updates in {c['seconds']} s "
+              f"(CPU {c['cpu_seconds']} s; startup {c['startup_s']} s)")
+        print(f"  {c['filings_per_s']:,.1f} filings/s   {c['updates_per_s']:,.0f} updates/s   "
+              f"{c['ms_per_update']} ms/update   {c['ms_per_filing']} ms/filing")
+        print(f"  chengxin per-update / echo per-update = {c['ratio_to_echo']}x   "
+              f"(target >= {TARGET_FILINGS_PER_S:g} filings/s: {'MET' if c['target_met'] else 'NOT MET'})")
+    print(f"echo bot: {e['updates']} updates in {e['seconds']} s: {e['updates_per_s']:,.0f} updates/s, "
+          f"{e['ms_per_update']} ms/update")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--filings", type=int, default=500)
+    parser.add_argument("--echo-updates", type=int, default=5000)
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also run against this PostgreSQL database (postgresql+asyncpg://...); "
+                             "it is migrated and gets rows added — use a throwaway database")
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args(argv)
+    result = run(args.filings, args.echo_updates, args.postgres)
+    report(result)
+    emit(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

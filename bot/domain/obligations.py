@@ -1,0 +1,111 @@
+"""Clocks (时限) as rows: started, met or missed, extended, cancelled — never in-memory timers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Case, Obligation
+from bot.domain.lifecycle import ClockEffect
+from bot.domain.workdays import WorkCalendar
+from bot.policy import Policy
+
+# Clocks owned by the supervisors rather than the case's department.
+SUPERVISOR_CLOCKS = frozenset({"assign"})
+END_OF_DAY = time(23, 59, 59)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Turns policy periods in working days into due times on the official calendar."""
+
+    policy: Policy
+    calendar: WorkCalendar
+    tz: ZoneInfo
+
+    def end_of(self, day: date) -> datetime:
+        """A deadline is the end of its local day."""
+        return datetime.combine(day, END_OF_DAY, tzinfo=self.tz)
+
+    def after_working_days(self, now: datetime, days: int) -> datetime:
+        return self.end_of(self.calendar.add_working_days(now.astimezone(self.tz).date(), days))
+
+    def default_due(self, kind: str, now: datetime) -> datetime:
+        days = {
+            "assign": self.policy.assign_days,
+            "accept": self.policy.accept_days,
+            "reply": self.policy.reply_days,
+            "rectification": self.policy.rectification_days,
+        }[kind]
+        return self.after_working_days(now, days)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+
+async def start_clock(
+    *,
+    session: AsyncSession,
+    case: Case | None,
+    kind: str,
+    now: datetime,
+    due_at: datetime,
+    department_id: int | None = None,
+    commitment_id: int | None = None,
+) -> Obligation:
+    """Open one clock."""
+    obligation = Obligation(
+        case_id=case.id if case else None,
+        commitment_id=commitment_id,
+        kind=kind,
+        department_id=None if kind in SUPERVISOR_CLOCKS else (department_id or (case.department_id if case else None)),
+        due_at=due_at,
+        state="open",
+        created_at=now,
+    )
+    session.add(obligation)
+    await session.flush()
+    return obligation
+
+
+async def open_clocks(*, session: AsyncSession, case_id: int, kinds: tuple[str, ...] | None = None) -> list[Obligation]:
+    query = select(Obligation).where(Obligation.case_id == case_id, Obligation.state == "open")
+    if kinds is not None:
+        query = query.where(Obligation.kind.in_(kinds))
+    return list((await session.scalars(query.order_by(Obligation.due_at))).all())
+
+
+def close_clock(obligation: Obligation, *, now: datetime, state: str | None = None) -> None:
+    """Close a clock: `met` when on time, `missed` when late, or the given state (cancelled, extended)."""
+    obligation.state = state or ("met" if now <= obligation.due_at else "missed")
+    obligation.closed_at = now
+
+
+async def apply_clock_effect(
+    *, session: AsyncSession, case: Case, effect: ClockEffect, now: datetime, deadlines: Deadlines
+) -> None:
+    """What a transition does to the case's clocks, in the transition's own transaction."""
+    touched = set(effect.settle) | set(effect.cancel)
+    if touched:
+        for obligation in await open_clocks(session=session, case_id=case.id, kinds=tuple(touched)):
+            close_clock(obligation, now=now, state=None if obligation.kind in effect.settle else "cancelled")
+    for kind in effect.start:
+        await start_clock(session=session, case=case, kind=kind, now=now, due_at=deadlines.default_due(kind, now))
+
+
+async def extend_clock(
+    *, session: AsyncSession, obligation: Obligation, due_at: datetime, now: datetime
+) -> Obligation:
+    """Replace a clock by one with a later due time; the old row stays, marked extended."""
+    close_clock(obligation, now=now, state="extended")
+    replacement = Obligation(
+        case_id=obligation.case_id, commitment_id=obligation.commitment_id, kind=obligation.kind,
+        department_id=obligation.department_id, due_at=due_at, state="open", created_at=now,
+    )
+    session.add(replacement)
+    await session.flush()
+    return replacement

@@ -1,0 +1,100 @@
+"""Government dishonesty records (政务失信记录), objections (异议申诉) and credit repair (信用修复)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Case, Commitment, DishonestyRecord
+from bot.domain.audit import append_event
+from bot.domain.errors import Forbidden, InvalidTransition, NotFound
+from bot.domain.roles import Actor
+
+SUMMARY_LIMIT = 300
+
+
+async def create_record(
+    *, session: AsyncSession, department_id: int, domain: str, summary: str, now: datetime,
+    case: Case | None = None, commitment: Commitment | None = None,
+) -> DishonestyRecord:
+    """A record against the department; the summary is the masked text, so no complainant appears."""
+    record = DishonestyRecord(
+        case_id=case.id if case else None, commitment_id=commitment.id if commitment else None,
+        department_id=department_id, domain=domain, summary=summary[:SUMMARY_LIMIT], status="active",
+        created_at=now,
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def record_of_case(*, session: AsyncSession, case_id: int) -> DishonestyRecord | None:
+    return await session.scalar(
+        select(DishonestyRecord).where(DishonestyRecord.case_id == case_id).order_by(DishonestyRecord.id.desc())
+    )
+
+
+def _require_department_official(record: DishonestyRecord, actor: Actor) -> None:
+    if not actor.is_official or actor.account.department_id != record.department_id:
+        raise Forbidden("forbidden")
+
+
+async def _audit(session: AsyncSession, record: DishonestyRecord, action: str, actor: Actor, now: datetime,
+                 note: str | None) -> None:
+    if record.case_id is not None:
+        case = await session.get(Case, record.case_id)
+        await append_event(session=session, case=case, action=action, actor=actor, now=now, note=note)
+
+
+async def file_objection(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, reason: str,
+                         now: datetime) -> None:
+    """The department disputes the record (异议申诉); a supervisor decides."""
+    _require_department_official(record, actor)
+    if record.status != "active":
+        raise InvalidTransition("record_state", status=record.status)
+    record.status, record.objection_reason = "objection_pending", reason
+    await _audit(session, record, "objection", actor, now, reason)
+
+
+async def decide_objection(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, uphold: bool,
+                           now: datetime) -> None:
+    """Upheld: the record is revoked. Rejected: it stands."""
+    if not actor.is_supervisor:
+        raise Forbidden("forbidden")
+    if record.status != "objection_pending":
+        raise InvalidTransition("record_state", status=record.status)
+    record.status = "revoked" if uphold else "active"
+    record.objection_decision = "upheld" if uphold else "rejected"
+    record.decided_by_id, record.decided_at = actor.account_id, now
+    await _audit(session, record, "objection_upheld" if uphold else "objection_rejected", actor, now, None)
+
+
+async def apply_for_repair(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, evidence: str,
+                           now: datetime) -> None:
+    """After rectification the department applies for credit repair (信用修复)."""
+    _require_department_official(record, actor)
+    if record.status != "active":
+        raise InvalidTransition("record_state", status=record.status)
+    record.status, record.repair_evidence = "repair_pending", evidence
+    await _audit(session, record, "repair", actor, now, evidence)
+
+
+async def decide_repair(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, approve: bool,
+                        now: datetime) -> None:
+    if not actor.is_supervisor:
+        raise Forbidden("forbidden")
+    if record.status != "repair_pending":
+        raise InvalidTransition("record_state", status=record.status)
+    record.status = "repaired" if approve else "active"
+    record.repair_decision = "approved" if approve else "rejected"
+    record.decided_by_id, record.decided_at = actor.account_id, now
+    await _audit(session, record, "repair_approved" if approve else "repair_rejected", actor, now, None)
+
+
+async def record_by_id(*, session: AsyncSession, record_id: int) -> DishonestyRecord:
+    record = await session.get(DishonestyRecord, record_id)
+    if record is None:
+        raise NotFound("record_not_found")
+    return record
