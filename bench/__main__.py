@@ -48,7 +48,10 @@ def _rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
             ("idle_memory", "chengxin run VmRSS peak", f"{r['rss_peak_mb']:.1f} MB",
              f"< 200 MB: {ok(r['target_met'])}"),
             ("idle_memory", "chengxin run VmRSS last", f"{r['rss_last_mb']:.1f} MB", ""),
-        ]
+        ] + ([
+            ("idle_memory", "VmRSS after one complaint", f"{r['rss_after_complaint_peak_mb']:.1f} MB", ""),
+            ("idle_memory", "first complaint answered in", f"{r['first_complaint_reply_s']:.2f} s", ""),
+        ] if "rss_after_complaint_peak_mb" in r else [])
     return []
 
 

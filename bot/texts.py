@@ -226,7 +226,8 @@ CASE_STATUS = (
     "状态：{status}\n"
     "领域：{domain}\n"
     "承办部门：{department}\n"
-    "提交时间：{created}\n\n"
+    "提交时间：{created}\n"
+    "内容：{text}\n\n"
     "<b>办理经过</b>\n{timeline}"
 )
 TIMELINE_LINE = "{time}  {label}"

@@ -30,7 +30,7 @@ from bot import keyboards
 from handlers.base import acting, answer, command_args, refuses_politely
 from handlers.complaint import complaint_media, complaint_text, evidence_item
 from handlers.notify import Outbox
-from handlers.official import rectification_evidence
+from handlers.official import official_case_view, rectification_evidence
 
 PAGE_SIZE = 5
 
@@ -141,6 +141,7 @@ async def _send_status(update: Update, context: ContextTypes.DEFAULT_TYPE, raw_r
         domain=texts.domain_label(case.domain),
         department=texts.esc(case.department.name) if case.department else texts.NO_DEPARTMENT,
         created=texts.local_time(case.created_at, tz),
+        text=texts.excerpt(case.text, 300),
         timeline=timeline,
     )
     own = case.complainant_id == actor.account_id
@@ -152,6 +153,12 @@ async def _send_status(update: Update, context: ContextTypes.DEFAULT_TYPE, raw_r
 async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """One case with its timeline (/status REF); without a reference, offer the latest cases."""
     args = command_args(context) if update.message.text.startswith("/") else []
+    async with acting(update, context) as (session, actor):
+        await session.commit()
+    if args and actor.is_official:
+        # Officials get their own, masked view of a case.
+        await official_case_view(update, context, args[0])
+        return
     if args:
         await _send_status(update, context, args[0])
         return

@@ -245,6 +245,21 @@ class Classifier:
                 return
         self._add_to(self._tokenizer, words)
 
+    def with_lexicon(self, lexicon: Lexicon) -> "Classifier":
+        """A classifier for ``lexicon`` that segments like this one (its user words and
+        department names included) plus the new lexicon's words; cheap (copies the
+        tokenizer's dictionary instead of reloading it), for what-if evaluations."""
+        other = Classifier(lexicon, self._userdict_path)
+        base = self._ensure_tokenizer()
+        tok = jieba.Tokenizer()
+        tok.FREQ = dict(base.FREQ)
+        tok.total = base.total
+        tok.user_word_tag_tab = dict(base.user_word_tag_tab)
+        tok.initialized = True
+        other._add_to(tok, lexicon.dictionary_words())
+        other._tokenizer = tok
+        return other
+
     # ------------------------------------------------------------------ matching
     def tokenize(self, text: str) -> list[str]:
         """jieba tokens of the normalised text (simplified, half-width, lower-case)."""

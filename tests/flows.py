@@ -45,3 +45,42 @@ async def file_complaint(chat: Chat, text: str = PROCUREMENT_TEXT, *, department
 async def case_by_ref(harness, ref: str) -> Case:
     async with harness.session() as session:
         return await session.scalar(select(Case).where(Case.ref == ref))
+
+
+BIND_CODE = re.compile(r"/bind ([0-9A-Z]{5}-[0-9A-Z]{5})")
+
+
+async def invite_code(harness, department: str = "市财政局", head: bool = False) -> str:
+    supervisor = harness.supervisor()
+    await supervisor.send(f"/invite {department}" + (" head" if head else ""))
+    return BIND_CODE.search(supervisor.last().text).group(1)
+
+
+async def bind_official(harness, user_id: int, department: str = "市财政局", head: bool = False, **names):
+    """A new official of `department`, bound with a fresh invite code."""
+    official = harness.chat(user_id, **(names or {"first_name": "承办", "last_name": str(user_id)}))
+    await official.send(f"/bind {await invite_code(harness, department, head)}")
+    assert "绑定成功" in official.last().text, official.last().text
+    return official
+
+
+async def assigned_case(harness, citizen, department: str = "市财政局", text: str = PROCUREMENT_TEXT) -> str:
+    ref = await file_complaint(citizen, text)
+    await harness.supervisor().send(f"/assign {ref} {department}")
+    assert "已分派" in harness.supervisor().last().text
+    return ref
+
+
+async def accepted_case(harness, citizen, official, department: str = "市财政局") -> str:
+    ref = await assigned_case(harness, citizen, department)
+    await official.press(f"acc:{ref}")
+    assert "已受理" in official.last().text, official.last().text
+    return ref
+
+
+async def rectified_case(harness, citizen, official) -> str:
+    ref = await accepted_case(harness, citizen, official)
+    await official.send(f"/reply {ref} 已核实，正在走付款流程")
+    await official.send(f"/rectified {ref} 货款已全部支付，保证金已退还")
+    assert "已报告整改完成" in official.last().text
+    return ref

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Case, Department, Evidence, Supplement
+from bot.db.models import Account, Case, Department, Evidence, Supplement
 from bot.domain.audit import append_event
 from bot.domain.errors import Forbidden, InvalidTransition, NotFound, RateLimited
 from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
@@ -31,6 +31,16 @@ class NewCase:
     department_code: str | None
     contact_allowed: bool
     evidence: list[dict]
+
+
+def masked_for_officials(text: str, complainant: Account) -> str:
+    """Personal numbers masked, and the complainant's own account names (if they typed them) hidden."""
+    masked = mask_pii(text)
+    names = {complainant.full_name or "", (complainant.full_name or "").replace(" ", ""), complainant.username or ""}
+    names |= {part for part in (complainant.full_name or "").split() if len(part) >= 2}
+    for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
+        masked = masked.replace(name, "某某")
+    return masked
 
 
 def should_auto_assign(new: NewCase, recognised: list[str], *, enabled: bool, min_confidence: float) -> bool:
@@ -99,7 +109,7 @@ async def change_status(
         raise Forbidden("forbidden", action=action)
     current = Status(case.status)
     if current not in transition.sources:
-        raise InvalidTransition("bad_transition", action=action, status=current)
+        raise InvalidTransition("bad_transition", ref=case.ref, action=action, status=current)
     case.status = transition.target
     case.updated_at = now
     if transition.target in (Status.CLOSED, Status.REJECTED, Status.WITHDRAWN):
@@ -148,7 +158,7 @@ async def open_case(
         department_id=department_id,
         complainant_id=actor.account_id,
         text=new.text,
-        text_masked=mask_pii(new.text),
+        text_masked=masked_for_officials(new.text, actor.account),
         contact_allowed=new.contact_allowed,
         created_at=now,
         updated_at=now,
@@ -175,7 +185,7 @@ def _evidence_row(case: Case, item: dict, actor: Actor, now: datetime) -> Eviden
         file_name=item.get("file_name"),
         mime_type=item.get("mime_type"),
         caption=caption,
-        caption_masked=mask_pii(caption) if caption else None,
+        caption_masked=masked_for_officials(caption, actor.account) if caption else None,
         added_by_id=actor.account_id,
         created_at=now,
     )
@@ -193,7 +203,8 @@ async def add_supplement(*, session: AsyncSession, case: Case, text: str, actor:
     """A complainant adds text to their open case."""
     require_own_open_case(case, actor)
     supplement = Supplement(
-        case_id=case.id, text=text, text_masked=mask_pii(text), added_by_id=actor.account_id, created_at=now
+        case_id=case.id, text=text, text_masked=masked_for_officials(text, actor.account), added_by_id=actor.account_id,
+        created_at=now,
     )
     session.add(supplement)
     case.updated_at = now
