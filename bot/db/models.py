@@ -312,3 +312,57 @@ class DishonestyRecord(Base):
     decided_at: Mapped[datetime | None]
 
     department: Mapped[Department] = relationship(lazy="joined")
+
+
+class Reminder(Base):
+    """One rung of a clock's reminder ladder: due at `send_at`, claimed by exactly one sweep."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_state_send_at", "state", "send_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id"), index=True)
+    # before | due | overdue | escalate_head | escalate_supervisors
+    stage: Mapped[str] = mapped_column(String(24))
+    overdue_days: Mapped[int]
+    send_at: Mapped[datetime]
+    # pending | dispatched | superseded | cancelled
+    state: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+
+
+class OutboundMessage(Base):
+    """A message the bot owes someone (reminder digest, escalation, daily list), delivered with retries."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    # a JSON reply_markup (inline keyboard) or null
+    markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # pending | sending | sent | failed | unreachable
+    state: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    """A once-a-day (or once-a-month) job that has run: the unique key makes it run once across instances."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("name", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(48))
+    period: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
