@@ -26,6 +26,19 @@ def _settings() -> Settings:
         sys.exit(f"chengxin: invalid configuration: {problems}")
 
 
+def policy_problem(settings: Settings) -> str | None:
+    """The policy and calendar files are checked before anything starts; a bad value names itself."""
+    from bot.domain.workdays import WorkCalendar
+    from bot.policy import PolicyError, load_policy
+
+    try:
+        load_policy(Path(settings.policy_file) if settings.policy_file else None)
+        WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None)
+    except (PolicyError, ValueError, OSError) as error:
+        return f"invalid policy: {error}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Long polling against TELEGRAM_API_URL."""
     from telegram import Update
@@ -36,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.has_real_token():
         print(f"chengxin: {TOKEN_HELP}", file=sys.stderr)
+        return 2
+    if problem := policy_problem(settings):
+        print(f"chengxin: {problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.token)
     application = build_application(settings)

@@ -35,6 +35,7 @@ from handlers import citizen, common, complaint, official, supervisor
 from nlp import Classifier
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
+from scheduler.reminders import reminder_sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def register_handlers(application: Application, settings: Settings) -> None:
         r"^(cmd|exd|obd|rpd):\d+:[01]$": supervisor.decision_button,
         r"^ub:\d+$": supervisor.unbind_button,
         r"^sat:": citizen.satisfaction_button,
+        r"^vc:": supervisor.view_case_button,
     }
     for pattern, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
@@ -167,6 +169,9 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             )
             application.job_queue.run_repeating(
                 follow_up_job, interval=settings.follow_up_sweep_seconds, first=60, name="follow_up_job"
+            )
+            application.job_queue.run_repeating(
+                reminder_sweep_job, interval=settings.sweep_seconds, first=5, name="reminder_sweep_job"
             )
         log.info("Chengxin ready: %d departments, database %s", len(entries), db.url.get_backend_name())
 

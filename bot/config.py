@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     policy_file: str | None = Field(default=None, alias="CHENGXIN_POLICY_FILE")
     calendar_file: str | None = Field(default=None, alias="CHENGXIN_CALENDAR_FILE")
     follow_up_sweep_seconds: int = Field(default=900, alias="CHENGXIN_FOLLOW_UP_SWEEP_SECONDS", ge=10)
+    supervisor_chat: int | None = Field(default=None, alias="CHENGXIN_SUPERVISOR_CHAT")
+    sweep_seconds: int = Field(default=60, alias="CHENGXIN_SWEEP_SECONDS", ge=5)
     log_level: str = Field(default="INFO", alias="CHENGXIN_LOG_LEVEL")
 
     @field_validator("supervisors", mode="before")

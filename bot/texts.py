@@ -584,3 +584,243 @@ REFUSALS.update({
     "usage_verify": USAGE_VERIFY,
     **DATE_PROBLEMS,
 })
+
+
+# --- reminders, digests and escalation ---------------------------------------------------------
+
+REMINDER_HEADER = "⏰ <b>办理提醒</b>（{count} 项）"
+REMINDER_CATCH_UP = "⏰ <b>办理提醒</b>（{count} 项，含系统恢复后补发的提醒）"
+REMINDER_LINE = "• <code>{ref}</code> {kind}：截止 {due}（{left}）"
+ESCALATION_HEAD_HEADER = "⚠️ <b>部门督办</b>：本部门以下事项已逾期，请督促办理（{count} 项）"
+ESCALATION_SUPERVISORS_HEADER = "🚨 <b>逾期督办</b>：以下事项逾期已久（{count} 项）"
+ESCALATION_LINE = "• <code>{ref}</code> {department} {kind}：截止 {due}，{left}，此前已提醒 {sent} 次"
+MORNING_HEADER = "🌅 <b>今日待办</b>：{department} 共 {count} 项，按紧迫程度排列"
+MORNING_LINE = "• <code>{ref}</code> {kind}：截止 {due}（{left}）"
+MORE_ITEMS = "……另有 {n} 项，发送 /tasks 查看全部。"
+SUPERVISOR_DAILY_HEADER = "📊 <b>每日逾期清单</b>（{count} 项）"
+SUPERVISOR_DAILY_LINE = "• {department} <code>{ref}</code> {kind}：{left}"
+SUPERVISOR_DAILY_NONE = "📊 <b>每日逾期清单</b>：目前没有逾期事项。"
+REMINDER_FOOTER = "发送 /case 编号 查看详情。"
+BTN_OPEN_CASE = "查看 {ref}"
+UNREACHABLE_NOTICE = "⚠️ 承办人 {name}（{department}）已屏蔽本机器人，无法接收办理提醒。请督促其恢复或更换承办人。"
+COMMITMENT_REF = "承诺#{id}"
+
+
+# --- supervision (stats, reports, scores) ---
+# Everything below belongs to /find, filtered /cases, /overdue, /stats, /report, /score, the supervisor's
+# /case extras and the monthly review (按月排查). Appended as one block; nothing above is changed in place.
+
+SUPERVISION_HELP = (
+    "• /find 关键词：按内容、编号或部门名称搜索案件\n"
+    "• /cases [状态] [领域] [dept=部门] [overdue] [2026-11 | 2026-11-01..2026-11-30]：筛选案件\n"
+    "• /overdue：逾期事项（按部门，工作日计）\n"
+    "• /stats [2026-11 | 2026-11-01..2026-11-30]：统计与存量增量（附图表）\n"
+    "• /report [2026-11]：月度排查报表（Excel）\n"
+    "• /score [部门]：政务诚信评价得分；/score formula 查看计分办法\n"
+)
+HELP["supervisor"] = HELP["supervisor"].replace("• /help：本帮助", SUPERVISION_HELP + "• /help：本帮助", 1)
+COMMANDS["supervisor"][3:3] = [
+    ("find", "搜索案件：/find 关键词"),
+    ("overdue", "逾期事项"),
+    ("stats", "统计：/stats [月份]"),
+    ("report", "月度报表：/report [月份]"),
+    ("score", "诚信评价：/score [部门]"),
+]
+
+PERIOD_EXAMPLE = "例如 <code>2026-11</code>（月份）或 <code>2026-11-01..2026-11-30</code>（起止日期）"
+BAD_PERIOD = "无法识别时间段“{value}”。请写月份或起止日期，" + PERIOD_EXAMPLE + "。"
+BAD_MONTH = "无法识别月份“{value}”。请写成 <code>/report 2026-11</code> 这样的年-月格式。"
+UNKNOWN_SCORE_DEPARTMENT = (
+    "没有找到部门“{query}”。请写部门代码、全称或常用简称，例如 <code>/score 市财政局</code>；"
+    "不写部门则显示全部部门排名。"
+)
+OUT_OF_REGION = "部门“{query}”不在您负责的区域内。"
+REGION_NOTE = "（区域：{region}）"
+
+# /find and filtered /cases
+USAGE_FIND = "用法：/find 关键词，例如 <code>/find 拖欠货款</code>、<code>/find YC-20261127</code>、<code>/find 财政局</code>。"
+FIND_HEADER = "<b>搜索“{query}”</b>（共 {total} 件，第 {page}/{pages} 页，新案件在前）\n"
+FIND_EMPTY = "没有找到与“{query}”相关的案件。可以换个关键词，或只写其中一部分。"
+CASES_FILTER_HEADER = "<b>案件列表</b>{filters}（共 {total} 件，第 {page}/{pages} 页）\n"
+CASES_BAD_FILTER = (
+    "没有“{status}”这种状态，也不是领域、部门或时间段。\n"
+    "用法：/cases [状态] [领域] [dept=部门] [overdue] [时间段] [页码]，例如 "
+    "<code>/cases in_progress 政府采购 dept=市财政局 overdue 2026-11</code>。\n"
+    "状态可选：{choices}；领域可写代码或中文名：{domains}。"
+)
+CASES_FILTER_DEPT_NOT_FOUND = "没有找到部门“{query}”。例如 <code>/cases dept=市财政局</code>（可写代码、全称或常用简称）。"
+FILTER_OVERDUE = "有逾期期限"
+
+# /overdue
+OVERDUE_HEADER = "<b>逾期事项</b>{region}（截至 {now}，共 {count} 项，涉及 {departments} 个部门）"
+OVERDUE_EMPTY = "目前没有逾期未办的事项{region}。"
+OVERDUE_DEPT_LINE = "\n<b>{department}</b>：{count} 项，累计逾期 {days} 个工作日，最长 {max_days} 个工作日"
+OVERDUE_ITEM_LINE = "  · <code>{ref}</code> {kind}截止 {due}，{late}"
+OVERDUE_ITEM_MORE = "  · …另有 {n} 项"
+OVERDUE_MORE = "\n…另有 {n} 个部门未列出。完整清单见 /report。"
+OVERDUE_UNASSIGNED = "督办部门（待分派）"
+OVERDUE_NO_REF = "（无案件）"
+LATE_DAYS = "逾期 {n} 个工作日"
+LATE_UNDER_ONE = "逾期不足 1 个工作日"
+
+# /stats
+STATS_HEADER = "<b>统计 {period}</b>{region}"
+STATS_EMPTY = "{period}{region}没有任何案件数据（无新增、无办结、无存量），不生成图表。"
+STATS_BACKLOG = (
+    "\n<b>存量与增量</b>（清存量、防增量）\n"
+    "期初在办：{open_at_start}\n"
+    "本期新增：{new}（上期 {prev_new}，{new_change}）\n"
+    "本期办结：{closed}（上期 {prev_closed}，{closed_change}）\n"
+    "期末在办：{open_at_end}（上期末 {prev_open}，{open_change}）"
+)
+STATS_BY_DOMAIN = "\n<b>按领域</b>（本期新增）"
+STATS_BY_DEPARTMENT = "\n<b>按部门</b>（本期新增，前 {n} 个）"
+STATS_BY_STATUS = "\n<b>按状态</b>（本期新增案件的当前状态）"
+STATS_LINE = "{label}：{n}"
+STATS_NO_NEW = "（本期无新增）"
+STATS_MORE_DEPARTMENTS = "…另有 {n} 个部门"
+STATS_UNASSIGNED = "待分派"
+CHANGE_UP = "↑{n}"
+CHANGE_DOWN = "↓{n}"
+CHANGE_SAME = "持平"
+STATS_CHART_CAPTION = "近 6 个月各领域新增案件与月末在办案件{note}"
+CHART_ASCII_NOTE = "（服务器未安装中文字体，图中领域以代码表示）"
+
+# /report and the monthly review
+REPORT_FILENAME = "政务诚信月报-{month}{suffix}.xlsx"
+DEPARTMENT_REPORT_FILENAME = "政务诚信月报-{month}-{code}.xlsx"
+REPORT_CAPTION = "{month} 月度排查报表{region}：汇总、各部门、逾期事项、失信记录、满意度。"
+REPORT_EMPTY = "{month}{region}没有任何数据（无案件、无逾期、无失信记录），不生成报表。"
+REPORT_TOO_LARGE = (
+    "{month} 报表有 {size} MB，超过 Telegram 50 MB 的文件上限，改为发送摘要。"
+    "完整报表请在服务器上运行 <code>chengxin report --month {month} --out 报表.xlsx</code>。\n{summary}"
+)
+REPORT_SUMMARY = "新增 {new} 件，办结 {closed} 件，期末在办 {open_at_end} 件；逾期事项 {overdue} 项；失信记录 {records} 条。"
+MONTHLY_SUPERVISOR_INTRO = "📊 <b>{month} 月度排查</b>{region}\n{summary}"
+MONTHLY_EMPTY = "📊 {month} 月度排查{region}：上月没有任何案件数据，无需排查。"
+MONTHLY_HEAD_CAPTION = "📊 {department} {month} 月度排查报表，请查阅后点“已阅”。"
+BTN_REPORT_READ = "已阅"
+REPORT_READ_RECORDED = "已记录：{department} {month} 月度报表已阅。"
+REPORT_READ_ALREADY = "您已确认阅读过这份报表。"
+
+# /score
+SCORE_RANKING_HEADER = "<b>政务诚信评价排名 {period}</b>{region}（满分 100，/score formula 查看计分办法）"
+SCORE_RANKING_LINE = "{rank}. {department} {score}（{grade}）"
+SCORE_RANKING_MORE = "…中间 {n} 个部门略，完整得分见 /report 的“各部门”表。"
+SCORE_NO_ACTIVITY = "{period}{region}没有可评价的办理记录（无期限、无办结、无评价、无失信记录）。"
+SCORE_INACTIVE_NOTE = "\n另有 {n} 个部门本期无办理记录，未参与排名。"
+SCORE_DETAIL = (
+    "<b>{department} 政务诚信评价 {period}</b>\n"
+    "得分：<b>{score}</b>（{grade}）\n\n"
+    "按时办结：{met} 项按时、{missed} 项逾期（按时率 {on_time}）→ 扣 {d_on_time}\n"
+    "逾期：累计 {overdue_days} 个工作日 → 扣 {d_overdue}\n"
+    "重办：办结 {closings} 次、重办 {reopens} 次（重办率 {reopen_rate}）→ 扣 {d_reopen}\n"
+    "满意度：{rated} 个评价（满意 {satisfied}、基本满意 {basic}、不满意 {unsatisfied}，指数 {satisfaction}）→ 扣 {d_satisfaction}\n"
+    "失信记录：计满额 {records_full} 条、已修复 {records_repaired} 条、已撤销 {records_revoked} 条 → 扣 {d_records}\n"
+    "（无数据的项目不扣分；容错纠错的案件不产生失信记录。/score formula 查看计分办法）"
+)
+SCORE_NONE = "—"
+GRADE_LABELS = {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"}
+SCORE_FORMULA = (
+    "<b>政务诚信评价计分办法</b>（每个部门、每个统计期，满分 100，扣完为止）\n"
+    "1. 按时办结：期内关闭的期限中按时完成的比例为按时率，扣 {on_time_weight:g} ×（1 − 按时率）\n"
+    "2. 逾期：期内逾期关闭的期限（截止日至关闭日）与期末仍逾期未办的期限（截止日至期末）的工作日合计，"
+    "每个工作日扣 {per_day:g} 分，最多扣 {overdue_cap:g} 分\n"
+    "3. 重办：期内重办次数 ÷ 期内办结次数（核查办结、容错办结）为重办率，扣 {reopen_weight:g} × 重办率\n"
+    "4. 满意度：满意计 {satisfied:g}、基本满意计 {basic:g}、不满意计 {unsatisfied:g}，平均为满意度指数，"
+    "扣 {satisfaction_weight:g} ×（1 − 指数）\n"
+    "5. 失信记录：期内产生的记录，有效、异议审核中、修复审核中的每条计 1，已修复的计 {repaired:g}，"
+    "已撤销的不计；容错纠错不产生记录。每计 1 条扣 {record_points:g} 分，最多扣 {record_cap:g} 分\n"
+    "没有数据的项目不扣分。等级：≥90 优秀，≥80 良好，≥60 合格，其余不合格。\n"
+    "工作日按国家法定节假日和调休计算。详见 docs/scoring.md。"
+)
+USAGE_SCORE = "用法：/score [部门] [月份]，例如 <code>/score 市财政局 2026-11</code>；/score formula 查看计分办法。"
+
+# The supervisor's /case: every clock, commitments, what can be done now
+CASE_CLOCKS_BLOCK = "\n\n<b>期限</b>\n{lines}"
+CASE_CLOCK_LINE = "{kind}：截止 {due} · {state}"
+CASE_NO_CLOCKS = "（无）"
+CLOCK_STATE_LABELS = {
+    "met": "按时完成", "missed": "逾期完成", "extended": "已延期（由新期限替代）", "cancelled": "已取消",
+}
+CLOCK_OPEN_LEFT = "进行中，剩 {n} 个工作日"
+CLOCK_OPEN_TODAY = "进行中，今天到期"
+CLOCK_OPEN_LATE = "⚠️ 已逾期 {n} 个工作日"
+CLOCK_OPEN_LATE_UNDER_ONE = "⚠️ 已逾期（不足 1 个工作日）"
+CASE_COMMITMENTS_BLOCK = "\n\n<b>承诺</b>\n{lines}"
+CASE_COMMITMENT_LINE = "{due} 前：{content}（{status}）"
+COMMITMENT_STATUS_LABELS = {
+    "proposed": "待审核", "approved": "已批准", "returned": "已退回", "fulfilled": "已兑现", "broken": "未兑现",
+}
+CASE_RECORD_LINE = "\n<b>失信记录</b>：{status}"
+CASE_ACTIONS_BLOCK = "\n\n<b>现在可以</b>\n{lines}"
+CASE_ACTION_HINTS = {
+    "assign": "/assign {ref} 部门 — 分派",
+    "reject": "/reject {ref} 理由 — 不予受理",
+    "verify": "/verify {ref} 属实|不属实 — 核查办结",
+    "tolerate": "/tolerate {ref} 理由 — 容错纠错",
+    "send_back": "/reopen {ref} 理由 — 退回重办",
+    "reopen": "/reopen {ref} 理由 — 重新办理",
+    "broken": "/broken {ref} — 确认承诺未兑现",
+    "decide": "用下方按钮审批待决事项",
+}
+BTN_DECIDE_COMMITMENT = "承诺：{label}"
+BTN_DECIDE_EXTENSION = "延期至 {due}：{label}"
+BTN_DECIDE_OBJECTION = "异议：{label}"
+BTN_DECIDE_REPAIR = "修复：{label}"
+
+# Workbooks (sheet names are at most 31 characters)
+SHEET_SUMMARY = "汇总"
+SHEET_DEPARTMENTS = "各部门"
+SHEET_OVERDUE = "逾期事项"
+SHEET_RECORDS = "失信记录"
+SHEET_SATISFACTION = "满意度"
+SHEET_DEPARTMENT = "本部门"
+WB_TITLE = "政务诚信月度排查 {month}"
+WB_SCOPE = "范围"
+WB_SCOPE_CITY = "全市"
+WB_GENERATED = "生成时间"
+WB_PERIOD = "统计期"
+WB_BACKLOG_ROWS = ("期初在办", "本期新增", "本期办结", "期末在办", "上期新增", "上期办结", "上期末在办")
+WB_BY_DOMAIN = "按领域（本期新增）"
+WB_BY_STATUS = "按状态（本期新增案件的当前状态）"
+WB_OVERDUE_TOTAL = "逾期事项（截至生成时）"
+WB_RECORDS_TOTAL = "本期失信记录"
+WB_DEPARTMENT_HEADERS = (
+    "部门代码", "部门", "区域", "本期新增", "本期办结", "在办", "逾期事项", "按时", "逾期完成", "按时率",
+    "逾期工作日", "办结次数", "重办次数", "重办率", "评价数", "满意度指数", "失信记录（计满额）", "已修复记录",
+    "扣分：按时", "扣分：逾期", "扣分：重办", "扣分：满意度", "扣分：失信", "得分", "等级",
+)
+WB_OVERDUE_HEADERS = ("部门代码", "部门", "案件编号", "期限", "截止日期", "逾期工作日")
+WB_RECORD_HEADERS = ("记录编号", "案件编号", "部门代码", "部门", "领域", "状态", "记录时间", "摘要")
+WB_SATISFACTION_HEADERS = ("部门代码", "部门", "满意", "基本满意", "不满意", "评价数", "满意度指数")
+WB_TOTAL = "合计"
+
+# Charts: Chinese when a CJK font is available, else ASCII with domain codes
+CHART_TITLE_DOMAINS = ("各领域新增案件（按月）", "New cases by domain per month")
+CHART_TITLE_BACKLOG = ("月末在办案件", "Open cases at month end")
+
+REFUSALS.update({
+    "bad_period": BAD_PERIOD,
+    "bad_month": BAD_MONTH,
+    "score_department_not_found": UNKNOWN_SCORE_DEPARTMENT,
+    "out_of_region": OUT_OF_REGION,
+    "cases_department_not_found": CASES_FILTER_DEPT_NOT_FOUND,
+})
+
+
+def change_text(now: int, before: int) -> str:
+    delta = now - before
+    if delta > 0:
+        return CHANGE_UP.format(n=delta)
+    if delta < 0:
+        return CHANGE_DOWN.format(n=-delta)
+    return CHANGE_SAME
+
+
+def late_text(days: int) -> str:
+    return LATE_DAYS.format(n=days) if days > 0 else LATE_UNDER_ONE
+
+
+def percent(value: float | None) -> str:
+    return SCORE_NONE if value is None else f"{value:.0%}"

@@ -23,6 +23,7 @@ from bot.domain.lifecycle import Status
 from bot.domain.roles import Actor
 from bot.services import services
 from bot import keyboards
+from handlers import supervision
 from handlers.base import acting, answer, command_args, refuses_politely
 from handlers.notify import Outbox
 from handlers.official import new_assignment_outbox, official_case_view, split_ref
@@ -63,6 +64,7 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         events = await case_events(session=session, case_id=case.id)
         supplements = await supplements_of(session=session, case_id=case.id)
         evidence = await evidence_count(session=session, case_id=case.id)
+        extras, extra_rows = await supervision.supervisor_case_extras(session=session, case=case, svc=services(context))
         await session.commit()
     timeline = "\n".join(
         f"{texts.local_time(e.created_at, tz)}  {texts.ACTION_LABELS.get(e.action, e.action)}"
@@ -91,7 +93,8 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         supplements=supplement_block,
         timeline=timeline,
     )
-    await answer(update, message, reply_markup=keyboards.supervisor_case_actions(case.ref, has_evidence=evidence > 0))
+    await answer(update, message + extras, reply_markup=supervision.with_rows(
+        keyboards.supervisor_case_actions(case.ref, has_evidence=evidence > 0), extra_rows))
 
 
 async def _cases_page(update: Update, context: ContextTypes.DEFAULT_TYPE, status: str | None, page: int) -> None:
@@ -490,3 +493,18 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await query.edit_message_reply_markup(reply_markup=None)
     await answer(update, texts.COMMIT_DECIDED.format(decision=decision))
     await outbox.send(context)
+
+
+@refuses_politely
+async def view_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """查看 REF under a reminder (vc:REF): the case as the presser's role may see it."""
+    query = update.callback_query
+    ref = query.data.split(":", 1)[1]
+    await query.answer()
+    async with acting(update, context) as (session, actor):
+        await session.commit()
+    if actor.is_official:
+        await official_case_view(update, context, ref)
+    else:
+        context.args = [ref]
+        await case_command(update, context)

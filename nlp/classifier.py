@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from math import log as _log
 import re
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Iterable
 
 import jieba
+from jieba import re_eng as _RE_ENG
+from jieba import re_han_default as _RE_HAN
+from jieba import re_skip_default as _RE_SKIP
 
 from .lexicon import (
     DEFAULT_USERDICT_PATH,
@@ -172,6 +176,7 @@ class Classifier:
         self._tokenizer: jieba.Tokenizer | None = None
         self._init_lock = threading.Lock()
         self._memo: dict[str, tuple[tuple[str, ...], tuple]] = {}
+        self._logf: dict[str, float] = {}  # word -> log(jieba frequency), see _segment
 
         # term -> [(domain, weight)], negatives, pattern tables
         index: dict[str, list[tuple[str, float]]] = {}
@@ -239,6 +244,7 @@ class Classifier:
     def add_words(self, words: Iterable[str]) -> None:
         """Keep ``words`` (e.g. department names and aliases) whole when segmenting."""
         words = [normalize_term(w) for w in words if w]
+        self._logf = {}
         with self._init_lock:
             if self._tokenizer is None:
                 self._pending_words.extend(words)
@@ -263,7 +269,74 @@ class Classifier:
     # ------------------------------------------------------------------ matching
     def tokenize(self, text: str) -> list[str]:
         """jieba tokens of the normalised text (simplified, half-width, lower-case)."""
-        return self._ensure_tokenizer().lcut(normalize_text(text), HMM=self.HMM)
+        self._ensure_tokenizer()
+        return self._segment(normalize_text(text))
+
+    def _segment(self, text: str) -> list[str]:
+        """Exactly ``tokenizer.lcut(text, HMM=False)`` (jieba 0.42's DAG + max-probability
+        route, same floating-point arithmetic and tie-breaking), but one fused pass per
+        block with ``log(freq)`` memoised per word instead of jieba's get_DAG, calc's
+        generator and a ``math.log`` per candidate: about a third cheaper.  A test checks
+        token-for-token equality with jieba on the labelled sets."""
+        tok = self._tokenizer
+        if self.HMM:  # pragma: no cover - the classifier runs without HMM
+            return tok.lcut(text, HMM=True)
+        freq = tok.FREQ
+        logtotal = _log(tok.total)
+        lcache = self._logf
+        out: list[str] = []
+        append = out.append
+        for blk in _RE_HAN.split(text):
+            if not blk:
+                continue
+            if not _RE_HAN.match(blk):
+                for x in _RE_SKIP.split(blk):
+                    if _RE_SKIP.match(x):
+                        append(x)
+                    else:
+                        out.extend(x)
+                continue
+            n = len(blk)
+            score = [0.0] * (n + 1)
+            end = [0] * (n + 1)
+            for idx in range(n - 1, -1, -1):
+                best = None
+                best_x = idx
+                i = idx
+                frag = blk[idx]
+                while frag in freq:
+                    f = freq[frag]
+                    if f:
+                        lf = lcache.get(frag)
+                        if lf is None:
+                            lf = lcache[frag] = _log(f)
+                        sc = lf - logtotal + score[i + 1]
+                        if best is None or sc >= best:  # max() over (score, x): ties -> larger x
+                            best, best_x = sc, i
+                    i += 1
+                    if i >= n:
+                        break
+                    frag = blk[idx:i + 1]
+                if best is None:  # no dictionary word starts here: the single character
+                    best = 0.0 - logtotal + score[idx + 1]
+                score[idx] = best
+                end[idx] = best_x
+            x = 0
+            buf = ""
+            while x < n:
+                y = end[x] + 1
+                w = blk[x:y]
+                if y - x == 1 and _RE_ENG.match(w):
+                    buf += w
+                else:
+                    if buf:
+                        append(buf)
+                        buf = ""
+                    append(w)
+                x = y
+            if buf:
+                append(buf)
+        return out
 
     def _features(self, token: str) -> tuple[tuple[str, ...], tuple]:
         """Lexicon strings a token contains, plus the (feature, domain, weight) hits it
@@ -308,13 +381,14 @@ class Classifier:
 
     # ------------------------------------------------------------------ classify
     def classify(self, text: str) -> Classification:
-        tok = self._tokenizer or self._ensure_tokenizer()
+        if self._tokenizer is None:
+            self._ensure_tokenizer()
         norm = normalize_text(text) if text else ""
         memo = self._memo
         seen: dict[str, str] = {}  # feature -> token it first appeared in (ordered)
         found: list[tuple] = []  # memoised (key, domain, weight, shown) hits, in order
 
-        for token in tok.cut(norm, HMM=self.HMM):  # == tokenizer.lcut(norm), unlisted
+        for token in self._segment(norm):  # == tokenizer.lcut(norm, HMM=False)
             entry = memo.get(token)
             if entry is None:
                 if len(memo) > _MEMO_LIMIT:

@@ -82,3 +82,16 @@ def test_console_files_a_complaint_without_telegram(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "已立案" in result.stdout
     assert "共 1 件" in result.stdout
+
+
+def test_a_bad_policy_file_stops_the_start_naming_the_line(tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[periods]\naccept_days = 2\nreply_days = -5\n", "utf-8")
+    result = chengxin("run", cwd=tmp_path, env={"TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 35,
+                                                 "CHENGXIN_POLICY_FILE": str(policy)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "reply_days" in result.stderr and "line 3" in result.stderr
+    policy.write_text("[periods]\nsurprise = 1\n", "utf-8")
+    result = chengxin("run", cwd=tmp_path, env={"TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 35,
+                                                 "CHENGXIN_POLICY_FILE": str(policy)})
+    assert result.returncode == 2 and "surprise" in result.stderr

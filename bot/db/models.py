@@ -366,3 +366,25 @@ class JobRun(Base):
     name: Mapped[str] = mapped_column(String(48))
     period: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+
+
+class ReportRead(Base):
+    """A department head's 已阅 on their department's monthly review (按月排查): one row per person and month."""
+
+    __tablename__ = "report_reads"
+    __table_args__ = (UniqueConstraint("department_id", "month", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    read_at: Mapped[datetime]
+
+
+# Indexes the supervision queries (statistics, scores, the monthly review) aggregate on; migration 0004.
+Index("ix_cases_closed_at", Case.closed_at)
+Index("ix_cases_department_created", Case.department_id, Case.created_at)
+Index("ix_cases_satisfaction_at", Case.satisfaction_at)
+Index("ix_case_events_action_created", CaseEvent.action, CaseEvent.created_at)
+Index("ix_obligations_closed_at", Obligation.closed_at)
+Index("ix_dishonesty_records_created_at", DishonestyRecord.created_at)

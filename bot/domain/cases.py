@@ -167,7 +167,8 @@ async def open_case(
     await session.flush()
     for item in new.evidence:
         session.add(_evidence_row(case, item, actor, now))
-    await start_clock(session=session, case=case, kind="assign", now=now, due_at=deadlines.default_due("assign", now))
+    await start_clock(session=session, case=case, kind="assign", now=now, due_at=deadlines.default_due("assign", now),
+                      deadlines=deadlines)
     await append_event(
         session=session, case=case, action="create", actor=actor, now=now, to_status=Status.SUBMITTED,
         note=f"evidence={len(new.evidence)}",

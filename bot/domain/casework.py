@@ -57,10 +57,10 @@ async def reply_to_case(*, session: AsyncSession, case: Case, actor: Actor, text
     reply = Reply(case_id=case.id, author_id=actor.account_id, kind="reply", text=text, created_at=now)
     session.add(reply)
     for clock in await open_clocks(session=session, case_id=case.id, kinds=("reply",)):
-        close_clock(clock, now=now)
+        await close_clock(session, clock, now=now)
     if not await open_clocks(session=session, case_id=case.id, kinds=("rectification", "commitment")):
         await start_clock(session=session, case=case, kind="rectification", now=now,
-                          due_at=deadlines.default_due("rectification", now))
+                          due_at=deadlines.default_due("rectification", now), deadlines=deadlines)
     case.updated_at = now
     await append_event(session=session, case=case, action="reply", actor=actor, now=now)
     return reply
@@ -94,10 +94,10 @@ async def decide_commitment(*, session: AsyncSession, commitment: Commitment, ac
     if approve:
         if case is not None:
             for clock in await open_clocks(session=session, case_id=case.id, kinds=("rectification", "commitment")):
-                close_clock(clock, now=now, state="cancelled")
+                await close_clock(session, clock, now=now, state="cancelled")
         await start_clock(session=session, case=case, kind="commitment", now=now,
                           due_at=deadlines.end_of(commitment.due_on), department_id=commitment.department_id,
-                          commitment_id=commitment.id)
+                          commitment_id=commitment.id, deadlines=deadlines)
     if case is not None:
         await append_event(session=session, case=case, action="commit_approved" if approve else "commit_returned",
                            actor=actor, now=now, note=note)
@@ -150,7 +150,7 @@ async def decide_extension(*, session: AsyncSession, extension: Extension, actor
         clock = await session.get(Obligation, extension.obligation_id)
         if clock.state == "open":
             await extend_clock(session=session, obligation=clock, due_at=deadlines.end_of(extension.requested_due_on),
-                               now=now)
+                               now=now, deadlines=deadlines)
     await append_event(session=session, case=case, action="extension_approved" if approve else "extension_denied",
                        actor=actor, now=now, note=extension.requested_due_on.isoformat())
     return case
@@ -211,7 +211,7 @@ async def mark_commitment_broken(*, session: AsyncSession, commitment: Commitmen
         select(Obligation).where(Obligation.commitment_id == commitment.id, Obligation.state == "open")
     )).all()
     for clock in clocks:
-        close_clock(clock, now=now, state="missed")
+        await close_clock(session, clock, now=now, state="missed")
     case = await session.get(Case, commitment.case_id) if commitment.case_id else None
     summary = f"承诺未兑现：{commitment.content}（承诺期限 {commitment.due_on.isoformat()}）"
     await create_record(session=session, case=case, commitment=commitment, department_id=commitment.department_id,

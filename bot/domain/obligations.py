@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Case, Obligation
+from bot.db.models import Case, Obligation, Reminder
+from bot.domain.ladder import plan_reminders
 from bot.domain.lifecycle import ClockEffect
 from bot.domain.workdays import WorkCalendar
 from bot.policy import Policy
@@ -54,10 +55,11 @@ async def start_clock(
     kind: str,
     now: datetime,
     due_at: datetime,
+    deadlines: Deadlines,
     department_id: int | None = None,
     commitment_id: int | None = None,
 ) -> Obligation:
-    """Open one clock."""
+    """Open one clock, with its reminder ladder."""
     obligation = Obligation(
         case_id=case.id if case else None,
         commitment_id=commitment_id,
@@ -69,7 +71,17 @@ async def start_clock(
     )
     session.add(obligation)
     await session.flush()
+    plan_ladder(session=session, obligation=obligation, now=now, deadlines=deadlines)
     return obligation
+
+
+def plan_ladder(*, session: AsyncSession, obligation: Obligation, now: datetime, deadlines: Deadlines) -> None:
+    """Reminder rows for the rungs still ahead; rungs already past when the clock starts are skipped."""
+    for rung in plan_reminders(obligation.due_at, policy=deadlines.policy, calendar=deadlines.calendar,
+                               tz=deadlines.tz):
+        if rung.send_at > now:
+            session.add(Reminder(obligation_id=obligation.id, stage=rung.stage, overdue_days=rung.overdue_days,
+                                 send_at=rung.send_at, state="pending", created_at=now))
 
 
 async def open_clocks(*, session: AsyncSession, case_id: int, kinds: tuple[str, ...] | None = None) -> list[Obligation]:
@@ -79,10 +91,15 @@ async def open_clocks(*, session: AsyncSession, case_id: int, kinds: tuple[str, 
     return list((await session.scalars(query.order_by(Obligation.due_at))).all())
 
 
-def close_clock(obligation: Obligation, *, now: datetime, state: str | None = None) -> None:
-    """Close a clock: `met` when on time, `missed` when late, or the given state (cancelled, extended)."""
+async def close_clock(session: AsyncSession, obligation: Obligation, *, now: datetime, state: str | None = None) -> None:
+    """Close a clock — `met` when on time, `missed` when late, or the given state (cancelled, extended) —
+    and cancel its pending reminders in the same transaction."""
     obligation.state = state or ("met" if now <= obligation.due_at else "missed")
     obligation.closed_at = now
+    await session.execute(
+        update(Reminder).where(Reminder.obligation_id == obligation.id, Reminder.state == "pending")
+        .values(state="cancelled")
+    )
 
 
 async def apply_clock_effect(
@@ -92,20 +109,24 @@ async def apply_clock_effect(
     touched = set(effect.settle) | set(effect.cancel)
     if touched:
         for obligation in await open_clocks(session=session, case_id=case.id, kinds=tuple(touched)):
-            close_clock(obligation, now=now, state=None if obligation.kind in effect.settle else "cancelled")
+            await close_clock(session, obligation, now=now,
+                              state=None if obligation.kind in effect.settle else "cancelled")
     for kind in effect.start:
-        await start_clock(session=session, case=case, kind=kind, now=now, due_at=deadlines.default_due(kind, now))
+        await start_clock(session=session, case=case, kind=kind, now=now, due_at=deadlines.default_due(kind, now),
+                          deadlines=deadlines)
 
 
 async def extend_clock(
-    *, session: AsyncSession, obligation: Obligation, due_at: datetime, now: datetime
+    *, session: AsyncSession, obligation: Obligation, due_at: datetime, now: datetime, deadlines: Deadlines
 ) -> Obligation:
-    """Replace a clock by one with a later due time; the old row stays, marked extended."""
-    close_clock(obligation, now=now, state="extended")
+    """Replace a clock by one with a later due time; the old row stays, marked extended, its reminders
+    cancelled, and the new one gets a fresh ladder."""
+    await close_clock(session, obligation, now=now, state="extended")
     replacement = Obligation(
         case_id=obligation.case_id, commitment_id=obligation.commitment_id, kind=obligation.kind,
         department_id=obligation.department_id, due_at=due_at, state="open", created_at=now,
     )
     session.add(replacement)
     await session.flush()
+    plan_ladder(session=session, obligation=replacement, now=now, deadlines=deadlines)
     return replacement

@@ -1,0 +1,47 @@
+"""`chengxin report --month 2026-11 --out FILE.xlsx`: the monthly review workbook, written to a file."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+
+def report_command(month: str, out: str, *, region: str | None = None) -> int:
+    """Write the month's review (city-wide, or one region's) to `out`; 0 on success, 1 when the month is empty,
+    2 on a malformed month."""
+    from bot.config import Settings
+    from bot.db.session import Database
+    from bot.domain.errors import InvalidInput
+    from bot.domain.reports import monthly_review
+    from bot.domain.stats import parse_month
+    from bot.domain.workdays import WorkCalendar
+    from bot.clock import Clock
+
+    settings = Settings()
+    now = Clock().now()
+    try:
+        period = parse_month(month, today=now.astimezone(settings.tz).date(), tz=settings.tz)
+    except InvalidInput:
+        print(f"chengxin report: 无法识别月份 {month!r}，请写成 2026-11 这样的年-月格式", file=sys.stderr)
+        return 2
+    calendar = WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None)
+
+    async def work() -> int:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                review = await monthly_review(session=session, period=period, now=now, region=region,
+                                              calendar=calendar)
+                await session.commit()
+        finally:
+            await db.dispose()
+        if review.workbook is None:
+            print(f"{period.label}：没有任何数据（无案件、无逾期、无失信记录），未生成报表", file=sys.stderr)
+            return 1
+        Path(out).write_bytes(review.workbook)
+        print(f"已写入 {out}（{len(review.workbook) / 1024:.0f} KB）")
+        return 0
+
+    return asyncio.run(work())

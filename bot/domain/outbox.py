@@ -1,0 +1,62 @@
+"""Messages the bot owes people, as rows: enqueued in the transaction that decided them, delivered with
+retries and backoff by whichever sweep claims them first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import OutboundMessage
+
+# A claimed message not confirmed within the lease is assumed lost with its sender and claimed again.
+LEASE = timedelta(minutes=10)
+
+
+def enqueue(*, session: AsyncSession, chat_id: int, account_id: int | None, kind: str, text: str, now: datetime,
+            markup: dict[str, Any] | None = None) -> OutboundMessage:
+    message = OutboundMessage(chat_id=chat_id, account_id=account_id, kind=kind, text=text, markup=markup,
+                              state="pending", attempts=0, next_attempt_at=now, created_at=now)
+    session.add(message)
+    return message
+
+
+async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str,
+                            limit: int = 200) -> list[OutboundMessage]:
+    """Pending messages whose time has come, and ones whose sender vanished mid-send; oldest first."""
+    rows = list((await session.scalars(
+        select(OutboundMessage)
+        .where(or_(
+            (OutboundMessage.state == "pending") & (OutboundMessage.next_attempt_at <= now),
+            (OutboundMessage.state == "sending") & (OutboundMessage.claimed_at <= now - LEASE),
+        ))
+        .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )).all())
+    for message in rows:
+        message.state, message.claimed_at, message.claimed_by = "sending", now, worker
+    return rows
+
+
+def mark_sent(message: OutboundMessage, now: datetime) -> None:
+    message.state, message.sent_at, message.attempts = "sent", now, message.attempts + 1
+
+
+def mark_retry(message: OutboundMessage, now: datetime, *, delay: timedelta, error: str, count: bool = True) -> None:
+    message.state, message.next_attempt_at, message.last_error = "pending", now + delay, error[:500]
+    if count:
+        message.attempts += 1
+
+
+def mark_failed(message: OutboundMessage, *, error: str, state: str = "failed") -> None:
+    message.state, message.last_error = state, error[:500]
+    message.attempts += 1
+
+
+async def pending_count(*, session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return await session.scalar(select(func.count(OutboundMessage.id)).where(OutboundMessage.state == "pending")) or 0

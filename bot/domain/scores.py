@@ -1,0 +1,230 @@
+"""The department integrity score (政务诚信评价): 100 points minus deductions, per department and period.
+
+The formula is documented in docs/scoring.md and shown by `/score formula`; the weights below are the
+only place it lives. Every input is a GROUP BY in the database; Python only combines one row per
+department (and per distinct due day for working days overdue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Case, CaseEvent, Department, DishonestyRecord, Obligation
+from bot.domain.stats import Period, in_region, working_days_late
+from bot.domain.workdays import WorkCalendar
+
+FULL_MARKS = 100.0
+# Deductions (扣分): weight × the shortfall, each with its cap.
+ON_TIME_WEIGHT = 30.0            # × (1 − on-time rate)
+OVERDUE_PER_DAY = 0.5            # per working day overdue …
+OVERDUE_CAP = 20.0               # … at most
+REOPEN_WEIGHT = 15.0             # × reopen (重办) rate
+SATISFACTION_WEIGHT = 15.0       # × (1 − satisfaction index)
+RECORD_POINTS = 10.0             # per substantiated dishonesty record …
+RECORD_CAP = 30.0                # … at most
+# How much a record counts by its status now; revoked records count nothing.
+RECORD_WEIGHTS = {"active": 1.0, "objection_pending": 1.0, "repair_pending": 1.0, "repaired": 0.3, "revoked": 0.0}
+# The satisfaction index: each rating's value.
+SATISFACTION_VALUES = {"satisfied": 1.0, "basically_satisfied": 0.6, "unsatisfied": 0.0}
+GRADES = ((90.0, "excellent"), (80.0, "good"), (60.0, "pass"), (0.0, "fail"))
+CLOSING_ACTIONS = ("verify", "tolerate")
+
+
+@dataclass
+class DepartmentScore:
+    department_id: int
+    name: str
+    code: str
+    region: str
+    met: int = 0
+    missed: int = 0
+    overdue_working_days: int = 0
+    closings: int = 0
+    reopens: int = 0
+    ratings: dict[str, int] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
+
+    # -- components ---------------------------------------------------------------------------
+
+    @property
+    def on_time_rate(self) -> float | None:
+        total = self.met + self.missed
+        return self.met / total if total else None
+
+    @property
+    def reopen_rate(self) -> float | None:
+        if not self.reopens and not self.closings:
+            return None
+        return min(1.0, self.reopens / max(self.closings, self.reopens))
+
+    @property
+    def rated(self) -> int:
+        return sum(self.ratings.values())
+
+    @property
+    def satisfaction_index(self) -> float | None:
+        if not self.rated:
+            return None
+        return sum(SATISFACTION_VALUES.get(k, 0.0) * n for k, n in self.ratings.items()) / self.rated
+
+    @property
+    def weighted_records(self) -> float:
+        return sum(RECORD_WEIGHTS.get(status, 0.0) * n for status, n in self.records.items())
+
+    @property
+    def substantiated_records(self) -> int:
+        """Records that count fully (active, under objection, awaiting repair)."""
+        return sum(n for status, n in self.records.items() if RECORD_WEIGHTS.get(status) == 1.0)
+
+    # -- deductions ---------------------------------------------------------------------------
+
+    @property
+    def deductions(self) -> dict[str, float]:
+        on_time, reopen, satisfaction = self.on_time_rate, self.reopen_rate, self.satisfaction_index
+        return {
+            "on_time": round(ON_TIME_WEIGHT * (1 - on_time), 2) if on_time is not None else 0.0,
+            "overdue": round(min(OVERDUE_CAP, OVERDUE_PER_DAY * self.overdue_working_days), 2),
+            "reopen": round(REOPEN_WEIGHT * reopen, 2) if reopen is not None else 0.0,
+            "satisfaction": round(SATISFACTION_WEIGHT * (1 - satisfaction), 2) if satisfaction is not None else 0.0,
+            "records": round(min(RECORD_CAP, RECORD_POINTS * self.weighted_records), 2),
+        }
+
+    @property
+    def score(self) -> float:
+        return round(max(0.0, FULL_MARKS - sum(self.deductions.values())), 1)
+
+    @property
+    def grade(self) -> str:
+        return next(grade for floor, grade in GRADES if self.score >= floor)
+
+    @property
+    def active(self) -> bool:
+        """Anything to judge in the period; departments without activity are left out of rankings."""
+        return bool(self.met or self.missed or self.overdue_working_days or self.closings or self.reopens
+                    or self.rated or self.records)
+
+
+def _local_day_sql(column, tz: ZoneInfo, dialect: str):
+    """The local calendar day of a timestamp column, computed by the database."""
+    if dialect == "postgresql":
+        return func.date(func.timezone(tz.key, column))
+    offset = int(datetime.now(tz).utcoffset().total_seconds())
+    return func.date(column, f"{offset:+d} seconds")
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+async def department_scores(
+    *, session: AsyncSession, period: Period, now: datetime, region: str | None, calendar: WorkCalendar,
+    department_ids: list[int] | None = None,
+) -> list[DepartmentScore]:
+    """Scores of every department in scope (or the given ones) for the period, best first."""
+    tz = period.tz
+    start, end = period.start_at, period.end_at
+    as_of = min(now, end)
+    query = select(Department.id, Department.name, Department.code, Department.region)
+    if region is not None:
+        query = query.where(Department.region == region)
+    if department_ids is not None:
+        query = query.where(Department.id.in_(department_ids))
+    scores = {i: DepartmentScore(i, name, code, reg) for i, name, code, reg in (await session.execute(query)).all()}
+    if not scores:
+        return []
+
+    def scoped(column):
+        return column.in_(list(scores)) if department_ids is not None else in_region(column, region)
+
+    # On-time: clocks closed in the period, met vs missed.
+    rows = await session.execute(
+        select(Obligation.department_id, Obligation.state, func.count())
+        .where(Obligation.closed_at >= start, Obligation.closed_at < end, Obligation.state.in_(("met", "missed")),
+               Obligation.department_id.is_not(None), scoped(Obligation.department_id))
+        .group_by(Obligation.department_id, Obligation.state)
+    )
+    for department_id, state, n in rows.all():
+        if department_id in scores:
+            setattr(scores[department_id], state, int(n))
+
+    # Working days overdue: clocks missed in the period (due day → closing day) …
+    dialect = session.bind.dialect.name
+    closed_day = _local_day_sql(Obligation.closed_at, tz, dialect)
+    rows = await session.execute(
+        select(Obligation.department_id, Obligation.due_at, closed_day, func.count())
+        .where(Obligation.closed_at >= start, Obligation.closed_at < end, Obligation.state == "missed",
+               Obligation.department_id.is_not(None), scoped(Obligation.department_id))
+        .group_by(Obligation.department_id, Obligation.due_at, closed_day)
+    )
+    for department_id, due_at, day, n in rows.all():
+        if department_id in scores:
+            late = calendar.working_days_between(due_at.astimezone(tz).date(), _as_date(day))
+            scores[department_id].overdue_working_days += max(0, late) * int(n)
+    # … and clocks still open and overdue at the end of the period (or now, if that is earlier).
+    rows = await session.execute(
+        select(Obligation.department_id, Obligation.due_at, func.count())
+        .where(Obligation.due_at < as_of, Obligation.created_at < end,
+               or_(Obligation.closed_at.is_(None), Obligation.closed_at >= as_of),
+               Obligation.state.in_(("open", "met", "missed")),
+               Obligation.department_id.is_not(None), scoped(Obligation.department_id))
+        .group_by(Obligation.department_id, Obligation.due_at)
+    )
+    for department_id, due_at, n in rows.all():
+        if department_id in scores:
+            scores[department_id].overdue_working_days += working_days_late(calendar, due_at, as_of, tz) * int(n)
+
+    # Reopen (重办) rate: reopenings against closings (verify, tolerate) in the period.
+    rows = await session.execute(
+        select(Case.department_id, CaseEvent.action, func.count())
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.created_at >= start, CaseEvent.created_at < end,
+               CaseEvent.action.in_((*CLOSING_ACTIONS, "reopen")), scoped(Case.department_id))
+        .group_by(Case.department_id, CaseEvent.action)
+    )
+    for department_id, action, n in rows.all():
+        if department_id in scores:
+            target = scores[department_id]
+            if action == "reopen":
+                target.reopens += int(n)
+            else:
+                target.closings += int(n)
+
+    # Satisfaction: ratings given in the period.
+    rows = await session.execute(
+        select(Case.department_id, Case.satisfaction, func.count())
+        .where(Case.satisfaction_at >= start, Case.satisfaction_at < end, Case.satisfaction.is_not(None),
+               scoped(Case.department_id))
+        .group_by(Case.department_id, Case.satisfaction)
+    )
+    for department_id, rating, n in rows.all():
+        if department_id in scores:
+            scores[department_id].ratings[rating] = int(n)
+
+    # Dishonesty records made in the period, by their status now (tolerated cases make none).
+    rows = await session.execute(
+        select(DishonestyRecord.department_id, DishonestyRecord.status, func.count())
+        .where(DishonestyRecord.created_at >= start, DishonestyRecord.created_at < end,
+               scoped(DishonestyRecord.department_id))
+        .group_by(DishonestyRecord.department_id, DishonestyRecord.status)
+    )
+    for department_id, status, n in rows.all():
+        if department_id in scores:
+            scores[department_id].records[status] = int(n)
+
+    return sorted(scores.values(), key=lambda s: (-s.score, s.code))
+
+
+def ranking(scores: list[DepartmentScore]) -> list[tuple[int, DepartmentScore]]:
+    """Rank (1 = best, ties share a rank) of the departments with anything to judge."""
+    ranked: list[tuple[int, DepartmentScore]] = []
+    previous, rank = None, 0
+    for position, item in enumerate((s for s in scores if s.active), start=1):
+        if item.score != previous:
+            rank, previous = position, item.score
+        ranked.append((rank, item))
+    return ranked

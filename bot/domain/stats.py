@@ -1,0 +1,427 @@
+"""Supervision statistics: periods, case counts, the backlog (清存量、防增量), overdue clocks and case search.
+
+Everything is aggregated in the database (GROUP BY, COUNT over indexed ranges); Python only sees one
+row per group. A regional supervisor's scope is `region` (Department.region): only cases and clocks
+of that region's departments count, and unassigned cases (no department yet) are city-wide only.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Case, Department, DepartmentAlias, Obligation
+from bot.domain.errors import InvalidInput
+from bot.domain.lifecycle import OPEN_STATUSES
+from bot.domain.workdays import WorkCalendar
+
+MAX_RANGE_DAYS = 366
+_MONTH = re.compile(r"^(\d{4})(?:-|/|年)(\d{1,2})月?$")
+_DAY = r"(\d{4})-(\d{1,2})-(\d{1,2})"
+_RANGE = re.compile(rf"^{_DAY}(?:\.\.|~|～|至|—)+{_DAY}$")
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days [start, end] (end inclusive); a month or an arbitrary range."""
+
+    start: date
+    end: date
+    tz: ZoneInfo
+    is_month: bool = False
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time(0), tzinfo=self.tz)
+
+    @property
+    def end_at(self) -> datetime:
+        """Exclusive upper bound: local midnight after the last day."""
+        return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=self.tz)
+
+    @property
+    def month_key(self) -> str:
+        return f"{self.start:%Y-%m}"
+
+    @property
+    def label(self) -> str:
+        return self.month_key if self.is_month else f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+    def previous(self) -> Period:
+        """The month before (for a month), else the same number of days just before."""
+        if self.is_month:
+            last = self.start - timedelta(days=1)
+            return month_period(last.year, last.month, self.tz)
+        length = (self.end - self.start).days + 1
+        return Period(self.start - timedelta(days=length), self.start - timedelta(days=1), self.tz)
+
+    def months_back(self, count: int) -> list[Period]:
+        """`count` whole months ending with the month this period ends in, oldest first."""
+        months = [month_period(self.end.year, self.end.month, self.tz)]
+        while len(months) < count:
+            months.insert(0, months[0].previous())
+        return months
+
+
+def month_period(year: int, month: int, tz: ZoneInfo) -> Period:
+    last = _calendar.monthrange(year, month)[1]
+    return Period(date(year, month, 1), date(year, month, last), tz, is_month=True)
+
+
+def _month(text: str, tz: ZoneInfo) -> Period | None:
+    match = _MONTH.match(text)
+    if not match:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not (1 <= month <= 12 and 2000 <= year <= 2100):
+        return None
+    return month_period(year, month, tz)
+
+
+def parse_month(text: str | None, *, today: date, tz: ZoneInfo) -> Period:
+    """`2026-11`, `2026/11`, `2026年11月`, 本月, 上月; empty → this month. Anything else: InvalidInput('bad_month')."""
+    raw = (text or "").strip()
+    this_month = month_period(today.year, today.month, tz)
+    if raw in ("", "本月", "this"):
+        return this_month
+    if raw in ("上月", "last"):
+        return this_month.previous()
+    period = _month(raw, tz)
+    if period is None:
+        raise InvalidInput("bad_month", value=raw[:40])
+    return period
+
+
+def parse_period(text: str | None, *, today: date, tz: ZoneInfo) -> Period:
+    """A month (as parse_month) or `2026-11-01..2026-11-30`; anything else: InvalidInput('bad_period')."""
+    raw = (text or "").strip()
+    try:
+        return parse_month(raw, today=today, tz=tz)
+    except InvalidInput:
+        pass
+    match = _RANGE.match(raw)
+    if match:
+        try:
+            start = date(*(int(g) for g in match.groups()[:3]))
+            end = date(*(int(g) for g in match.groups()[3:]))
+        except ValueError:
+            start = end = None
+        if start and end and start <= end and (end - start).days < MAX_RANGE_DAYS:
+            return Period(start, end, tz)
+    raise InvalidInput("bad_period", value=raw[:40])
+
+
+def looks_like_period(text: str) -> bool:
+    return bool(_MONTH.match(text) or _RANGE.match(text)) or text in ("本月", "上月")
+
+
+# --- scope ---------------------------------------------------------------------------------------
+
+
+def in_region(department_column, region: str | None):
+    """A condition limiting a department-id column to a region's departments (None: no limit)."""
+    if region is None:
+        return true()
+    return department_column.in_(select(Department.id).where(Department.region == region))
+
+
+# --- counts and backlog --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """清存量、防增量: open at the start, new, closed (left the open states), open at the end."""
+
+    open_at_start: int
+    new: int
+    closed: int
+    open_at_end: int
+
+
+@dataclass
+class PeriodStats:
+    period: Period
+    region: str | None
+    by_domain: list[tuple[str, int]]
+    by_department: list[tuple[int | None, str | None, int]]
+    by_status: list[tuple[str, int]]
+    backlog: Backlog
+    previous: Backlog
+
+    @property
+    def empty(self) -> bool:
+        b = self.backlog
+        return b.new == 0 and b.closed == 0 and b.open_at_start == 0 and b.open_at_end == 0
+
+
+def _created_in(period: Period):
+    return and_(Case.created_at >= period.start_at, Case.created_at < period.end_at)
+
+
+async def backlogs(*, session: AsyncSession, moments: list[datetime], region: str | None) -> list[tuple[int, int]]:
+    """(cases created before, cases closed before) each moment, in one statement of indexed counts.
+
+    Open at T = created before T − closed before T (a case closes after it is created). A reopened case
+    counts as open again from its reopening (closed_at is cleared), so history shifts by reopenings.
+    """
+    scope = in_region(Case.department_id, region)
+    columns = []
+    for moment in moments:
+        columns.append(select(func.count()).select_from(Case).where(Case.created_at < moment, scope)
+                       .scalar_subquery())
+        columns.append(select(func.count()).select_from(Case).where(Case.closed_at < moment, scope)
+                       .scalar_subquery())
+    row = (await session.execute(select(*columns))).one()
+    return [(int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i in range(len(moments))]
+
+
+def _backlog(before_start: tuple[int, int], before_end: tuple[int, int]) -> Backlog:
+    return Backlog(
+        open_at_start=before_start[0] - before_start[1],
+        new=before_end[0] - before_start[0],
+        closed=before_end[1] - before_start[1],
+        open_at_end=before_end[0] - before_end[1],
+    )
+
+
+async def period_stats(*, session: AsyncSession, period: Period, region: str | None) -> PeriodStats:
+    """Counts by domain, department and status of the cases filed in the period, and the backlog picture."""
+    scope = in_region(Case.department_id, region)
+    where = and_(_created_in(period), scope)
+    by_domain = (await session.execute(
+        select(Case.domain, func.count()).where(where).group_by(Case.domain).order_by(func.count().desc(), Case.domain)
+    )).all()
+    per_department = (
+        select(Case.department_id.label("department_id"), func.count().label("n"))
+        .where(where).group_by(Case.department_id).subquery()
+    )
+    by_department = (await session.execute(
+        select(per_department.c.department_id, Department.name, per_department.c.n)
+        .outerjoin(Department, Department.id == per_department.c.department_id)
+        .order_by(per_department.c.n.desc(), Department.name)
+    )).all()
+    by_status = (await session.execute(
+        select(Case.status, func.count()).where(where).group_by(Case.status).order_by(func.count().desc())
+    )).all()
+    previous = period.previous()
+    counts = await backlogs(session=session, moments=[previous.start_at, period.start_at, period.end_at],
+                            region=region)
+    return PeriodStats(
+        period=period, region=region,
+        by_domain=[(d, int(n)) for d, n in by_domain],
+        by_department=[(i, name, int(n)) for i, name, n in by_department],
+        by_status=[(s, int(n)) for s, n in by_status],
+        backlog=_backlog(counts[1], counts[2]),
+        previous=_backlog(counts[0], counts[1]),
+    )
+
+
+@dataclass
+class Trend:
+    """For charts: cases filed per month by domain, and open cases at each month's end."""
+
+    months: list[Period]
+    by_domain: dict[str, list[int]]
+    open_at_end: list[int]
+
+
+async def monthly_trend(*, session: AsyncSession, period: Period, region: str | None, months: int = 6) -> Trend:
+    spans = period.months_back(months)
+    scope = in_region(Case.department_id, region)
+    bucket = case(*[(Case.created_at < m.end_at, i) for i, m in enumerate(spans)], else_=len(spans))
+    rows = (await session.execute(
+        select(Case.domain, bucket.label("bucket"), func.count())
+        .where(Case.created_at >= spans[0].start_at, Case.created_at < spans[-1].end_at, scope)
+        .group_by(Case.domain, bucket)
+    )).all()
+    by_domain: dict[str, list[int]] = {}
+    for domain, index, n in rows:
+        by_domain.setdefault(domain, [0] * len(spans))[int(index)] += int(n)
+    ends = await backlogs(session=session, moments=[m.end_at for m in spans], region=region)
+    return Trend(months=spans, by_domain=by_domain, open_at_end=[c - d for c, d in ends])
+
+
+# --- overdue clocks ------------------------------------------------------------------------------
+
+
+@dataclass
+class OverdueItem:
+    ref: str | None
+    kind: str
+    due_at: datetime
+    working_days: int
+
+
+@dataclass
+class OverdueGroup:
+    department_id: int | None
+    name: str | None
+    count: int = 0
+    working_days: int = 0
+    max_working_days: int = 0
+    items: list[OverdueItem] = field(default_factory=list)
+
+
+def working_days_late(calendar: WorkCalendar, due_at: datetime, as_of: datetime, tz: ZoneInfo) -> int:
+    """Working days from the due day to `as_of`'s day (the due day itself not counted); never negative."""
+    return max(0, calendar.working_days_between(due_at.astimezone(tz).date(), as_of.astimezone(tz).date()))
+
+
+def _overdue_where(now: datetime, region: str | None):
+    conditions = [Obligation.state == "open", Obligation.due_at < now]
+    if region is not None:
+        conditions.append(in_region(Obligation.department_id, region))
+    return and_(*conditions)
+
+
+async def overdue_by_department(
+    *, session: AsyncSession, now: datetime, region: str | None, calendar: WorkCalendar, tz: ZoneInfo,
+    items_per_department: int = 5,
+) -> list[OverdueGroup]:
+    """Open clocks past due, grouped by department (most overdue first), with their working days overdue.
+
+    The count and day totals come from GROUP BY (department, due time): deadlines fall at the end of a
+    local day, so there are few distinct due times. The listed items are the oldest few per department.
+    """
+    where = _overdue_where(now, region)
+    groups: dict[int | None, OverdueGroup] = {}
+    rows = await session.execute(
+        select(Obligation.department_id, Obligation.due_at, func.count()).where(where)
+        .group_by(Obligation.department_id, Obligation.due_at)
+    )
+    for department_id, due_at, n in rows.all():
+        days = working_days_late(calendar, due_at, now, tz)
+        group = groups.setdefault(department_id, OverdueGroup(department_id, None))
+        group.count += int(n)
+        group.working_days += days * int(n)
+        group.max_working_days = max(group.max_working_days, days)
+    if not groups:
+        return []
+    names = dict((await session.execute(
+        select(Department.id, Department.name).where(Department.id.in_([i for i in groups if i is not None]))
+    )).all())
+    for department_id, group in groups.items():
+        group.name = names.get(department_id)
+    ranked = (
+        select(Obligation.id.label("id"), func.row_number().over(
+            partition_by=Obligation.department_id, order_by=(Obligation.due_at, Obligation.id)).label("rn"))
+        .where(where).subquery()
+    )
+    items = await session.execute(
+        select(Obligation.department_id, Case.ref, Obligation.kind, Obligation.due_at)
+        .join(ranked, ranked.c.id == Obligation.id)
+        .outerjoin(Case, Case.id == Obligation.case_id)
+        .where(ranked.c.rn <= items_per_department)
+        .order_by(Obligation.department_id, Obligation.due_at, Obligation.id)
+    )
+    for department_id, ref, kind, due_at in items.all():
+        groups[department_id].items.append(
+            OverdueItem(ref, kind, due_at, working_days_late(calendar, due_at, now, tz)))
+    return sorted(groups.values(), key=lambda g: (-g.working_days, -g.count, g.name or ""))
+
+
+async def overdue_rows(
+    *, session: AsyncSession, now: datetime, region: str | None, department_id: int | None = None,
+    before: datetime | None = None,
+) -> AsyncIterator[tuple]:
+    """Every open overdue clock (department name, code, case ref, kind, due_at), streamed for workbooks."""
+    where = _overdue_where(now, region)
+    if before is not None:
+        where = and_(where, Obligation.due_at < before)
+    if department_id is not None:
+        where = and_(where, Obligation.department_id == department_id)
+    query = (
+        select(Department.name, Department.code, Case.ref, Obligation.kind, Obligation.due_at)
+        .select_from(Obligation)
+        .outerjoin(Department, Department.id == Obligation.department_id)
+        .outerjoin(Case, Case.id == Obligation.case_id)
+        .where(where)
+        .order_by(Department.code, Obligation.due_at, Obligation.id)
+        .execution_options(yield_per=2000)
+    )
+    result = await session.stream(query)
+    async for row in result:
+        yield tuple(row)
+
+
+# --- finding cases -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    domain: str | None = None
+    department_id: int | None = None
+    overdue: bool = False
+    period: Period | None = None
+    words: tuple[str, ...] = ()
+    region: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Only a status (or nothing): the original /cases list."""
+        return not (self.domain or self.department_id or self.overdue or self.period or self.words or self.region)
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _filter_conditions(flt: CaseFilter, now: datetime) -> list:
+    conditions = []
+    if flt.status:
+        conditions.append(Case.status == flt.status)
+    if flt.domain:
+        conditions.append(Case.domain == flt.domain)
+    if flt.department_id is not None:
+        conditions.append(Case.department_id == flt.department_id)
+    if flt.region is not None:
+        conditions.append(in_region(Case.department_id, flt.region))
+    if flt.period is not None:
+        conditions.append(_created_in(flt.period))
+    if flt.overdue:
+        conditions.append(Case.id.in_(
+            select(Obligation.case_id).where(Obligation.state == "open", Obligation.due_at < now,
+                                             Obligation.case_id.is_not(None))))
+    for word in flt.words:
+        pattern = _like(word)
+        named = select(Department.id).where(or_(
+            Department.name.like(pattern, escape="\\"),
+            Department.id.in_(select(DepartmentAlias.department_id)
+                              .where(DepartmentAlias.alias.like(pattern, escape="\\"))),
+        ))
+        conditions.append(or_(
+            Case.text.like(pattern, escape="\\"),
+            func.upper(Case.ref).like(pattern.upper(), escape="\\"),
+            Case.department_id.in_(named),
+        ))
+    return conditions
+
+
+async def search_cases(
+    *, session: AsyncSession, flt: CaseFilter, now: datetime, offset: int, limit: int
+) -> tuple[list[Case], int]:
+    """Cases matching the filter, newest first, one page at a time, with the total."""
+    conditions = _filter_conditions(flt, now)
+    total = await session.scalar(select(func.count(Case.id)).where(*conditions)) or 0
+    page = await session.scalars(
+        select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id.desc()).offset(offset).limit(limit)
+    )
+    return list(page.all()), total
+
+
+__all__ = [
+    "Backlog", "CaseFilter", "OPEN_STATUSES", "OverdueGroup", "OverdueItem", "Period", "PeriodStats", "Trend",
+    "backlogs", "in_region", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
+    "overdue_rows", "parse_month", "parse_period", "period_stats", "search_cases", "working_days_late",
+]

@@ -1,0 +1,160 @@
+"""The monthly review (按月排查): on the first working day of a month at 09:00, last month's review goes to the
+supervisors (a region's supervisors get their region's) and each department head gets their department's
+own workbook with an 已阅 button.
+
+`monthly_review_job` runs every few minutes from the JobQueue. It sends once per month across restarts and
+instances: a `job_runs` row ('monthly_review', '2026-11') is claimed in the same transaction that decides to
+send. If the bot was down at 09:00 on the first working day, it catches up on its next run within
+CATCH_UP_WORKING_DAYS working days; after that the month is skipped (supervisors can still ask /report).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.db.models import Department, JobRun
+from bot.domain.accounts import mark_unreachable
+from bot.domain.jobruns import claim_period_run
+from bot.domain.reports import (
+    department_workbook,
+    monthly_review,
+    report_filename,
+    review_recipients,
+    summary_line,
+    trend_chart,
+)
+from bot.domain.scores import department_scores
+from bot.domain.stats import Period, month_period
+from bot.domain.workdays import WorkCalendar
+from bot.services import services
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "monthly_review"
+SEND_AT = time(9, 0)
+CATCH_UP_WORKING_DAYS = 2
+
+
+def first_working_day(year: int, month: int, calendar: WorkCalendar) -> date:
+    return calendar.add_working_days(date(year, month, 1), 0)
+
+
+def review_due(local_now: datetime, calendar: WorkCalendar) -> Period | None:
+    """The month to review now, or None: from 09:00 on the month's first working day (plus a short catch-up)."""
+    today = local_now.date()
+    first = first_working_day(today.year, today.month, calendar)
+    if today < first or (today == first and local_now.time() < SEND_AT):
+        return None
+    if calendar.working_days_between(first, today) > CATCH_UP_WORKING_DAYS:
+        return None
+    return month_period(today.year, today.month, local_now.tzinfo).previous()
+
+
+@dataclass
+class _Delivery:
+    chat_id: int
+    account_id: int | None
+    text: str | None = None
+    document: bytes | None = None
+    filename: str | None = None
+    photo: bytes | None = None
+    markup: InlineKeyboardMarkup | None = None
+
+
+async def monthly_review_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    now = svc.clock.now()
+    tz = svc.settings.tz
+    calendar = svc.deadlines.calendar
+    period = review_due(now.astimezone(tz), calendar)
+    if period is None:
+        return
+    deliveries: list[_Delivery] = []
+    async with svc.db.session() as session:
+        if await session.scalar(select(JobRun.id).where(JobRun.name == JOB_NAME, JobRun.period == period.month_key)):
+            return
+        supervisors, heads = await review_recipients(session=session, configured=svc.settings.supervisors)
+        for region in sorted({r.region for r in supervisors}, key=lambda r: r or ""):
+            deliveries += await _supervisor_deliveries(session, period, now, region, calendar,
+                                                       [r for r in supervisors if r.region == region])
+        if heads:
+            deliveries += await _head_deliveries(session, period, now, calendar, heads)
+        if not await claim_period_run(session=session, name=JOB_NAME, period=period.month_key, now=now):
+            await session.rollback()
+            return
+        await session.commit()
+    log.info("monthly review %s: %d deliveries", period.month_key, len(deliveries))
+    for delivery in deliveries:
+        await _deliver(context, delivery)
+
+
+async def _supervisor_deliveries(session, period: Period, now: datetime, region: str | None, calendar,
+                                 recipients) -> list[_Delivery]:
+    note = texts.REGION_NOTE.format(region=texts.esc(region)) if region else ""
+    review = await monthly_review(session=session, period=period, now=now, region=region, calendar=calendar)
+    if review.workbook is None:
+        return [_Delivery(r.chat_id, r.account_id, text=texts.MONTHLY_EMPTY.format(month=period.label, region=note))
+                for r in recipients]
+    png, chinese = await trend_chart(session=session, period=period, region=region)
+    intro = texts.MONTHLY_SUPERVISOR_INTRO.format(month=period.label, region=note, summary=summary_line(review))
+    out = []
+    for r in recipients:
+        if review.too_large:
+            out.append(_Delivery(r.chat_id, r.account_id, text=texts.REPORT_TOO_LARGE.format(
+                month=period.label, size=f"{len(review.workbook) / 1024 / 1024:.0f}", summary=summary_line(review))))
+        else:
+            out.append(_Delivery(r.chat_id, r.account_id, text=intro, document=review.workbook,
+                                 filename=report_filename(period, region)))
+        out.append(_Delivery(r.chat_id, r.account_id, photo=png, text=texts.STATS_CHART_CAPTION.format(
+            note="" if chinese else texts.CHART_ASCII_NOTE)))
+    return out
+
+
+async def _head_deliveries(session, period: Period, now: datetime, calendar, heads) -> list[_Delivery]:
+    department_ids = sorted({h.department_id for h in heads})
+    scores = {s.department_id: s for s in await department_scores(
+        session=session, period=period, now=now, region=None, calendar=calendar, department_ids=department_ids)}
+    departments = {d.id: d for d in (await session.scalars(
+        select(Department).where(Department.id.in_(department_ids)))).all()}
+    out = []
+    for department_id in department_ids:
+        department = departments[department_id]
+        workbook = await department_workbook(session=session, period=period, now=now, department=department,
+                                             calendar=calendar, score=scores.get(department_id))
+        if workbook is None:
+            continue
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            texts.BTN_REPORT_READ, callback_data=f"rr:{department_id}:{period.month_key}")]])
+        caption = texts.MONTHLY_HEAD_CAPTION.format(department=texts.esc(department.name), month=period.label)
+        filename = texts.DEPARTMENT_REPORT_FILENAME.format(month=period.label, code=department.code)
+        out += [_Delivery(h.chat_id, h.account_id, text=caption, document=workbook, filename=filename, markup=markup)
+                for h in heads if h.department_id == department_id]
+    return out
+
+
+async def _deliver(context: ContextTypes.DEFAULT_TYPE, d: _Delivery) -> None:
+    try:
+        if d.document is not None:
+            await context.bot.send_document(d.chat_id, io.BytesIO(d.document), filename=d.filename, caption=d.text,
+                                            reply_markup=d.markup)
+        elif d.photo is not None:
+            await context.bot.send_photo(d.chat_id, io.BytesIO(d.photo), caption=d.text)
+        else:
+            await context.bot.send_message(d.chat_id, d.text, reply_markup=d.markup)
+    except Forbidden:
+        if d.account_id is not None:
+            async with services(context).db.session() as session:
+                await mark_unreachable(session=session, account_id=d.account_id)
+                await session.commit()
+        log.info("monthly review: chat %s blocked the bot", d.chat_id)
+    except TelegramError as error:
+        log.warning("monthly review to %s failed: %s", d.chat_id, error)

@@ -1,0 +1,266 @@
+"""The reminder sweep: claim due rungs, write one digest per person, deliver owed messages with retries.
+
+Runs every minute through the JobQueue on every instance; the database decides who sends what, so
+nothing is sent twice and nothing is lost to a restart. Nothing goes out at night or on days off:
+what falls due then waits for the next working morning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.db.models import Account, Department
+from bot.domain import outbox
+from bot.domain.jobruns import claim_period_run
+from bot.domain.ladder import working_days_left
+from bot.domain.reminders import (
+    DueItem,
+    RecipientBook,
+    claim_due_reminders,
+    open_work_by_department,
+    overdue_clocks,
+)
+from bot.services import Services, services
+
+log = logging.getLogger(__name__)
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+CATCH_UP_AFTER = timedelta(minutes=30)
+MAX_LINES = 25
+MAX_BUTTONS = 6
+
+
+def is_quiet(svc: Services, now: datetime) -> bool:
+    """Night, weekend or holiday: nothing is sent now."""
+    policy = svc.policy
+    local = now.astimezone(svc.settings.tz)
+    allowed = svc.deadlines.calendar.next_allowed_moment(local, quiet_start=policy.quiet_start,
+                                                          quiet_end=policy.quiet_end)
+    return allowed > local
+
+
+def _left(svc: Services, due_at: datetime, now: datetime) -> str:
+    days = working_days_left(due_at, now, calendar=svc.deadlines.calendar, tz=svc.settings.tz)
+    if days > 0:
+        return texts.DAYS_LEFT.format(n=days)
+    if days == 0:
+        return texts.DUE_TODAY
+    return texts.DAYS_OVERDUE.format(n=-days)
+
+
+def _label(item_ref: str | None, commitment_id: int | None) -> str:
+    return item_ref or texts.COMMITMENT_REF.format(id=commitment_id)
+
+
+@dataclass
+class Digest:
+    """Everything one chat hears from this sweep, as one message."""
+
+    chat_id: int
+    account_id: int | None
+    reminders: list[DueItem] = field(default_factory=list)
+    escalations: list[DueItem] = field(default_factory=list)
+    morning: list[str] = field(default_factory=list)
+    supervisor_daily: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+
+    def render(self, svc: Services, now: datetime) -> str:
+        tz = svc.settings.tz
+        parts: list[str] = []
+        if self.reminders:
+            catch_up = any(now - item.send_at > CATCH_UP_AFTER for item in self.reminders)
+            header = texts.REMINDER_CATCH_UP if catch_up else texts.REMINDER_HEADER
+            lines = [header.format(count=len(self.reminders))]
+            lines += [texts.REMINDER_LINE.format(
+                ref=_label(i.case_ref, i.commitment_id), kind=texts.CLOCK_LABELS[i.kind],
+                due=texts.local_date(i.due_at, tz), left=_left(svc, i.due_at, now)) for i in self.reminders[:MAX_LINES]]
+            if len(self.reminders) > MAX_LINES:
+                lines.append(texts.MORE_ITEMS.format(n=len(self.reminders) - MAX_LINES))
+            parts.append("\n".join(lines))
+        if self.escalations:
+            supervisors = any(i.stage == "escalate_supervisors" for i in self.escalations)
+            header = texts.ESCALATION_SUPERVISORS_HEADER if supervisors else texts.ESCALATION_HEAD_HEADER
+            lines = [header.format(count=len(self.escalations))]
+            lines += [texts.ESCALATION_LINE.format(
+                ref=_label(i.case_ref, i.commitment_id), department=texts.esc(i.department_name or ""),
+                kind=texts.CLOCK_LABELS[i.kind], due=texts.local_date(i.due_at, tz), left=_left(svc, i.due_at, now),
+                sent=i.reminders_sent) for i in self.escalations[:MAX_LINES]]
+            if len(self.escalations) > MAX_LINES:
+                lines.append(texts.MORE_ITEMS.format(n=len(self.escalations) - MAX_LINES))
+            parts.append("\n".join(lines))
+        parts += ["\n".join(self.morning)] if self.morning else []
+        parts += ["\n".join(self.supervisor_daily)] if self.supervisor_daily else []
+        if self.reminders or self.escalations:
+            parts.append(texts.REMINDER_FOOTER)
+        return "\n\n".join(parts)
+
+    def markup(self) -> dict | None:
+        refs = list(dict.fromkeys(self.refs))[:MAX_BUTTONS]
+        if not refs:
+            return None
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(texts.BTN_OPEN_CASE.format(ref=ref),
+                                                               callback_data=f"vc:{ref}")] for ref in refs])
+        return keyboard.to_dict()
+
+
+class Digests(dict[int, Digest]):
+    def of(self, chat_id: int, account_id: int | None) -> Digest:
+        if chat_id not in self:
+            self[chat_id] = Digest(chat_id, account_id)
+        return self[chat_id]
+
+
+async def reminder_sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Claim what is due, write each person one digest, then deliver what is owed."""
+    svc = services(context)
+    now = svc.clock.now()
+    if is_quiet(svc, now):
+        return
+    async with svc.db.session() as session:
+        book = RecipientBook(session, supervisors=svc.settings.supervisors,
+                             supervisor_chat=svc.settings.supervisor_chat)
+        digests = Digests()
+        for item in await claim_due_reminders(session=session, now=now, deadlines=svc.deadlines):
+            for person in await book.for_item(item):
+                digest = digests.of(person.chat_id, person.account_id)
+                (digest.escalations if item.stage.startswith("escalate") else digest.reminders).append(item)
+                if item.case_ref:
+                    digest.refs.append(item.case_ref)
+        await _daily_digests(session, svc, book, digests, now)
+        for digest in digests.values():
+            outbox.enqueue(session=session, chat_id=digest.chat_id, account_id=digest.account_id, kind="digest",
+                           text=digest.render(svc, now), markup=digest.markup(), now=now)
+        await session.commit()
+    await deliver_owed_messages(context)
+
+
+async def _daily_digests(session, svc: Services, book: RecipientBook, digests: Digests, now: datetime) -> None:
+    """The officials' morning list and the supervisors' overdue list, once per working day."""
+    local = now.astimezone(svc.settings.tz)
+    day = local.date().isoformat()
+    tz = svc.settings.tz
+    if local.time() >= svc.policy.morning_digest and await claim_period_run(
+        session=session, name="morning_digest", period=day, now=now
+    ):
+        work = await open_work_by_department(session=session)
+        names = dict((await session.execute(
+            Department.__table__.select().with_only_columns(Department.id, Department.name)
+            .where(Department.id.in_(work))
+        )).all()) if work else {}
+        for department_id, clocks in work.items():
+            lines = [texts.MORNING_HEADER.format(department=texts.esc(names.get(department_id, "")), count=len(clocks))]
+            lines += [texts.MORNING_LINE.format(ref=ref or "—", kind=texts.CLOCK_LABELS[kind],
+                                                due=texts.local_date(due_at, tz), left=_left(svc, due_at, now))
+                      for ref, kind, due_at in clocks[:MAX_LINES]]
+            if len(clocks) > MAX_LINES:
+                lines.append(texts.MORE_ITEMS.format(n=len(clocks) - MAX_LINES))
+            for official in await book.officials(department_id):
+                digests.of(official.telegram_id, official.id).morning = lines
+    if local.time() >= svc.policy.supervisor_digest and await claim_period_run(
+        session=session, name="supervisor_digest", period=day, now=now
+    ):
+        overdue = await overdue_clocks(session=session, now=now)
+        if overdue:
+            lines = [texts.SUPERVISOR_DAILY_HEADER.format(count=len(overdue))]
+            lines += [texts.SUPERVISOR_DAILY_LINE.format(department=texts.esc(name or "督办"), ref=ref or "—",
+                                                         kind=texts.CLOCK_LABELS[kind], left=_left(svc, due_at, now))
+                      for name, ref, kind, due_at in overdue[:MAX_LINES]]
+            if len(overdue) > MAX_LINES:
+                lines.append(texts.MORE_ITEMS.format(n=len(overdue) - MAX_LINES))
+        else:
+            lines = [texts.SUPERVISOR_DAILY_NONE]
+        for person in await book.supervisors():
+            digests.of(person.chat_id, person.account_id).supervisor_daily = lines
+
+
+async def deliver_owed_messages(context: ContextTypes.DEFAULT_TYPE, *, budget_seconds: float = 50.0) -> int:
+    """Send claimed messages one by one (the rate limiter paces them); retry, back off, or give up."""
+    svc = services(context)
+    started = svc.clock.now()
+    delivered = 0
+    while True:
+        now = svc.clock.now()
+        if is_quiet(svc, now):
+            return delivered
+        async with svc.db.session() as session:
+            batch = await outbox.claim_deliverable(session=session, now=now, worker=WORKER)
+            await session.commit()
+        if not batch:
+            return delivered
+        for message in batch:
+            outcome = await _send(context, message)
+            async with svc.db.session() as session:
+                row = await session.get(type(message), message.id)
+                await _record(session, svc, row, outcome)
+                await session.commit()
+            delivered += outcome[0] == "sent"
+        if (svc.clock.now() - started).total_seconds() > budget_seconds:
+            return delivered
+
+
+async def _send(context: ContextTypes.DEFAULT_TYPE, message) -> tuple[str, object]:
+    markup = InlineKeyboardMarkup.de_json(message.markup, context.bot) if message.markup else None
+    try:
+        await context.bot.send_message(message.chat_id, message.text, reply_markup=markup)
+        return "sent", None
+    except RetryAfter as error:
+        return "retry_after", error
+    except Forbidden as error:
+        return "forbidden", error
+    except BadRequest as error:
+        return "bad_request", error
+    except TelegramError as error:  # timeouts, network errors, 5xx
+        return "transient", error
+
+
+async def _record(session, svc: Services, message, outcome: tuple[str, object]) -> None:
+    kind, error = outcome
+    now = svc.clock.now()
+    if kind == "sent":
+        outbox.mark_sent(message, now)
+    elif kind == "retry_after":
+        with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
+            warnings.simplefilter("ignore")
+            wait = error.retry_after
+        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+        outbox.mark_retry(message, now, delay=delay, error=str(error), count=False)
+    elif kind == "forbidden":
+        outbox.mark_failed(message, error=str(error), state="unreachable")
+        await _blocked(session, svc, message.account_id, now)
+    elif kind == "bad_request" or message.attempts + 1 >= svc.policy.max_send_attempts:
+        outbox.mark_failed(message, error=str(error))
+        log.warning("giving up on message %s to chat %s: %s", message.id, message.chat_id, error)
+    else:
+        delay = timedelta(seconds=svc.policy.retry_base_seconds * 2 ** message.attempts)
+        outbox.mark_retry(message, now, delay=delay, error=str(error))
+
+
+async def _blocked(session, svc: Services, account_id: int | None, now: datetime) -> None:
+    """Mark the account unreachable and, the first time, tell its department head or the supervisors."""
+    if account_id is None:
+        return
+    account = await session.get(Account, account_id)
+    if account is None or account.unreachable:
+        return
+    account.unreachable = True
+    if account.role != "official":
+        return
+    department = await session.get(Department, account.department_id) if account.department_id else None
+    notice = texts.UNREACHABLE_NOTICE.format(name=texts.esc(account.full_name or str(account.telegram_id)),
+                                             department=texts.esc(department.name if department else ""))
+    book = RecipientBook(session, supervisors=svc.settings.supervisors, supervisor_chat=svc.settings.supervisor_chat)
+    heads = [a for a in await book.officials(account.department_id, heads_only=True) if a.id != account.id] \
+        if account.department_id else []
+    people = [(a.telegram_id, a.id) for a in heads] or [(r.chat_id, r.account_id) for r in await book.supervisors()]
+    for chat_id, recipient_id in people:
+        outbox.enqueue(session=session, chat_id=chat_id, account_id=recipient_id, kind="notice", text=notice, now=now)
