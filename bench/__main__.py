@@ -1,7 +1,7 @@
 """`python -m bench`: run every benchmark in turn (each in its own process) and print a summary table.
 
 Options: --quick (smaller runs, for a smoke test), --postgres URL (also file complaints against
-PostgreSQL), --only NAME[,NAME] (classify, filings, idle_memory), --json FILE (all results).
+PostgreSQL), --only NAME[,NAME] (classify, filings, idle_memory, sweep, sending), --json FILE (all results).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ("classify", "filings", "idle_memory")
-TIMEOUT_S = {"classify": 300, "filings": 900, "idle_memory": 180}
+ORDER = ("classify", "filings", "idle_memory", "sweep", "sending")
+TIMEOUT_S = {"classify": 300, "filings": 900, "idle_memory": 180, "sweep": 900, "sending": 900}
 
 
 def _rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
@@ -52,6 +52,27 @@ def _rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
             ("idle_memory", "VmRSS after one complaint", f"{r['rss_after_complaint_peak_mb']:.1f} MB", ""),
             ("idle_memory", "first complaint answered in", f"{r['first_complaint_reply_s']:.2f} s", ""),
         ] if "rss_after_complaint_peak_mb" in r else [])
+    if name == "sweep":
+        rows = []
+        for backend in ("sqlite", "postgresql"):
+            if backend in r:
+                c = r[backend]
+                rows += [
+                    ("sweep", f"claim {r['due']:,} of {r['obligations']:,} ({backend})", f"{c['claim_ms']['median']:,.0f} ms",
+                     f"< 200 ms: {ok(c['target_met'])}" if backend == "postgresql" else ""),
+                    ("sweep", f"claim SELECT alone ({backend})", f"{c['select_ms']['median']:,.0f} ms", ""),
+                    ("sweep", f"dispatch, {c['digests']} digests ({backend})", f"{c['dispatch_ms']['median']:,.0f} ms", ""),
+                    ("sweep", f"delivery per digest ({backend})", f"{c['delivery_per_message_ms']:.1f} ms", ""),
+                ]
+                if backend == "postgresql":
+                    rows.append(("sweep", "claim uses ix_reminders_state_send_at", str(c["index_used"]), ""))
+        return rows
+    if name == "sending":
+        return [
+            ("sending", f"sustained, {r['sent']}/{r['messages']} messages", f"{r.get('sustained_per_s') or 0:.1f} msg/s",
+             f">= 27: {ok(r['rate_target_met'])}"),
+            ("sending", "429 answers", str(r["responses_429"]), f"0: {ok(r['zero_429_met'])}"),
+        ]
     return []
 
 
@@ -59,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (smoke test; figures are noisier)")
     parser.add_argument("--postgres", metavar="URL", help="filings also against this PostgreSQL database")
+    parser.add_argument("--postgres-sweep", metavar="URL",
+                        help="sweep also against this PostgreSQL database, WHICH IT EMPTIES (a throwaway one)")
     parser.add_argument("--only", help="comma-separated subset of: " + ", ".join(ORDER))
     parser.add_argument("--json", help="write every result to this file")
     args = parser.parse_args(argv)
@@ -72,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         "filings": (["--filings", "100", "--echo-updates", "1000"] if args.quick else [])
                    + (["--postgres", args.postgres] if args.postgres else []),
         "idle_memory": ["--seconds", "2", "--samples", "4"] if args.quick else [],
+        "sweep": (["--obligations", "10000", "--due", "500", "--trials", "3"] if args.quick else [])
+                 + (["--postgres", args.postgres_sweep] if args.postgres_sweep else []),
+        "sending": ["--quick"] if args.quick else [],
     }
     results: dict[str, dict] = {}
     failures: dict[str, str] = {}

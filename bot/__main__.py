@@ -18,9 +18,10 @@ TOKEN_HELP = (
 )
 
 
-def _settings() -> Settings:
+def _settings(**overrides) -> Settings:
+    """The environment (and .env), with `overrides` (command-line flags, by variable name) on top."""
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         sys.exit(f"chengxin: invalid configuration: {problems}")
@@ -40,23 +41,29 @@ def policy_problem(settings: Settings) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Long polling against TELEGRAM_API_URL."""
-    from telegram import Update
-
+    """Long polling against TELEGRAM_API_URL, or with --webhook a webhook server; /healthz and /metrics
+    on --port. Stops gracefully on SIGTERM."""
     from bot.app import build_application
     from bot.logs import configure_logging
+    from bot.web.server import serve
+    from scheduler.reminders import WORKER
 
-    settings = _settings()
+    flags = {"CHENGXIN_WEBHOOK_URL": args.webhook, "CHENGXIN_LISTEN": args.listen, "CHENGXIN_PORT": args.port,
+             "CHENGXIN_WEBHOOK_SECRET": args.secret_token}
+    settings = _settings(**{name: value for name, value in flags.items() if value is not None})
     if not settings.has_real_token():
         print(f"chengxin: {TOKEN_HELP}", file=sys.stderr)
+        return 2
+    if settings.webhook_url and not settings.secret_token:
+        print("chengxin: --webhook needs a secret token: --secret-token or CHENGXIN_WEBHOOK_SECRET "
+              "(1-256 characters A-Z a-z 0-9 _ -)", file=sys.stderr)
         return 2
     if problem := policy_problem(settings):
         print(f"chengxin: {problem}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.token)
+    configure_logging(settings.log_level, settings.token, settings.secret_token, fmt=settings.log_format)
     application = build_application(settings)
-    # poll_interval/timeout keep a local Bot API server that answers at once from busy-looping.
-    application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.5, timeout=20)
+    asyncio.run(serve(application, settings, worker=WORKER))
     return 0
 
 
@@ -138,10 +145,67 @@ def audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(work))
 
 
+def commitments_import(args: argparse.Namespace) -> int:
+    """Load an existing ledger (台账); all rows or none."""
+    from bot.domain.commitments import import_ledger
+    from bot.domain.obligations import Deadlines
+    from bot.domain.roles import Actor, Role
+    from bot.domain.workdays import WorkCalendar
+    from bot.clock import Clock
+    from bot.policy import load_policy
+
+    settings = _settings()
+    raw = Path(args.file).read_bytes()
+    deadlines = Deadlines(
+        policy=load_policy(Path(settings.policy_file) if settings.policy_file else None),
+        calendar=WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None),
+        tz=settings.tz,
+    )
+
+    async def work(db) -> int:
+        async with db.session() as session:
+            report = await import_ledger(session=session, raw=raw, actor=Actor(Role.SUPERVISOR), now=Clock().now(),
+                                         deadlines=deadlines)
+            if report.errors:
+                print("导入失败，未做任何更改：", file=sys.stderr)
+                for problem in report.errors:
+                    print(f"  {problem}", file=sys.stderr)
+                return 1
+            await session.commit()
+        if report.encoding != "utf-8":
+            print("提示：文件按 GBK 编码读取。")
+        for warning in report.duplicates:
+            print(f"重复：{warning}")
+        print(f"导入完成：登记 {len(report.created)} 项承诺" + (f"（{report.created[0]} 起）" if report.created else ""))
+        return 0
+
+    return asyncio.run(_with_db(work))
+
+
+def lexicon_check(args: argparse.Namespace) -> int:
+    from bot.cli_lexicon import lexicon_check as check
+
+    return check(args.file)
+
+
+def lexicon_suggest(args: argparse.Namespace) -> int:
+    from bot.cli_lexicon import lexicon_suggest as suggest
+
+    return suggest(args.corrections, args.labelled, args.domain)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="chengxin", description="诚信 Chengxin government-integrity bot")
     commands = top.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling)").set_defaults(func=run)
+    runner = commands.add_parser("run", help="run the bot (long polling, or a webhook with --webhook)")
+    runner.add_argument("--webhook", metavar="URL",
+                        help="serve Telegram's webhook at this public https URL (CHENGXIN_WEBHOOK_URL)")
+    runner.add_argument("--listen", metavar="ADDRESS", help="address to listen on (CHENGXIN_LISTEN, 127.0.0.1)")
+    runner.add_argument("--port", type=int, help="port for the webhook, /healthz and /metrics (CHENGXIN_PORT; "
+                                                 "8443 with --webhook, none in polling mode)")
+    runner.add_argument("--secret-token", metavar="TOKEN",
+                        help="webhook secret token (prefer CHENGXIN_WEBHOOK_SECRET: arguments show in ps)")
+    runner.set_defaults(func=run)
     commands.add_parser("console", help="try the bot in the terminal, no Telegram needed").set_defaults(func=console)
     classify_parser = commands.add_parser("classify", help="classify complaints from stdin, JSON lines out")
     classify_parser.add_argument("--departments", help="department directory CSV (default: the shipped sample)")
@@ -153,6 +217,21 @@ def parser() -> argparse.ArgumentParser:
     importer = departments.add_parser("import", help="load a city's directory CSV")
     importer.add_argument("file")
     importer.set_defaults(func=departments_import)
+    register = commands.add_parser("commitments", help="commitment register (承诺台账)").add_subparsers(
+        dest="commitments_command", required=True)
+    ledger = register.add_parser("import", help="load an existing ledger CSV (UTF-8 or GBK)")
+    ledger.add_argument("file")
+    ledger.set_defaults(func=commitments_import)
+    lexicon = commands.add_parser("lexicon", help="classifier lexicon maintenance").add_subparsers(
+        dest="lexicon_command", required=True)
+    check = lexicon.add_parser("check", help="accuracy, macro-F1, confusion matrix on a labelled JSONL file")
+    check.add_argument("file", nargs="?", default=None)
+    check.set_defaults(func=lexicon_check)
+    suggest = lexicon.add_parser("suggest", help="candidate terms from corrected cases, with their effect")
+    suggest.add_argument("corrections", help="JSONL of {text, domain} corrections")
+    suggest.add_argument("--labelled", default=None, help="labelled JSONL to measure the effect on (default: dev set)")
+    suggest.add_argument("--domain", default=None)
+    suggest.set_defaults(func=lexicon_suggest)
     audit = commands.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check every case's hash chain").set_defaults(func=audit_verify)
     return top

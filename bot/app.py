@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -31,7 +32,8 @@ from bot.domain.triage import Triager
 from bot.domain.workdays import WorkCalendar
 from bot.policy import load_policy
 from bot.services import SERVICES_KEY, Services
-from handlers import citizen, common, complaint, official, supervisor
+from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
+from handlers import citizen, common, commitments, complaint, official, supervisor
 from nlp import Classifier
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
@@ -59,6 +61,9 @@ def build_application(
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_open_resources(settings, clock or Clock(), classifier))
         .post_shutdown(_close_resources)
+        # Counts and times updates and jobs for /metrics, and tags log lines with the update id / job name.
+        .application_class(InstrumentedApplication)
+        .job_queue(InstrumentedJobQueue())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -105,6 +110,12 @@ def register_handlers(application: Application, settings: Settings) -> None:
         "dispute": official.dispute_command,
         "objection": official.objection_command,
         "repair": official.repair_command,
+        "register": commitments.register_command,
+        "commitments": commitments.commitments_command,
+        "commitment": commitments.commitment_command,
+        "fulfilled": commitments.fulfilled_command,
+        "kept": commitments.kept_command,
+        "amend": commitments.amend_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=filters.ChatType.PRIVATE))
@@ -135,6 +146,12 @@ def register_handlers(application: Application, settings: Settings) -> None:
         r"^ub:\d+$": supervisor.unbind_button,
         r"^sat:": citizen.satisfaction_button,
         r"^vc:": supervisor.view_case_button,
+        r"^cm:": commitments.commitment_button,
+        r"^cml:": commitments.commitments_page_button,
+        r"^ck:\d+:[01]$": commitments.conclude_button,
+        r"^cr:\d+:[01]$": commitments.registration_button,
+        r"^cv:\d+:[dnr]$": commitments.amend_decision_button,
+        r"^ru:\d+$": commitments.report_unkept_button,
     }
     for pattern, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
@@ -158,6 +175,7 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             entries = await directory_entries(session=session)
             await session.commit()
         triager = Triager(classifier or Classifier.default(), entries)
+        await asyncio.to_thread(triager.classifier.tokenize, "预热")  # load jieba now, off the event loop
         application.bot_data[SERVICES_KEY] = Services(
             settings=settings, db=db, clock=clock, triager=triager, policy=policy,
             deadlines=Deadlines(policy=policy, calendar=calendar, tz=settings.tz),

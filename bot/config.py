@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -37,6 +39,23 @@ class Settings(BaseSettings):
     supervisor_chat: int | None = Field(default=None, alias="CHENGXIN_SUPERVISOR_CHAT")
     sweep_seconds: int = Field(default=60, alias="CHENGXIN_SWEEP_SECONDS", ge=5)
     log_level: str = Field(default="INFO", alias="CHENGXIN_LOG_LEVEL")
+    # Production mode (docs/deploy/README.md): webhook behind a reverse proxy, /healthz, /metrics.
+    log_format: Literal["text", "json"] = Field(default="text", alias="CHENGXIN_LOG_FORMAT")
+    webhook_url: str | None = Field(default=None, alias="CHENGXIN_WEBHOOK_URL", pattern=r"^https?://")
+    webhook_secret: SecretStr = Field(default=SecretStr(""), alias="CHENGXIN_WEBHOOK_SECRET")
+    listen: str = Field(default="127.0.0.1", alias="CHENGXIN_LISTEN")
+    # The web server (webhook, /healthz, /metrics); in polling mode it runs only when a port is set.
+    port: int | None = Field(default=None, alias="CHENGXIN_PORT", ge=1, le=65535)
+    # A claimed outbound message not confirmed within this many seconds is claimed again.
+    outbox_lease_seconds: int = Field(default=600, alias="CHENGXIN_OUTBOX_LEASE_SECONDS", ge=1)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("CHENGXIN_WEBHOOK_SECRET must be 1-256 characters A-Z, a-z, 0-9, _ or -")
+        return value
 
     @field_validator("supervisors", mode="before")
     @classmethod
@@ -71,6 +90,10 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str:
         return self.telegram_bot_token.get_secret_value()
+
+    @property
+    def secret_token(self) -> str:
+        return self.webhook_secret.get_secret_value()
 
     def has_real_token(self) -> bool:
         """True when the token looks like one BotFather issues (id:secret)."""

@@ -318,7 +318,8 @@ def refusal(code: str, params: dict) -> str:
     template = REFUSALS.get(code, ERROR_GENERIC)
     values = {k: esc(str(v)) for k, v in params.items()}
     if "status" in values:
-        labels = RECORD_STATUS_LABELS if code == "record_state" else STATUS_LABELS
+        labels = {"record_state": RECORD_STATUS_LABELS, "commitment_state": COMMITMENT_STATUS_LABELS}.get(
+            code, STATUS_LABELS)
         values["status"] = labels.get(str(params["status"]), str(params["status"]))
     try:
         return template.format(**values)
@@ -749,8 +750,9 @@ CLOCK_OPEN_LATE = "⚠️ 已逾期 {n} 个工作日"
 CLOCK_OPEN_LATE_UNDER_ONE = "⚠️ 已逾期（不足 1 个工作日）"
 CASE_COMMITMENTS_BLOCK = "\n\n<b>承诺</b>\n{lines}"
 CASE_COMMITMENT_LINE = "{due} 前：{content}（{status}）"
-COMMITMENT_STATUS_LABELS = {
-    "proposed": "待审核", "approved": "已批准", "returned": "已退回", "fulfilled": "已兑现", "broken": "未兑现",
+CASE_COMMITMENT_STATUS_LABELS = {
+    "proposed": "待审核", "approved": "已批准", "returned": "已退回", "reported": "已报告兑现，待确认",
+    "fulfilled": "已兑现", "broken": "未兑现",
 }
 CASE_RECORD_LINE = "\n<b>失信记录</b>：{status}"
 CASE_ACTIONS_BLOCK = "\n\n<b>现在可以</b>\n{lines}"
@@ -824,3 +826,89 @@ def late_text(days: int) -> str:
 
 def percent(value: float | None) -> str:
     return SCORE_NONE if value is None else f"{value:.0%}"
+
+
+# --- the commitment register (承诺台账) ------------------------------------------------------------
+
+COMMITMENT_STATUS_LABELS = {
+    "proposed": "待审核", "approved": "履行中", "returned": "已退回", "reported": "已报告兑现，待确认",
+    "fulfilled": "已兑现", "broken": "未兑现（失信）",
+}
+BTN_REPORT_UNKEPT = "举报未兑现"
+BTN_CONFIRM_KEPT = "确认践诺"
+BTN_RECORD_BROKEN = "记为失信"
+BTN_CHANGE_WITH_COMPENSATION = "批准（已决定补偿）"
+BTN_CHANGE_NO_COMPENSATION = "批准（无需补偿）"
+BTN_CHANGE_REJECT = "驳回"
+USAGE_REGISTER = (
+    "用法：/register 部门 | 期限 | 承诺内容 | 来源 | 金额 | 公开\n"
+    "例如：<code>/register 亭湖区人民政府 | 2027年6月30日 | 兑现设备补贴500万元 | 亭湖区招商协议第5条 | 500万元 | 公开</code>\n"
+    "来源、金额可留空；公开写“公开”或“不公开”（默认公开）。承办人登记时部门写本部门，经督办审核后生效。"
+)
+COMMITMENT_REGISTERED = "已登记承诺 <code>{ref}</code>：{department}，{due} 前 {content}。到期前会提醒承办部门。"
+COMMITMENT_PROPOSED = "承诺 <code>{ref}</code> 已提交督办部门审核。"
+SUPERVISOR_REGISTER_PROPOSED = "📝 <b>{department}</b> 申请登记承诺 <code>{ref}</code>：{due} 前 {content}\n来源：{source}"
+COMMITMENT_DUPLICATE = "这项承诺已经登记过了：<code>{ref}</code>。没有重复登记，发送 /commitment {ref} 查看。"
+COMMITMENT_NOT_FOUND = "没有找到承诺 {ref}，或您无权查看。编号格式类似 <code>CN-2026-0001</code>。"
+COMMITMENTS_HEADER = "<b>承诺台账</b>{scope}（共 {total} 项，第 {page}/{pages} 页）"
+COMMITMENTS_EMPTY = "没有符合条件的承诺。"
+COMMITMENT_LINE = "<code>{ref}</code> · {department} · {due} 前 · {status}\n    {content}"
+COMMITMENT_DETAIL = (
+    "<b>承诺 {ref}</b>（第 {version} 版）\n"
+    "部门：{department}\n"
+    "内容：{content}\n"
+    "期限：{due}\n"
+    "金额：{amount}\n"
+    "来源：{source}\n"
+    "状态：{status}{public}\n"
+    "{fulfilment}"
+    "\n<b>版本记录</b>\n{history}"
+)
+NOT_PUBLIC = "（不公开）"
+VERSION_LINE = "v{version} {when}：{due} 前 {content}{amount}（{state}{reason}{compensation}）"
+VERSION_STATES = {"proposed": "待审批", "approved": "已批准", "rejected": "已驳回"}
+COMPENSATION_LABELS = {"decided": "，已决定补偿", "none": "，无需补偿"}
+FULFILMENT_LINE = "兑现情况：{note}\n"
+USAGE_FULFILLED = "用法：/fulfilled 承诺编号 兑现情况，例如 <code>/fulfilled CN-2026-0001 补贴已于6月20日拨付</code>。"
+FULFILMENT_REPORTED = "已报告承诺 <code>{ref}</code> 兑现，等待督办部门确认。"
+SUPERVISOR_FULFILMENT = "✅ <b>{department}</b> 报告承诺 <code>{ref}</code> 已兑现：{note}"
+USAGE_KEPT = "用法：/kept 承诺编号，例如 <code>/kept CN-2026-0001</code>。"
+COMMITMENT_KEPT = "已确认承诺 <code>{ref}</code> 兑现（{timing}）。"
+KEPT_ON_TIME, KEPT_LATE = "按期", "逾期"
+COMMITMENT_BROKEN = "已记录承诺 <code>{ref}</code> 未兑现，记入 {department} 的政务失信记录。"
+OFFICIAL_COMMITMENT_BROKEN = "承诺 <code>{ref}</code> 被认定未兑现，已记入本部门政务失信记录。如有异议请联系督办部门。"
+USAGE_AMEND = (
+    "用法：/amend 承诺编号 字段 新值 / 理由，字段为 日期、内容 或 金额。\n"
+    "例如：<code>/amend CN-2026-0001 日期 2027年9月30日 / 设备进口延误，经协商顺延</code>"
+)
+AMEND_PROPOSED = "承诺 <code>{ref}</code> 的变更（第 {version} 版）已提交督办部门审批。变更须依法定程序，原承诺内容会保留在版本记录中。"
+SUPERVISOR_AMEND = "✏️ 承诺 <code>{ref}</code>（{department}）申请变更{field}：{old} → {new}\n理由：{reason}\n如批准，请注明是否已决定补偿："
+AMEND_DECIDED = "承诺 <code>{ref}</code> 的变更已{decision}。"
+AMEND_APPROVED, AMEND_REJECTED = "批准", "驳回"
+CHANGE_PENDING = "承诺 {ref} 已有一项变更在等待审批，请等待审批结果。"
+CHANGE_FIELD = "不能变更“{field}”。可变更的字段：日期、内容、金额。"
+CHANGE_REASON = "变更承诺必须说明理由（写在 / 之后）。"
+COMMITMENT_STATE = "这项承诺当前为“{status}”，不能进行这个操作。"
+AMOUNT_UNREADABLE = "金额“{text}”无法识别，请写成 500万元 或 5000000。"
+DOMAIN_UNKNOWN = "领域“{domain}”不存在。"
+RATE_HEADER = "<b>承诺兑现率</b> {start} 至 {end}（按到期日统计）"
+RATE_LINE = "{department}：按期 {on_time}，逾期兑现 {late}，未兑现 {broken}，未到期/未办结 {open}，按期兑现率 {rate}"
+RATE_EMPTY = "这段时间没有到期的承诺。"
+REPORT_UNKEPT_ASK = (
+    "您要举报承诺 <code>{ref}</code>（{department}：{content}）未兑现。\n"
+    "请用文字描述您看到的情况（例如到期后仍未拨付、只兑现了一部分）。随时发送 /cancel 可放弃。"
+)
+COMMITMENT_TEXT_IN_CASE = "（举报承诺 {ref} 未兑现）"
+REFUSALS.update({
+    "commitment_not_found": COMMITMENT_NOT_FOUND,
+    "commitment_duplicate": COMMITMENT_DUPLICATE,
+    "commitment_state": COMMITMENT_STATE,
+    "change_pending": CHANGE_PENDING,
+    "change_field": CHANGE_FIELD,
+    "change_reason": CHANGE_REASON,
+    "amount_unreadable": AMOUNT_UNREADABLE,
+    "domain_unknown": DOMAIN_UNKNOWN,
+})
+
+# The database could not be reached (outage, failover): nothing was saved, the user should retry.
+DB_UNAVAILABLE = "抱歉，系统暂时无法保存，刚才的操作没有生效，请稍后重试。已经提示“已保存”“已立案”的内容不会丢失。"

@@ -84,15 +84,35 @@ async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await update.edited_message.reply_text(texts.EDIT_IGNORED)
 
 
+def _database_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached (connection refused or lost, failover, timeout)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    for _ in range(5):  # the error and the ones it was raised from
+        if error is None:
+            return False
+        if isinstance(error, (OperationalError, OSError)):
+            return True
+        if isinstance(error, DBAPIError) and (error.connection_invalidated or isinstance(error.orig, OSError)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (never the token) and tell the user that nothing was half-done."""
-    log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
+    outage = _database_unavailable(context.error)
+    if outage:
+        # Expected during a database outage: one line, no traceback; the transaction was rolled back.
+        log.warning("update %s not handled, database unavailable: %s", getattr(update, "update_id", "?"),
+                    type(context.error).__name__)
+    else:
+        log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await update.effective_chat.send_message(texts.ERROR_GENERIC)
+            await update.effective_chat.send_message(texts.DB_UNAVAILABLE if outage else texts.ERROR_GENERIC)
         except Exception:  # noqa: BLE001 - the error handler must never raise
             log.warning("could not tell the user about the failure")
-
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

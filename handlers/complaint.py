@@ -38,9 +38,11 @@ def triage_into(draft: Draft, text: str, context: ContextTypes.DEFAULT_TYPE) -> 
     """Classify the text and move the draft to the domain step."""
     svc = services(context)
     result = svc.triager.triage(text)
+    # A report about a registered commitment (举报未兑现) already knows its department and usually its domain.
+    known = draft.data.get("commitment_id") is not None
     drafts.advance(
         draft,
-        step=Step.DOMAIN,
+        step=Step.EVIDENCE if known and draft.data.get("domain") else Step.DOMAIN,
         now=svc.clock.now(),
         text=text.strip(),
         classification=result.classification.to_json() | {"confident": result.confident},
@@ -231,7 +233,8 @@ async def complaint_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             draft = drafts.require_step(draft, draft_id, Step.DOMAIN)
             if value not in texts.DOMAIN_LABELS:
                 raise StaleAction("stale")
-            drafts.advance(draft, step=Step.DEPARTMENT, now=now, domain=value)
+            known_department = draft.data.get("commitment_id") is not None
+            drafts.advance(draft, step=Step.EVIDENCE if known_department else Step.DEPARTMENT, now=now, domain=value)
         elif action == "dep":
             draft = drafts.require_step(draft, draft_id, Step.DEPARTMENT)
             if value == "?":
@@ -279,6 +282,7 @@ async def _submit(
         department_code=data.get("department"),
         contact_allowed=bool(data.get("contact")),
         evidence=data.get("evidence", []),
+        commitment_id=data.get("commitment_id"),
     )
     now = svc.clock.now()
     case = await open_case(

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.db.models import Case, Obligation
+from bot.db.models import Case, Department, Obligation
 from bot.domain import casework, drafts, records
 from bot.domain.audit import case_events
 from bot.domain.cases import add_evidence, case_for, evidence_count, supplements_of
@@ -88,7 +88,7 @@ async def tasks_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     async with acting(update, context) as (session, actor):
         require_official(actor)
-        department = actor.account.department
+        department = await session.get(Department, actor.account.department_id)
         nearest = (
             select(Obligation.case_id, Obligation.kind, Obligation.due_at)
             .where(Obligation.department_id == department.id, Obligation.state == "open",

@@ -122,7 +122,7 @@ async def supervisor_case_extras(*, session, case: Case, svc: Services) -> tuple
     if commitments:
         text += texts.CASE_COMMITMENTS_BLOCK.format(lines="\n".join(
             texts.CASE_COMMITMENT_LINE.format(due=c.due_on.isoformat(), content=texts.excerpt(c.content, 200),
-                                              status=texts.COMMITMENT_STATUS_LABELS.get(c.status, c.status))
+                                              status=texts.CASE_COMMITMENT_STATUS_LABELS.get(c.status, c.status))
             for c in commitments[-5:]))
     if record is not None:
         text += texts.CASE_RECORD_LINE.format(status=texts.RECORD_STATUS_LABELS.get(record.status, record.status))

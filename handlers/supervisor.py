@@ -25,6 +25,8 @@ from bot.services import services
 from bot import keyboards
 from handlers import supervision
 from handlers.base import acting, answer, command_args, refuses_politely
+from bot.domain.commitments import normalize_commitment_ref
+from handlers.commitments import broken_commitment
 from handlers.notify import Outbox
 from handlers.official import new_assignment_outbox, official_case_view, split_ref
 
@@ -418,6 +420,9 @@ async def broken_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Confirm a case's approved commitment was broken: a dishonesty record (/broken REF [note])."""
     svc = services(context)
     ref, note = split_ref(update)
+    if ref and normalize_commitment_ref(ref):
+        await broken_commitment(update, context, ref, note or None)
+        return
     async with acting(update, context) as (session, actor):
         require_supervisor(actor)
         if not ref:

@@ -160,7 +160,7 @@ class Classification:
 class Classifier:
     #: Below this confidence the bot should ask the citizen to pick the domain
     #: instead of guessing.  0.30 ~ "one clear domain term, or several with a margin";
-    #: on the held-out set 92% of complaints clear it and 98.6% of those are right.
+    #: on the held-out test set 95.6% of complaints clear it and 99.3% of those are right.
     CONFIDENCE_THRESHOLD: float = 0.30
     HMM: bool = False
 

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
@@ -104,6 +118,8 @@ class Case(Base):
     satisfaction_reason: Mapped[str | None] = mapped_column(Text)
     satisfaction_asked_at: Mapped[datetime | None]
     satisfaction_at: Mapped[datetime | None]
+    # A complaint about a registered commitment (举报未兑现) points at it.
+    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id", use_alter=True), index=True)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     complainant: Mapped[Account] = relationship(lazy="joined")
@@ -175,7 +191,7 @@ class Draft(Base):
     updated_at: Mapped[datetime] = mapped_column(index=True)
     reminded_at: Mapped[datetime | None]
 
-    account: Mapped[Account] = relationship(lazy="joined")
+    account: Mapped[Account] = relationship(lazy="raise_on_sql")
 
 
 class Counter(Base):
@@ -247,8 +263,63 @@ class Commitment(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    # Register (台账) commitments, made outside any case, carry these too.
+    ref: Mapped[str | None] = mapped_column(String(24), unique=True)
+    source: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    domain: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    fulfilment_note: Mapped[str | None] = mapped_column(Text)
+    fulfilment_reported_at: Mapped[datetime | None]
+    fulfilled_at: Mapped[datetime | None]
 
     department: Mapped[Department] = relationship(lazy="joined")
+
+
+class CommitmentVersion(Base):
+    """One version of a commitment's terms; changes need a reason and a supervisor's approval."""
+
+    __tablename__ = "commitment_versions"
+    __table_args__ = (UniqueConstraint("commitment_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
+    version: Mapped[int]
+    content: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date]
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    source: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # decided | none: whether compensation was decided for the change (policy: lawful procedure, compensation)
+    compensation: Mapped[str | None] = mapped_column(String(12))
+    # proposed | approved | rejected
+    state: Mapped[str] = mapped_column(String(12))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class CommitmentEvent(Base):
+    """Append-only audit log of a register commitment, hash-chained like a case's."""
+
+    __tablename__ = "commitment_events"
+    __table_args__ = (UniqueConstraint("commitment_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
+    seq: Mapped[int]
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Obligation(Base):

@@ -5,14 +5,28 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 
-from bot.db.models import Account
+from bot.db.models import Account, Department, Draft
+from bot.domain.drafts import remember_draft
 from bot.domain.roles import Actor, Role
 
 # Touching last_seen on every update would turn each read into a write.
 LAST_SEEN_GRANULARITY = timedelta(minutes=5)
+
+# Built once: a statement built per call pays construction and cache-key generation every time.
+# The account (with its department, officials only) and its draft in one round trip: nearly every
+# update needs both.
+_ACCOUNT_AND_DRAFT = (
+    select(Account, Draft)
+    .outerjoin(Department, Department.id == Account.department_id)
+    .outerjoin(Draft, Draft.account_id == Account.id)
+    .options(contains_eager(Account.department))
+    .where(Account.telegram_id == bindparam("telegram_id"))
+)
+_ACCOUNT = select(Account).where(Account.telegram_id == bindparam("telegram_id"))
 
 
 async def resolve_actor(
@@ -24,8 +38,13 @@ async def resolve_actor(
     supervisors: Collection[int],
     now: datetime,
 ) -> Actor:
-    """The acting account for a Telegram user, created as a citizen if new."""
-    account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
+    """The acting account for a Telegram user, created as a citizen if new.
+
+    Read afresh in every transaction (so a role change shows at once, on every instance), together
+    with the account's draft, which `drafts.current_draft` then takes without another query.
+    """
+    row = (await session.execute(_ACCOUNT_AND_DRAFT, {"telegram_id": telegram_id})).first()
+    account, draft = row if row is not None else (None, None)
     if account is None:
         account = Account(
             telegram_id=telegram_id,
@@ -37,7 +56,9 @@ async def resolve_actor(
         )
         session.add(account)
         await session.flush()
+        remember_draft(session, account.id, None)
     else:
+        remember_draft(session, account.id, draft)
         if (account.full_name, account.username) != (full_name, username):
             account.full_name, account.username = full_name, username
         if now - account.last_seen_at >= LAST_SEEN_GRANULARITY:
@@ -50,7 +71,7 @@ async def resolve_actor(
 
 
 async def account_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Account | None:
-    return await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
+    return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
 
 
 async def mark_unreachable(*, session: AsyncSession, account_id: int) -> None:

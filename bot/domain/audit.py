@@ -10,13 +10,13 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Case, CaseEvent
+from bot.db.models import Case, CaseEvent, Commitment, CommitmentEvent
 from bot.domain.roles import Actor
 
 GENESIS = "0" * 64
 
 
-def event_digest(event: CaseEvent, case_ref: str) -> str:
+def event_digest(event: CaseEvent | CommitmentEvent, case_ref: str) -> str:
     """SHA-256 over the event's content and the hash it chains to."""
     content = [
         event.prev_hash,
@@ -45,16 +45,34 @@ async def append_event(
     note: str | None = None,
 ) -> CaseEvent:
     """Add one event to the case's chain. The caller holds the case row (see cases.lock_case)."""
+    return await _append(session, CaseEvent, CaseEvent.case_id, case.id, case.ref, action=action, actor=actor,
+                         now=now, from_status=from_status, to_status=to_status, note=note)
+
+
+async def append_commitment_event(
+    *,
+    session: AsyncSession,
+    commitment: Commitment,
+    action: str,
+    actor: Actor,
+    now: datetime,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str | None = None,
+) -> CommitmentEvent:
+    """Add one event to a register commitment's chain."""
+    return await _append(session, CommitmentEvent, CommitmentEvent.commitment_id, commitment.id, commitment.ref,
+                         action=action, actor=actor, now=now, from_status=from_status, to_status=to_status, note=note)
+
+
+async def _append(session: AsyncSession, model, subject_column, subject_id: int, subject_ref: str, *, action: str,
+                  actor: Actor, now: datetime, from_status: str | None, to_status: str | None, note: str | None):
     last = (
         await session.execute(
-            select(CaseEvent.seq, CaseEvent.hash)
-            .where(CaseEvent.case_id == case.id)
-            .order_by(CaseEvent.seq.desc())
-            .limit(1)
+            select(model.seq, model.hash).where(subject_column == subject_id).order_by(model.seq.desc()).limit(1)
         )
     ).first()
-    event = CaseEvent(
-        case_id=case.id,
+    event = model(
         seq=(last.seq + 1) if last else 1,
         action=action,
         actor_id=actor.account_id,
@@ -65,7 +83,8 @@ async def append_event(
         created_at=now,
         prev_hash=last.hash if last else GENESIS,
     )
-    event.hash = event_digest(event, case.ref)
+    setattr(event, subject_column.key, subject_id)
+    event.hash = event_digest(event, subject_ref)
     session.add(event)
     await session.flush()
     return event
@@ -85,15 +104,22 @@ class BrokenLink:
 
 
 async def verify_chains(*, session: AsyncSession) -> tuple[int, list[BrokenLink]]:
-    """Check every case's chain; returns cases checked and the first broken link of each bad one."""
+    """Check every case's and register commitment's chain; returns chains checked and the first broken
+    link of each bad one."""
     broken: list[BrokenLink] = []
     checked = 0
-    cases = await session.stream(select(Case.id, Case.ref).order_by(Case.id))
-    async for case_id, ref in cases:
+    subjects = [(case_id, ref, CaseEvent, CaseEvent.case_id)
+                for case_id, ref in (await session.execute(select(Case.id, Case.ref).order_by(Case.id))).all()]
+    subjects += [(commitment_id, ref, CommitmentEvent, CommitmentEvent.commitment_id)
+                 for commitment_id, ref in (await session.execute(
+                     select(Commitment.id, Commitment.ref).where(Commitment.ref.is_not(None)).order_by(Commitment.id)
+                 )).all()]
+    for subject_id, ref, model, column in subjects:
         checked += 1
         previous = GENESIS
         expected_seq = 1
-        for event in await case_events(session=session, case_id=case_id):
+        events = (await session.scalars(select(model).where(column == subject_id).order_by(model.seq))).all()
+        for event in events:
             if event.seq != expected_seq:
                 broken.append(BrokenLink(ref, event.seq, f"missing event {expected_seq}"))
                 break

@@ -31,6 +31,7 @@ class NewCase:
     department_code: str | None
     contact_allowed: bool
     evidence: list[dict]
+    commitment_id: int | None = None
 
 
 def masked_for_officials(text: str, complainant: Account) -> str:
@@ -160,6 +161,7 @@ async def open_case(
         text=new.text,
         text_masked=masked_for_officials(new.text, actor.account),
         contact_allowed=new.contact_allowed,
+        commitment_id=new.commitment_id,
         created_at=now,
         updated_at=now,
     )

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.db.models import Draft
 from bot.domain.errors import StaleAction
@@ -31,8 +32,34 @@ class Step(StrEnum):
     SUPPLEMENT = "supplement"
 
 
+# session.info key: the drafts `accounts.resolve_actor` read along with their accounts, valid only
+# in the transaction that read them.
+_READ_WITH_ACCOUNT = "chengxin.drafts_read_with_account"
+_CURRENT = select(Draft).where(Draft.account_id == bindparam("account_id"))
+
+
+def remember_draft(session: AsyncSession, account_id: int, draft: Draft | None) -> None:
+    """Keep the account's draft (or its absence), read in this transaction, for `current_draft`."""
+    transaction = session.sync_session.get_transaction()
+    known = session.info.get(_READ_WITH_ACCOUNT)
+    if known is None or known[0] is not transaction:
+        session.info[_READ_WITH_ACCOUNT] = known = (transaction, {})
+    known[1][account_id] = draft
+
+
+def _forget_draft(session: AsyncSession, account_id: int) -> None:
+    known = session.info.get(_READ_WITH_ACCOUNT)
+    if known is not None:
+        known[1].pop(account_id, None)
+
+
 async def current_draft(*, session: AsyncSession, account_id: int) -> Draft | None:
-    return await session.scalar(select(Draft).where(Draft.account_id == account_id))
+    known = session.info.get(_READ_WITH_ACCOUNT)
+    if known is not None and known[0] is session.sync_session.get_transaction() and account_id in known[1]:
+        draft = known[1][account_id]
+        if draft is None or not (state := inspect(draft)).deleted and not state.detached:
+            return draft
+    return await session.scalar(_CURRENT, {"account_id": account_id})
 
 
 async def start_draft(
@@ -53,6 +80,7 @@ async def start_draft(
     )
     session.add(draft)
     await session.flush()
+    remember_draft(session, account_id, draft)
     return draft
 
 
@@ -75,6 +103,8 @@ def require_step(draft: Draft | None, draft_id: int, *steps: Step) -> Draft:
 async def claim_for_submit(*, session: AsyncSession, draft_id: int) -> Draft:
     """Take the confirmed draft out of the table; only one of two racing presses gets it."""
     draft = await session.get(Draft, draft_id)
+    if draft is not None:
+        _forget_draft(session, draft.account_id)
     result = await session.execute(
         delete(Draft).where(Draft.id == draft_id, Draft.step == Step.CONFIRM).execution_options(
             synchronize_session=False
@@ -87,6 +117,7 @@ async def claim_for_submit(*, session: AsyncSession, draft_id: int) -> Draft:
 
 
 async def discard_draft(*, session: AsyncSession, account_id: int) -> bool:
+    _forget_draft(session, account_id)
     result = await session.execute(delete(Draft).where(Draft.account_id == account_id))
     return result.rowcount > 0
 
@@ -95,6 +126,7 @@ async def drafts_due_for_nudge(*, session: AsyncSession, now: datetime, idle: ti
     """Drafts idle for `idle` that have not been nudged since they last moved."""
     result = await session.scalars(
         select(Draft)
+        .options(joinedload(Draft.account))
         .where(Draft.updated_at <= now - idle, Draft.reminded_at.is_(None))
         .order_by(Draft.updated_at)
         .limit(limit)
@@ -112,7 +144,11 @@ async def claim_nudge(*, session: AsyncSession, draft_id: int, now: datetime) ->
 
 async def expired_drafts(*, session: AsyncSession, now: datetime, ttl: timedelta, limit: int = 200) -> list[Draft]:
     result = await session.scalars(
-        select(Draft).where(Draft.updated_at <= now - ttl).order_by(Draft.updated_at).limit(limit)
+        select(Draft)
+        .options(joinedload(Draft.account))
+        .where(Draft.updated_at <= now - ttl)
+        .order_by(Draft.updated_at)
+        .limit(limit)
     )
     return list(result.all())
 

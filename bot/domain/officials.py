@@ -94,7 +94,6 @@ async def bind_account(*, session: AsyncSession, actor: Actor, code: str, now: d
         raise DomainError("invite_used")
     account.role = invite.role
     account.department_id = invite.department_id
-    account.department = invite.department
     account.is_head = invite.is_head
     account.region = invite.region
     return invite
@@ -118,7 +117,7 @@ async def unbind_official(*, session: AsyncSession, actor: Actor, telegram_id: i
     account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
     if account is None or account.role != Role.OFFICIAL:
         raise NotFound("official_not_found", who=telegram_id)
-    account.role, account.department_id, account.department, account.is_head = Role.CITIZEN, None, None, False
+    account.role, account.department_id, account.is_head = Role.CITIZEN, None, False
     return account
 
 

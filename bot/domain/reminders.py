@@ -67,6 +67,8 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
         select(Obligation).where(Obligation.id.in_({r.obligation_id for r in newest.values()}))
     )).all()}
     case_refs = await _case_refs(session, {o.case_id for o in obligations.values() if o.case_id})
+    commitment_refs = await _commitment_refs(session, {o.commitment_id for o in obligations.values()
+                                                       if o.commitment_id and not o.case_id})
     departments = await _department_names(session, {o.department_id for o in obligations.values() if o.department_id})
     sent_before = await _dispatched_counts(session, set(obligations))
     items = []
@@ -86,7 +88,8 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
         items.append(DueItem(
             stage=rung.stage, kind=obligation.kind, due_at=obligation.due_at,
             days_left=working_days_left(obligation.due_at, now, calendar=deadlines.calendar, tz=deadlines.tz),
-            case_ref=case_refs.get(obligation.case_id), commitment_id=obligation.commitment_id,
+            case_ref=case_refs.get(obligation.case_id) or commitment_refs.get(obligation.commitment_id),
+            commitment_id=obligation.commitment_id,
             department_id=obligation.department_id, department_name=departments.get(obligation.department_id),
             send_at=rung.send_at, reminders_sent=sent_before.get(obligation.id, 0),
         ))
@@ -98,6 +101,12 @@ async def _case_refs(session: AsyncSession, case_ids: set[int]) -> dict[int, str
     if not case_ids:
         return {}
     return dict((await session.execute(select(Case.id, Case.ref).where(Case.id.in_(case_ids)))).all())
+
+
+async def _commitment_refs(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict((await session.execute(select(Commitment.id, Commitment.ref).where(Commitment.id.in_(ids)))).all())
 
 
 async def _department_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
@@ -171,8 +180,9 @@ class RecipientBook:
 async def open_work_by_department(*, session: AsyncSession) -> dict[int, list[tuple[str, str, datetime]]]:
     """Every open clock of every department, nearest first: (case ref, clock kind, due_at)."""
     rows = (await session.execute(
-        select(Obligation.department_id, Case.ref, Obligation.kind, Obligation.due_at)
+        select(Obligation.department_id, func.coalesce(Case.ref, Commitment.ref), Obligation.kind, Obligation.due_at)
         .join(Case, Case.id == Obligation.case_id, isouter=True)
+        .join(Commitment, Commitment.id == Obligation.commitment_id, isouter=True)
         .where(Obligation.state == "open", Obligation.department_id.is_not(None))
         .order_by(Obligation.due_at)
     )).all()
@@ -185,9 +195,10 @@ async def open_work_by_department(*, session: AsyncSession) -> dict[int, list[tu
 async def overdue_clocks(*, session: AsyncSession, now: datetime) -> list[tuple[str | None, str, str, datetime]]:
     """Open clocks past due: (department name, case ref, kind, due_at), longest overdue first."""
     rows = (await session.execute(
-        select(Department.name, Case.ref, Obligation.kind, Obligation.due_at)
+        select(Department.name, func.coalesce(Case.ref, Commitment.ref), Obligation.kind, Obligation.due_at)
         .select_from(Obligation)
         .join(Case, Case.id == Obligation.case_id, isouter=True)
+        .join(Commitment, Commitment.id == Obligation.commitment_id, isouter=True)
         .join(Department, Department.id == Obligation.department_id, isouter=True)
         .where(Obligation.state == "open", Obligation.due_at < now)
         .order_by(Obligation.due_at)
@@ -195,7 +206,3 @@ async def overdue_clocks(*, session: AsyncSession, now: datetime) -> list[tuple[
     return [tuple(row) for row in rows]
 
 
-async def commitment_labels(*, session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict((await session.execute(select(Commitment.id, Commitment.content).where(Commitment.id.in_(ids)))).all())

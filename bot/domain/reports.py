@@ -29,6 +29,7 @@ from bot.domain.stats import (
     Period,
     PeriodStats,
     Trend,
+    WorkdayIndex,
     in_region,
     monthly_trend,
     overdue_rows,
@@ -200,6 +201,7 @@ def _satisfaction_rows(scores: list[DepartmentScore]):
 
 
 async def _stream_overdue(sheet, session, now, region, calendar, tz, department_id=None, before=None) -> None:
+    calendar = WorkdayIndex(calendar) if isinstance(calendar, WorkCalendar) else calendar
     async for name, code, ref, kind, due_at in overdue_rows(session=session, now=now, region=region,
                                                            department_id=department_id, before=before):
         sheet.append([code or "", name or texts.OVERDUE_UNASSIGNED, ref or "", texts.CLOCK_LABELS.get(kind, kind),

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Case, CaseEvent, Department, DishonestyRecord, Obligation
-from bot.domain.stats import Period, in_region, working_days_late
+from bot.domain.stats import Period, WorkdayIndex, in_region, working_days_late
 from bot.domain.workdays import WorkCalendar
 
 FULL_MARKS = 100.0
@@ -127,6 +127,7 @@ async def department_scores(
 ) -> list[DepartmentScore]:
     """Scores of every department in scope (or the given ones) for the period, best first."""
     tz = period.tz
+    calendar = WorkdayIndex(calendar) if isinstance(calendar, WorkCalendar) else calendar
     start, end = period.start_at, period.end_at
     as_of = min(now, end)
     query = select(Department.id, Department.name, Department.code, Department.region)

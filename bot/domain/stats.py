@@ -272,7 +272,42 @@ class OverdueGroup:
     items: list[OverdueItem] = field(default_factory=list)
 
 
-def working_days_late(calendar: WorkCalendar, due_at: datetime, as_of: datetime, tz: ZoneInfo) -> int:
+class WorkdayIndex:
+    """`working_days_between` in O(1) for many dates: a running count of working days, walked once per day.
+
+    Aggregations meet the same few hundred due days many times; this keeps them from walking the calendar
+    day by day for each.
+    """
+
+    def __init__(self, calendar: WorkCalendar) -> None:
+        self.calendar = calendar
+        self._ordinal: dict[date, int] = {}
+        self._lo: date | None = None
+        self._hi: date | None = None
+
+    def _reach(self, day: date) -> None:
+        if self._lo is None or self._hi is None:
+            self._lo = self._hi = day
+            self._ordinal[day] = 0
+            return
+        while day > self._hi:
+            following = self._hi + timedelta(days=1)
+            self._ordinal[following] = self._ordinal[self._hi] + self.calendar.is_working_day(following)
+            self._hi = following
+        while day < self._lo:
+            before = self._lo - timedelta(days=1)
+            self._ordinal[before] = self._ordinal[self._lo] - self.calendar.is_working_day(self._lo)
+            self._lo = before
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end], negative when end < start — as WorkCalendar.working_days_between."""
+        self._reach(start)
+        self._reach(end)
+        return self._ordinal[end] - self._ordinal[start]
+
+
+def working_days_late(calendar: WorkCalendar | WorkdayIndex, due_at: datetime, as_of: datetime,
+                      tz: ZoneInfo) -> int:
     """Working days from the due day to `as_of`'s day (the due day itself not counted); never negative."""
     return max(0, calendar.working_days_between(due_at.astimezone(tz).date(), as_of.astimezone(tz).date()))
 
@@ -294,6 +329,7 @@ async def overdue_by_department(
     local day, so there are few distinct due times. The listed items are the oldest few per department.
     """
     where = _overdue_where(now, region)
+    calendar = WorkdayIndex(calendar) if isinstance(calendar, WorkCalendar) else calendar
     groups: dict[int | None, OverdueGroup] = {}
     rows = await session.execute(
         select(Obligation.department_id, Obligation.due_at, func.count()).where(where)
@@ -421,7 +457,7 @@ async def search_cases(
 
 
 __all__ = [
-    "Backlog", "CaseFilter", "OPEN_STATUSES", "OverdueGroup", "OverdueItem", "Period", "PeriodStats", "Trend",
+    "Backlog", "CaseFilter", "WorkdayIndex", "OPEN_STATUSES", "OverdueGroup", "OverdueItem", "Period", "PeriodStats", "Trend",
     "backlogs", "in_region", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
     "overdue_rows", "parse_month", "parse_period", "period_stats", "search_cases", "working_days_late",
 ]

@@ -1,0 +1,272 @@
+"""Production running: the aiohttp server (Telegram webhook, /healthz, /metrics), polling, graceful stop.
+
+`serve` runs one instance until SIGTERM/SIGINT (or until `stop` is set):
+
+- webhook mode (`settings.webhook_url`): registers the webhook with the secret token and serves it;
+  a request without the right X-Telegram-Bot-Api-Secret-Token header gets 403 and changes nothing.
+- polling mode: getUpdates in a loop of its own (not PTB's Updater), which confirms an offset to
+  Telegram only after every update before it has been handled — a crash re-serves what was unfinished.
+  The web server runs too when a port is set, for /healthz and /metrics.
+
+In both modes an update is acknowledged to Telegram only once handled (the webhook answers 200 then),
+so a crash loses nothing; the edge is a duplicate, see docs/deploy/README.md. The webhook is never
+deleted on stop: the other instances keep serving it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+from contextlib import suppress
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import update as sql_update
+from telegram import Update
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.config import Settings
+from bot.db.models import OutboundMessage
+from bot.db.session import Database
+from bot.services import SERVICES_KEY
+from bot.web.metrics import InstrumentedApplication, Metrics
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_DB_TIMEOUT = 2.0
+APPLICATION = web.AppKey("application", Application)
+STATE = web.AppKey("state", dict)
+
+
+# --- the aiohttp application -------------------------------------------------------------------
+
+def web_app(application: Application, *, webhook_path: str | None = None, secret: str = "") -> web.Application:
+    """/healthz, /metrics and, with a path, the webhook endpoint (which refuses to run without a secret)."""
+    app = web.Application(client_max_size=1 << 20)
+    app[APPLICATION] = application
+    app[STATE] = {"stopping": False, "secret": secret}
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    if webhook_path is not None:
+        if not secret:
+            raise ValueError("the webhook needs a secret token (CHENGXIN_WEBHOOK_SECRET)")
+        app.router.add_post(webhook_path, webhook)
+    return app
+
+
+async def webhook(request: web.Request) -> web.Response:
+    application, state = request.app[APPLICATION], request.app[STATE]
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), state["secret"].encode()):
+        log.warning("webhook: rejected a request from %s without the right secret token (%s header %s)",
+                    request.remote, SECRET_HEADER, "present" if given else "absent")
+        return web.Response(status=403)
+    if state["stopping"] or not application.running:
+        return web.Response(status=503)  # Telegram retries; another instance takes it
+    try:
+        update = Update.de_json(await request.json(), application.bot)
+    except Exception:  # noqa: BLE001 - whatever the body, it is not an update
+        log.warning("webhook: a request with a body that is not an update")
+        return web.Response(status=400)
+    if update is None:
+        return web.Response(status=400)
+    await handle_and_wait(application, update)
+    return web.Response(status=200)
+
+
+async def handle_and_wait(application: Application, update: Update) -> None:
+    """Queue the update and wait until it has been handled (Telegram re-sends what was not acknowledged)."""
+    if isinstance(application, InstrumentedApplication):
+        in_progress = update.update_id in application._handled  # a re-sent copy of one being handled
+        done = application.handled(update.update_id)
+        if not in_progress:
+            await application.update_queue.put(update)
+        await asyncio.shield(done)
+    else:
+        await application.update_queue.put(update)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the application is running and the database answers; 503 otherwise."""
+    application, state = request.app[APPLICATION], request.app[STATE]
+    running = application.running and not state["stopping"]
+    svc = application.bot_data.get(SERVICES_KEY)
+    database = svc is not None and await ping(svc.db)
+    body = {"status": "ok" if running and database else "unavailable",
+            "application": "running" if running else "stopped",
+            "database": "ok" if database else "unreachable"}
+    return web.json_response(body, status=200 if running and database else 503)
+
+
+async def ping(db: Database, timeout: float = HEALTH_DB_TIMEOUT) -> bool:
+    try:
+        return await asyncio.wait_for(db.ping(), timeout)
+    except asyncio.TimeoutError:
+        return False
+
+
+async def metrics(request: web.Request) -> web.Response:
+    application = request.app[APPLICATION]
+    found: Metrics | None = getattr(application, "metrics", None)
+    if found is None:
+        return web.Response(status=404)
+    svc = application.bot_data.get(SERVICES_KEY)
+    if svc is not None:
+        await found.refresh(svc.db, svc.clock.now())
+    return web.Response(body=found.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+# --- outbox claims on the way out -----------------------------------------------------------------
+
+async def release_claims(db: Database, worker: str) -> int:
+    """Messages this instance claimed and never attempted go back to pending at once (not after the lease)."""
+    async with db.session() as session:
+        result = await session.execute(
+            sql_update(OutboundMessage)
+            .where(OutboundMessage.state == "sending", OutboundMessage.claimed_by == worker)
+            .values(state="pending", claimed_at=None, claimed_by=None)
+        )
+        await session.commit()
+    return result.rowcount or 0
+
+
+def apply_outbox_lease(settings: Settings) -> None:
+    """CHENGXIN_OUTBOX_LEASE_SECONDS, for bot.domain.outbox (which reads its module-level LEASE at claim time)."""
+    from bot.domain import outbox
+
+    outbox.LEASE = timedelta(seconds=settings.outbox_lease_seconds)
+
+
+# --- polling that confirms only what was handled ----------------------------------------------------
+
+class Poller:
+    """getUpdates in a loop; the offset that confirms updates to Telegram moves only after they were handled."""
+
+    def __init__(self, application: Application, *, timeout: int = 20, poll_interval: float = 0.5) -> None:
+        self.application, self.timeout, self.poll_interval = application, timeout, poll_interval
+        self.offset: int | None = None
+        self.confirmed: int | None = None
+        self.fetching = False
+        self.stopping = False
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._loop(), name="chengxin:poller")
+
+    async def _loop(self) -> None:
+        backoff = 1.0
+        while not self.stopping:
+            self.fetching = True
+            try:
+                updates = await self.application.bot.get_updates(
+                    offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES)
+            except RetryAfter as error:
+                wait = error.retry_after
+                await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+                continue
+            except TelegramError as error:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", type(error).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            finally:
+                self.fetching = False
+            backoff = 1.0
+            self.confirmed = self.offset
+            if updates:
+                await asyncio.gather(*(handle_and_wait(self.application, u) for u in updates))
+                self.offset = updates[-1].update_id + 1
+            elif self.poll_interval:
+                await asyncio.sleep(self.poll_interval)
+
+    async def stop(self) -> None:
+        """Stop fetching; let a batch being handled finish; confirm it so it is not served again."""
+        self.stopping = True
+        if self.task is None:
+            return
+        if self.fetching:
+            self.task.cancel()
+        with suppress(asyncio.CancelledError):
+            await self.task
+
+    async def confirm(self) -> None:
+        if self.offset is not None and self.offset != self.confirmed:
+            with suppress(TelegramError):
+                await self.application.bot.get_updates(offset=self.offset, timeout=0, limit=1)
+                self.confirmed = self.offset
+
+
+# --- one instance, start to finish ------------------------------------------------------------------
+
+async def serve(application: Application, settings: Settings, *, worker: str | None = None,
+                stop: asyncio.Event | None = None, install_signals: bool = True,
+                started: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`); then stop taking updates, finish those in flight, release
+    unsent claims, close the database. Used by `chengxin run` in both modes."""
+    stop = stop or asyncio.Event()
+    if install_signals:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    apply_outbox_lease(settings)
+    webhook_url = settings.webhook_url
+    port = settings.port or (8443 if webhook_url else None)
+    runner: web.AppRunner | None = None
+    site_app: web.Application | None = None
+    poller: Poller | None = None
+
+    await application.initialize()
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        if port is not None:
+            path = (urlparse(webhook_url).path or "/") if webhook_url else None
+            site_app = web_app(application, webhook_path=path, secret=settings.secret_token)
+            runner = web.AppRunner(site_app, access_log=None, shutdown_timeout=30)
+            await runner.setup()
+            await web.TCPSite(runner, settings.listen, port).start()
+            log.info("listening on %s:%d%s", settings.listen, port, f" (webhook {path})" if path else "")
+        if webhook_url:
+            await application.bot.set_webhook(webhook_url, secret_token=settings.secret_token,
+                                              allowed_updates=Update.ALL_TYPES, max_connections=40)
+            log.info("webhook registered")
+        else:
+            await application.bot.delete_webhook(drop_pending_updates=False)
+            poller = Poller(application)
+            poller.start()
+            log.info("polling for updates")
+        if started is not None:
+            started.set()
+        await stop.wait()
+        log.info("stopping: no new updates; finishing those in flight")
+    finally:
+        if site_app is not None:
+            site_app[STATE]["stopping"] = True
+        if poller is not None:
+            await poller.stop()
+        if runner is not None:
+            await runner.cleanup()  # stops listening, waits for webhook requests in flight
+        if application.running:
+            await application.stop()  # handles what is queued, waits for running jobs
+        if poller is not None:
+            await poller.confirm()
+        svc = application.bot_data.get(SERVICES_KEY)
+        if svc is not None and worker:
+            with suppress(Exception):
+                released = await release_claims(svc.db, worker)
+                if released:
+                    log.info("released %d claimed messages for the other instances", released)
+        if application.post_stop:
+            await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)  # closes the database
+        log.info("stopped")
+
