@@ -189,9 +189,30 @@ def lexicon_check(args: argparse.Namespace) -> int:
 
 
 def lexicon_suggest(args: argparse.Namespace) -> int:
-    from bot.cli_lexicon import lexicon_suggest as suggest
+    """Candidate terms from corrections: a JSONL file, or by default the supervisors' corrections in the database."""
+    import tempfile
 
-    return suggest(args.corrections, args.labelled, args.domain)
+    from bot.cli_lexicon import lexicon_suggest as suggest
+    from bot.domain.cases import corrected_examples
+
+    if args.corrections:
+        return suggest(args.corrections, args.labelled, args.domain)
+
+    async def work(db) -> list[tuple[str, str]]:
+        async with db.session() as session:
+            return await corrected_examples(session=session)
+
+    examples = asyncio.run(_with_db(work))
+    if not examples:
+        print("还没有督办人员更正过案件领域（/domain 编号 领域），没有可分析的更正。")
+        return 0
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as handle:
+        for text, domain in examples:
+            handle.write(json.dumps({"text": text, "domain": domain}, ensure_ascii=False) + "\n")
+    try:
+        return suggest(handle.name, args.labelled, args.domain)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -228,7 +249,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", default=None)
     check.set_defaults(func=lexicon_check)
     suggest = lexicon.add_parser("suggest", help="candidate terms from corrected cases, with their effect")
-    suggest.add_argument("corrections", help="JSONL of {text, domain} corrections")
+    suggest.add_argument("corrections", nargs="?", default=None,
+                         help="JSONL of {text, domain} corrections (default: supervisors' /domain corrections in the database)")
     suggest.add_argument("--labelled", default=None, help="labelled JSONL to measure the effect on (default: dev set)")
     suggest.add_argument("--domain", default=None)
     suggest.set_defaults(func=lexicon_suggest)

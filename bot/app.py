@@ -68,7 +68,8 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if settings.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # One message per 1/29 s instead of bursts of 30: a burst plus the next second's quota draws 429s.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29, max_retries=3))
     application = builder.build()
     register_handlers(application, settings)
     return application
@@ -116,6 +117,7 @@ def register_handlers(application: Application, settings: Settings) -> None:
         "fulfilled": commitments.fulfilled_command,
         "kept": commitments.kept_command,
         "amend": commitments.amend_command,
+        "domain": supervisor.domain_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=filters.ChatType.PRIVATE))

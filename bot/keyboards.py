@@ -163,3 +163,16 @@ def unbind(telegram_ids: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup | No
 def satisfaction(ref: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[Button(label, callback_data=f"sat:{ref}:{code}")
                                   for code, label in texts.RATING_LABELS.items()]])
+
+
+def duplicate_choice(draft_id: int, *, can_join: bool) -> InlineKeyboardMarkup:
+    rows = [[Button(texts.BTN_JOIN_CASE, callback_data=f"c:{draft_id}:dup:join")]] if can_join else []
+    rows.append([Button(texts.BTN_FILE_SEPARATELY, callback_data=f"c:{draft_id}:dup:new")])
+    rows.append([Button(texts.BTN_CANCEL, callback_data=f"c:{draft_id}:x")])
+    return InlineKeyboardMarkup(rows)
+
+
+def detail_choice(draft_id: int, *, has_value: bool) -> InlineKeyboardMarkup:
+    row = [Button(texts.BTN_DETAIL_OK, callback_data=f"c:{draft_id}:det:ok")] if has_value else []
+    row.append(Button(texts.BTN_DETAIL_SKIP, callback_data=f"c:{draft_id}:det:skip"))
+    return InlineKeyboardMarkup([row])

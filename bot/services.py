@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import Database
+from bot.domain.duplicates import DuplicateFinder
 from bot.domain.obligations import Deadlines
 from bot.domain.triage import Triager
 from bot.policy import Policy
@@ -23,6 +24,7 @@ class Services:
     triager: Triager
     policy: Policy
     deadlines: Deadlines
+    duplicates: DuplicateFinder = field(default_factory=DuplicateFinder)
 
 
 def services(context: Any) -> Services:

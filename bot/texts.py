@@ -912,3 +912,45 @@ REFUSALS.update({
 
 # The database could not be reached (outage, failover): nothing was saved, the user should retry.
 DB_UNAVAILABLE = "抱歉，系统暂时无法保存，刚才的操作没有生效，请稍后重试。已经提示“已保存”“已立案”的内容不会丢失。"
+
+
+# --- triage quality: duplicates, follow-up questions, corrections -------------------------------
+
+BTN_JOIN_CASE = "加入该案件（联名投诉）"
+BTN_FILE_SEPARATELY = "仍然单独提交"
+BTN_DETAIL_OK = "✅ 正确"
+BTN_DETAIL_SKIP = "跳过"
+DUPLICATE_FOUND = (
+    "您反映的问题与已受理的投诉 <code>{ref}</code> 很相似（相似度 {similarity}）：\n"
+    "被投诉部门：{department}，{date} 提交，目前{status}。\n\n"
+    "您可以加入该案件作为联名投诉人，一起跟进办理结果；也可以单独提交。"
+)
+DUPLICATE_OWN = (
+    "您在 {date} 已提交过相似的投诉 <code>{ref}</code>（{status}）。"
+    "如有新情况，建议用 /supplement {ref} 补充；也可以单独提交新的投诉。"
+)
+JOINED_CASE = "已加入投诉 <code>{ref}</code>，成为联名投诉人。发送 /status {ref} 可随时查看办理进度。"
+ALREADY_JOINED = "您已经是投诉 {ref} 的投诉人，无需重复加入。"
+DETAIL_ASK = "补充信息（{n}/{total}）：请告诉我<b>{label}</b>{example}。不清楚可点“跳过”。"
+DETAIL_CONFIRM = "补充信息（{n}/{total}）：我从描述中识别到<b>{label}</b>：{value}\n正确请点“正确”，否则请直接输入正确的内容。"
+DETAIL_EXAMPLES = {"amount": "（例如 380万元）", "date": "（例如 2022年12月）", "case_number": "（例如 （2023）苏0902执1234号）",
+                   "text": ""}
+DETAIL_LINE = "{label}：{value}"
+DETAILS_BLOCK = "<b>补充信息</b>\n{lines}\n\n"
+DETAIL_AMOUNT = "没看懂金额“{text}”，请写成 380万元 或 3800000元。"
+DETAIL_DATE = "没看懂时间“{text}”，请写成 2022年12月 或 2022-12-31。"
+DETAIL_CASE_NUMBER = "没看懂案号“{text}”，案号格式类似 （2023）苏0902执1234号。"
+DETAIL_EMPTY = "请输入{label}，或点“跳过”。"
+RELATED_HEADER = "\n<b>相似案件</b>\n{lines}"
+RELATED_LINE = "<code>{ref}</code> · {status} · 相似度 {similarity}"
+SYSTEMIC_FLAG = "\n⚠️ <b>系统性失信预警</b>：{department}在“{domain}”领域有 {count} 名投诉人的案件正在办理。"
+CO_COMPLAINANTS = "联名投诉人：{count} 人"
+USAGE_DOMAIN = "用法：/domain 编号 领域，例如 <code>/domain YC-20261127-0042 debt</code> 或 <code>/domain YC-20261127-0042 地方政府债务</code>。"
+DOMAIN_CHANGED = "案件 <code>{ref}</code> 的领域已改为 <b>{domain}</b>，此次更正已记录，用于改进自动分类。"
+REFUSALS.update({
+    "already_joined": ALREADY_JOINED,
+    "detail_amount": DETAIL_AMOUNT,
+    "detail_date": DETAIL_DATE,
+    "detail_case_number": DETAIL_CASE_NUMBER,
+    "detail_empty": DETAIL_EMPTY,
+})

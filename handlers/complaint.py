@@ -9,7 +9,9 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.db.models import Draft
 from bot.domain import drafts
-from bot.domain.cases import NewCase, assign_case, open_case, should_auto_assign
+from bot.domain.cases import NewCase, assign_case, lock_case, open_case, should_auto_assign
+from bot.domain.details import fields_for, parse_answer, prefill
+from bot.domain.duplicates import join_case
 from bot.domain.departments import department_by_code
 from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import StaleAction
@@ -19,6 +21,7 @@ from bot import keyboards
 from handlers.base import acting, answer, command_args, refuses_politely
 from handlers.notify import Outbox
 from handlers.official import new_assignment_outbox
+from handlers.views import details_block
 
 MAX_EVIDENCE = 20
 MAX_DEPARTMENT_CHOICES = 6
@@ -61,6 +64,15 @@ async def show_step(update: Update, draft: Draft) -> None:
         candidates = data.get("candidates") or []
         prompt = texts.ASK_DEPARTMENT if candidates else texts.ASK_DEPARTMENT_NONE
         await answer(update, prompt, reply_markup=keyboards.department_choice(draft.id, candidates))
+    elif step is Step.DUPLICATE:
+        duplicate = data["duplicate"]
+        own = duplicate.get("own")
+        message = (texts.DUPLICATE_OWN if own else texts.DUPLICATE_FOUND).format(
+            ref=duplicate["ref"], department=texts.esc(duplicate["department"]), date=duplicate["date"],
+            status=texts.status_label(duplicate["status"]), similarity=duplicate["similarity"])
+        await answer(update, message, reply_markup=keyboards.duplicate_choice(draft.id, can_join=not own))
+    elif step is Step.DETAILS:
+        await _show_detail(update, draft)
     elif step is Step.EVIDENCE:
         received = len(data.get("evidence", []))
         await answer(update, texts.ASK_EVIDENCE, reply_markup=keyboards.evidence_choice(draft.id, received=received))
@@ -93,7 +105,7 @@ async def _show_domain(update: Update, draft: Draft) -> None:
 def _summary(draft: Draft) -> str:
     data = draft.data
     department = data.get("department_name") or texts.DEPARTMENT_UNKNOWN
-    return texts.SUMMARY.format(
+    return details_block(data.get("domain"), data.get("details")) + texts.SUMMARY.format(
         domain=texts.domain_label(data["domain"]),
         department=texts.esc(department),
         evidence=len(data.get("evidence", [])),
@@ -152,6 +164,14 @@ async def complaint_text(
         await show_step(update, draft)
     elif step is Step.DEPARTMENT:
         await _search_department(update, context, session=session, draft=draft, query=text.strip())
+    elif step is Step.DETAILS:
+        svc = services(context)
+        field = fields_for(draft.data["domain"])[draft.data["detail_index"]]
+        values = parse_answer(field, text, svc.deadlines.local_date(svc.clock.now()))
+        draft.data = {**draft.data, "details": {**draft.data.get("details", {}), **values}}
+        next_detail(draft, context=context)
+        await session.commit()
+        await show_step(update, draft)
     else:
         await session.commit()
         await answer(update, texts.BUTTON_ONLY)
@@ -244,12 +264,28 @@ async def complaint_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                 return
             if value == "-":
                 drafts.advance(draft, step=Step.EVIDENCE, now=now, department=None, department_name=None)
+                await after_department(draft, session=session, context=context, department_id=None)
             else:
                 department = await department_by_code(session=session, code=value)
                 if department is None:
                     raise StaleAction("stale")
                 drafts.advance(draft, step=Step.EVIDENCE, now=now, department=department.code,
                                department_name=department.name)
+                await after_department(draft, session=session, context=context, department_id=department.id)
+        elif action == "dup":
+            draft = drafts.require_step(draft, draft_id, Step.DUPLICATE)
+            if value == "join":
+                await _join_existing(update, context, session=session, actor=actor, draft=draft)
+                return
+            await after_duplicate(draft, context=context)
+        elif action == "det":
+            draft = drafts.require_step(draft, draft_id, Step.DETAILS)
+            if value == "skip":
+                field = fields_for(draft.data["domain"])[draft.data.get("detail_index", 0)]
+                dropped = {field.key, "amount_yuan"} if field.key == "amount" else {field.key}
+                draft.data = {**draft.data, "details": {k: v for k, v in (draft.data.get("details") or {}).items()
+                                                        if k not in dropped}}
+            next_detail(draft, context=context)
         elif action == "ev":
             draft = drafts.require_step(draft, draft_id, Step.EVIDENCE)
             drafts.advance(draft, step=Step.CONTACT, now=now)
@@ -283,6 +319,8 @@ async def _submit(
         contact_allowed=bool(data.get("contact")),
         evidence=data.get("evidence", []),
         commitment_id=data.get("commitment_id"),
+        details={k: v for k, v in (data.get("details") or {}).items() if k in _detail_keys(data["domain"])} or None,
+        fingerprint=svc.triager.fingerprint(data["text"]).to_bytes(),
     )
     now = svc.clock.now()
     case = await open_case(
@@ -319,3 +357,78 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         discarded = await drafts.discard_draft(session=session, account_id=actor.account_id)
         await session.commit()
     await answer(update, texts.CANCELLED if discarded else texts.NOTHING_TO_CANCEL, reply_markup=keyboards.main_menu())
+
+
+# --- duplicates and follow-up questions ------------------------------------------------------------
+
+
+def _detail_keys(domain: str) -> set[str]:
+    keys = {f.key for f in fields_for(domain)}
+    return keys | ({"amount_yuan"} if "amount" in keys else set())
+
+
+async def after_department(draft: Draft, *, session: AsyncSession, context: ContextTypes.DEFAULT_TYPE,
+                           department_id: int | None) -> None:
+    """Offer an existing open case when this looks like a duplicate; otherwise go on to the questions."""
+    svc = services(context)
+    if department_id is not None and draft.data.get("commitment_id") is None:
+        fingerprint = svc.triager.fingerprint(draft.data["text"])
+        similar = await svc.duplicates.similar_open_cases(session=session, fingerprint=fingerprint,
+                                                          department_id=department_id)
+        if similar:
+            best = similar[0]
+            draft.data = {**draft.data, "duplicate": {
+                "ref": best.case.ref, "department": draft.data.get("department_name") or "",
+                "date": texts.local_date(best.case.created_at, svc.settings.tz), "status": best.case.status,
+                "similarity": f"{best.similarity:.0%}", "own": best.case.complainant_id == draft.account_id,
+            }}
+            draft.step = Step.DUPLICATE
+            return
+    await after_duplicate(draft, context=context)
+
+
+async def after_duplicate(draft: Draft, *, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Start the domain's follow-up questions, with what the text already says filled in."""
+    svc = services(context)
+    fields = fields_for(draft.data.get("domain") or "")
+    if not fields:
+        drafts.advance(draft, step=Step.EVIDENCE, now=svc.clock.now())
+        return
+    found = prefill(draft.data["domain"], draft.data["text"], svc.deadlines.local_date(svc.clock.now()))
+    drafts.advance(draft, step=Step.DETAILS, now=svc.clock.now(), details=found, detail_index=0)
+
+
+def next_detail(draft: Draft, *, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """On to the next question, or to evidence after the last."""
+    index = draft.data.get("detail_index", 0) + 1
+    now = services(context).clock.now()
+    if index >= len(fields_for(draft.data["domain"])):
+        drafts.advance(draft, step=Step.EVIDENCE, now=now)
+    else:
+        drafts.advance(draft, step=Step.DETAILS, now=now, detail_index=index)
+
+
+async def _show_detail(update: Update, draft: Draft) -> None:
+    fields = fields_for(draft.data["domain"])
+    index = draft.data.get("detail_index", 0)
+    field = fields[index]
+    value = (draft.data.get("details") or {}).get(field.key)
+    if value:
+        message = texts.DETAIL_CONFIRM.format(n=index + 1, total=len(fields), label=field.label, value=texts.esc(value))
+    else:
+        message = texts.DETAIL_ASK.format(n=index + 1, total=len(fields), label=field.label,
+                                          example=texts.DETAIL_EXAMPLES.get(field.kind, ""))
+    await answer(update, message, reply_markup=keyboards.detail_choice(draft.id, has_value=bool(value)))
+
+
+async def _join_existing(update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, actor: Actor,
+                         draft: Draft) -> None:
+    """加入该案件: the citizen becomes a co-complainant of the open case; no second case is opened."""
+    svc = services(context)
+    case = await lock_case(session=session, ref=draft.data["duplicate"]["ref"])
+    await join_case(session=session, case=case, actor=actor, text=draft.data["text"], now=svc.clock.now())
+    await drafts.discard_draft(session=session, account_id=actor.account_id)
+    ref = case.ref
+    await session.commit()
+    await _close_buttons(update.callback_query)
+    await answer(update, texts.JOINED_CASE.format(ref=ref), reply_markup=keyboards.main_menu())

@@ -26,6 +26,7 @@ from bot.services import Services, services
 from bot import keyboards
 from handlers.base import acting, answer, command_args, refuses_politely
 from handlers.notify import Outbox
+from handlers.views import details_block
 
 MAX_REPLY = 2000
 
@@ -145,7 +146,7 @@ async def official_case_view(update: Update, context: ContextTypes.DEFAULT_TYPE,
     timeline = "\n".join(
         f"{texts.local_time(e.created_at, tz)}  {texts.ACTION_LABELS.get(e.action, e.action)}" for e in events
     )
-    await answer(update, texts.OFFICIAL_CASE_DETAIL.format(
+    await answer(update, details_block(case.domain, case.details) + texts.OFFICIAL_CASE_DETAIL.format(
         ref=case.ref, status=texts.status_label(case.status), domain=texts.domain_label(case.domain),
         clocks=clock_lines, evidence=evidence, text=texts.excerpt(case.text_masked, 2000),
         supplements=supplement_block, timeline=timeline,
@@ -415,7 +416,7 @@ async def new_assignment_outbox(session, outbox: Outbox, case: Case, svc: Servic
     message = texts.NEW_ASSIGNMENT.format(
         ref=case.ref, domain=texts.domain_label(case.domain), due=due_text(svc, accept.due_at),
         evidence=await evidence_count(session=session, case_id=case.id), text=texts.excerpt(case.text_masked, 1500),
-    )
+    ) + ("\n\n" + details_block(case.domain, case.details).strip() if case.details else "")
     officials = await outbox.to_officials(session, case.department_id, message,
                                           reply_markup=keyboards.accept_or_dispute(case.ref))
     items = await evidence_of(session=session, case_id=case.id)

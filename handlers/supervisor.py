@@ -8,9 +8,12 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.db.models import Case, Commitment, Extension
+from sqlalchemy import func, select
+
+from bot.db.models import Case, CoComplainant, Commitment, Extension
 from bot.domain.audit import case_events
-from bot.domain.cases import assign_case, case_for, evidence_count, list_cases, supplements_of
+from bot.domain.cases import assign_case, case_for, change_domain, evidence_count, list_cases, supplements_of
+from bot.domain.duplicates import SYSTEMIC_COMPLAINANTS, complainants_against, related_cases
 from bot.domain.departments import find_departments
 from bot.domain import casework, records
 from bot.domain.errors import DomainError, Forbidden
@@ -27,6 +30,7 @@ from handlers import supervision
 from handlers.base import acting, answer, command_args, refuses_politely
 from bot.domain.commitments import normalize_commitment_ref
 from handlers.commitments import broken_commitment
+from handlers.views import details_block
 from handlers.notify import Outbox
 from handlers.official import new_assignment_outbox, official_case_view, split_ref
 
@@ -66,6 +70,7 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         events = await case_events(session=session, case_id=case.id)
         supplements = await supplements_of(session=session, case_id=case.id)
         evidence = await evidence_count(session=session, case_id=case.id)
+        triage_extras = await _triage_extras(session, case)
         extras, extra_rows = await supervision.supervisor_case_extras(session=session, case=case, svc=services(context))
         await session.commit()
     timeline = "\n".join(
@@ -95,7 +100,7 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         supplements=supplement_block,
         timeline=timeline,
     )
-    await answer(update, message + extras, reply_markup=supervision.with_rows(
+    await answer(update, details_block(case.domain, case.details) + message + triage_extras + extras, reply_markup=supervision.with_rows(
         keyboards.supervisor_case_actions(case.ref, has_evidence=evidence > 0), extra_rows))
 
 
@@ -513,3 +518,45 @@ async def view_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     else:
         context.args = [ref]
         await case_command(update, context)
+
+
+
+async def _triage_extras(session, case: Case) -> str:
+    """Related cases, co-complainants and the systemic-dishonesty flag, for the supervisor's /case."""
+    parts = []
+    joined = await session.scalar(select(func.count(CoComplainant.id)).where(CoComplainant.case_id == case.id))
+    if joined:
+        parts.append("\n" + texts.CO_COMPLAINANTS.format(count=joined))
+    related = await related_cases(session=session, case=case)
+    if related:
+        parts.append(texts.RELATED_HEADER.format(lines="\n".join(
+            texts.RELATED_LINE.format(ref=r.case.ref, status=texts.status_label(r.case.status),
+                                      similarity=f"{r.similarity:.0%}") for r in related)))
+    if case.department_id is not None:
+        people = await complainants_against(session=session, department_id=case.department_id, domain=case.domain)
+        if people >= SYSTEMIC_COMPLAINANTS:
+            parts.append(texts.SYSTEMIC_FLAG.format(department=texts.esc(case.department.name),
+                                                    domain=texts.domain_label(case.domain), count=people))
+    return "".join(parts)
+
+
+DOMAIN_BY_LABEL = {label: code for code, label in texts.DOMAIN_LABELS.items()}
+
+
+@refuses_politely
+async def domain_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Correct a case's domain (/domain REF CODE|中文名); the correction feeds `chengxin lexicon suggest`."""
+    args = command_args(context)
+    svc = services(context)
+    async with acting(update, context) as (session, actor):
+        require_supervisor(actor)
+        if len(args) < 2:
+            await session.commit()
+            await answer(update, texts.USAGE_DOMAIN)
+            return
+        case = await case_for(session=session, raw_ref=args[0], actor=actor, for_update=True)
+        domain = DOMAIN_BY_LABEL.get(args[1], args[1].lower())
+        await change_domain(session=session, case=case, actor=actor, domain=domain, now=svc.clock.now())
+        ref = case.ref
+        await session.commit()
+    await answer(update, texts.DOMAIN_CHANGED.format(ref=ref, domain=texts.domain_label(domain)))

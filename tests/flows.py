@@ -32,14 +32,22 @@ async def file_complaint(chat: Chat, text: str = PROCUREMENT_TEXT, *, department
         await chat.tap(department)
     else:
         await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(chat)
     for index in range(evidence):
         await chat.photo(caption=f"证据{index + 1}")
     await chat.tap(texts.BTN_EVIDENCE_DONE if evidence else texts.BTN_EVIDENCE_SKIP)
     await chat.tap(texts.BTN_CONTACT_YES if contact else texts.BTN_CONTACT_NO)
+    seen = len(chat.texts())
     await chat.tap(texts.BTN_SUBMIT)
-    match = REF_IN_TEXT.search(chat.last().text)
-    assert match and "已立案" in chat.last().text, chat.last().text
-    return match.group(0)
+    opened = [t for t in chat.texts()[seen:] if "已立案" in t]
+    assert opened, chat.texts()[seen:]
+    return REF_IN_TEXT.search(opened[0]).group(0)
+
+
+async def skip_details(chat: Chat) -> None:
+    """Leave the domain's follow-up questions (project, amount, since when…) unanswered."""
+    while "补充信息" in chat.last().text and "/" in chat.last().text.split("）")[0]:
+        await chat.tap(texts.BTN_DETAIL_SKIP)
 
 
 async def case_by_ref(harness, ref: str) -> Case:

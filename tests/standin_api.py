@@ -4,7 +4,8 @@ Answers getMe, setMyCommands, deleteWebhook, setWebhook, sendMessage, answerCall
 editMessageReplyMarkup and getUpdates; records every call. getUpdates serves queued updates and honours
 `offset` the way Telegram does: an offset confirms (drops) every update before it, so confirmed updates
 are never served again and unconfirmed ones are. Faults are injected per call: a fault returns
-(status, body) to answer with, or a number of seconds to wait before answering normally.
+(status, body) to answer with, or a number of seconds to wait before answering normally; a late fault
+is checked just before answering (so a long poll that found updates can still fail).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Call:
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     answered: bool = False
+    status: int = 0
 
     @property
     def chat_id(self) -> int | None:
@@ -54,6 +56,7 @@ class StandinApi:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.late_faults: list[Fault] = []     # checked just before answering (after a long poll's wait)
         self.updates: list[dict] = []          # not yet confirmed, in update_id order
         self.confirmed_below = 0               # the highest offset seen: everything before it is confirmed
         self._update_ids = itertools.count(1)
@@ -128,10 +131,16 @@ class StandinApi:
                 await asyncio.sleep(injected)
             elif injected is not None:
                 status, body = injected
-                call.answered = True
+                call.answered, call.status = True, status
                 return web.json_response(body, status=status)
         result = await self._result(call)
-        call.answered = True
+        for fault in self.late_faults:
+            injected = fault(call)
+            if isinstance(injected, tuple):
+                status, body = injected
+                call.answered, call.status = True, status
+                return web.json_response(body, status=status)
+        call.answered, call.status = True, 200
         return web.json_response({"ok": True, "result": result})
 
     async def _result(self, call: Call) -> Any:
@@ -151,7 +160,7 @@ class StandinApi:
             self.confirmed_below = max(self.confirmed_below, offset)
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         limit = int(params.get("limit") or 100)
-        timeout = min(float(params.get("timeout") or 0), 5.0)
+        timeout = min(float(params.get("timeout") or 0), 1.0)  # long polls kept short for tests
         if not self.updates and timeout:
             async with self._new_update:
                 try:

@@ -11,7 +11,7 @@ from bot import texts
 from bot.db.models import Account, Case, CaseEvent, Draft, Evidence
 from bot.clock import FrozenClock
 from tests.conftest import START, make_settings, start_harness, stop_harness
-from tests.flows import DEBT_TEXT, PROCUREMENT_TEXT, WAGE_TEXT, case_by_ref, file_complaint
+from tests.flows import DEBT_TEXT, PROCUREMENT_TEXT, WAGE_TEXT, case_by_ref, file_complaint, skip_details
 
 
 async def count(harness, model) -> int:
@@ -46,6 +46,15 @@ async def test_full_complaint_opens_case_after_commit(harness):
     assert "亭湖区住房和城乡建设局" in [label for label, _ in department_prompt.buttons]
     await chat.tap("亭湖区住房和城乡建设局")
 
+    # Follow-up questions for arrears: what the text says is offered, the rest is asked.
+    assert "项目或合同名称" in chat.last().text
+    await chat.send("城南安置房二期")
+    assert "拖欠金额</b>：380万元" in chat.last().text
+    await chat.tap(texts.BTN_DETAIL_OK)
+    assert "从什么时候开始拖欠" in chat.last().text and "2022-12-31" in chat.last().text
+    await chat.send("说不清楚")
+    assert "没看懂时间" in chat.last().text
+    await chat.send("2023年1月")
     assert "照片或文件" in chat.last().text
     await chat.photo(caption="竣工验收单")
     assert "第 1 份证据" in chat.last().text
@@ -70,6 +79,8 @@ async def test_full_complaint_opens_case_after_commit(harness):
     assert case.domain == "debt" and case.suggested_domain == "debt"
     assert case.department.name == "亭湖区住房和城乡建设局"
     assert case.contact_allowed is True
+    assert case.details == {"project": "城南安置房二期", "amount": "380万元", "amount_yuan": "3800000",
+                            "since": "2023年1月"}
     async with harness.session() as session:
         evidence = (await session.scalars(select(Evidence).where(Evidence.case_id == case.id))).all()
         events = (await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))).all()
@@ -115,6 +126,7 @@ async def test_other_domain_is_redirected_and_opens_nothing_unless_insisted(harn
     await chat.send(WAGE_TEXT)
     await chat.tap(texts.BTN_KEEP_OTHER)
     await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(chat)
     await chat.tap(texts.BTN_EVIDENCE_SKIP)
     await chat.tap(texts.BTN_CONTACT_NO)
     await chat.tap(texts.BTN_SUBMIT)
@@ -164,6 +176,7 @@ async def test_draft_survives_a_restart(harness, classifier):
     await chat.send(DEBT_TEXT)
     await chat.tap("✅ 是，地方政府债务")
     await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(chat)
     await stop_harness(harness)
 
     restarted = await start_harness(make_settings(harness.settings.database_url), classifier, harness.clock)
@@ -186,6 +199,7 @@ async def test_confirm_pressed_twice_opens_one_case(harness):
     await chat.send(PROCUREMENT_TEXT)
     await chat.press(chat.last().buttons[0][1])
     await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(chat)
     await chat.tap(texts.BTN_EVIDENCE_SKIP)
     await chat.tap(texts.BTN_CONTACT_YES)
     submit = [data for label, data in chat.last().buttons if label == texts.BTN_SUBMIT][0]
@@ -238,6 +252,7 @@ async def test_stickers_voice_and_locations_where_text_is_expected(harness):
     await chat.send(DEBT_TEXT)
     await chat.tap("✅ 是，地方政府债务")
     await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(chat)
     await chat.sticker()
     assert "照片或文件" in chat.last().text
 
@@ -252,6 +267,7 @@ async def test_daily_limit_refuses_politely_and_keeps_the_draft(database_url, cl
         await chat.send(PROCUREMENT_TEXT)
         await chat.press(chat.last().buttons[0][1])
         await chat.tap(texts.BTN_DEPT_UNKNOWN)
+        await skip_details(chat)
         await chat.tap(texts.BTN_EVIDENCE_SKIP)
         await chat.tap(texts.BTN_CONTACT_YES)
         await chat.tap(texts.BTN_SUBMIT)

@@ -19,6 +19,7 @@ from tests.flows import (
     case_by_ref,
     file_complaint,
     rectified_case,
+    skip_details,
 )
 
 
@@ -366,6 +367,7 @@ async def test_automatic_assignment_when_classifier_and_directory_agree(harness)
     assert "地方政府债务" in citizen.last().text
     await citizen.tap("✅ 是，地方政府债务")
     await citizen.tap("亭湖区住房和城乡建设局")
+    await skip_details(citizen)
     await citizen.tap(texts.BTN_EVIDENCE_SKIP)
     await citizen.tap(texts.BTN_CONTACT_YES)
     await citizen.tap(texts.BTN_SUBMIT)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     Boolean,
     Date,
     ForeignKey,
@@ -118,6 +119,10 @@ class Case(Base):
     satisfaction_reason: Mapped[str | None] = mapped_column(Text)
     satisfaction_asked_at: Mapped[datetime | None]
     satisfaction_at: Mapped[datetime | None]
+    # Answers to the domain's follow-up questions (project, amount owed, court case number…).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # MinHash of the text's tokens, for duplicate and related-case detection.
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     # A complaint about a registered commitment (举报未兑现) points at it.
     commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id", use_alter=True), index=True)
 
@@ -459,3 +464,29 @@ Index("ix_cases_satisfaction_at", Case.satisfaction_at)
 Index("ix_case_events_action_created", CaseEvent.action, CaseEvent.created_at)
 Index("ix_obligations_closed_at", Obligation.closed_at)
 Index("ix_dishonesty_records_created_at", DishonestyRecord.created_at)
+
+
+class CoComplainant(Base):
+    """A citizen who joined an existing case instead of opening a duplicate (联名投诉)."""
+
+    __tablename__ = "co_complainants"
+    __table_args__ = (UniqueConstraint("case_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class DomainCorrection(Base):
+    """A supervisor moved a case to another domain: material for tuning the lexicon."""
+
+    __tablename__ = "domain_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_domain: Mapped[str] = mapped_column(String(16))
+    to_domain: Mapped[str] = mapped_column(String(16))
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]

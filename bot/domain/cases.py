@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Department, Evidence, Supplement
 from bot.domain.audit import append_event
-from bot.domain.errors import Forbidden, InvalidTransition, NotFound, RateLimited
+from bot.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, RateLimited
 from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
 from bot.domain.obligations import Deadlines, apply_clock_effect, start_clock
 from bot.domain.refs import new_case_ref, normalize_ref
@@ -32,6 +32,8 @@ class NewCase:
     contact_allowed: bool
     evidence: list[dict]
     commitment_id: int | None = None
+    details: dict | None = None
+    fingerprint: bytes | None = None
 
 
 def masked_for_officials(text: str, complainant: Account) -> str:
@@ -64,6 +66,14 @@ def may_view(case: Case, actor: Actor) -> bool:
     return actor.account is not None and case.complainant_id == actor.account.id
 
 
+async def is_co_complainant(*, session: AsyncSession, case: Case, actor: Actor) -> bool:
+    from bot.db.models import CoComplainant
+
+    return actor.account is not None and bool(await session.scalar(
+        select(CoComplainant.id).where(CoComplainant.case_id == case.id, CoComplainant.account_id == actor.account_id)
+    ))
+
+
 async def lock_case(*, session: AsyncSession, ref: str) -> Case:
     """Load a case for change, holding its row so two writers cannot interleave (no-op on SQLite)."""
     case = await session.scalar(select(Case).where(Case.ref == ref).with_for_update(of=Case))
@@ -84,7 +94,7 @@ async def case_for(*, session: AsyncSession, raw_ref: str, actor: Actor, for_upd
             case = None
     else:
         case = await session.scalar(select(Case).where(Case.ref == ref))
-    if case is None or not may_view(case, actor):
+    if case is None or not (may_view(case, actor) or await is_co_complainant(session=session, case=case, actor=actor)):
         # Never tell a stranger whether someone else's case exists.
         raise NotFound("case_not_found", ref=ref)
     return case
@@ -162,6 +172,8 @@ async def open_case(
         text_masked=masked_for_officials(new.text, actor.account),
         contact_allowed=new.contact_allowed,
         commitment_id=new.commitment_id,
+        details=new.details or None,
+        fingerprint=new.fingerprint,
         created_at=now,
         updated_at=now,
     )
@@ -276,3 +288,31 @@ async def supplements_of(*, session: AsyncSession, case_id: int) -> list[Supplem
 def is_open(case: Case) -> bool:
     return case.status in OPEN_STATUSES
 
+
+
+async def change_domain(*, session: AsyncSession, case: Case, actor: Actor, domain: str, now: datetime) -> None:
+    """A supervisor corrects the domain; the correction is kept for tuning the lexicon."""
+    from bot.db.models import DomainCorrection
+    from nlp import DOMAINS
+
+    if not actor.is_supervisor:
+        raise Forbidden("forbidden")
+    if domain not in DOMAINS:
+        raise InvalidInput("domain_unknown", domain=domain)
+    if domain == case.domain:
+        return
+    session.add(DomainCorrection(case_id=case.id, from_domain=case.domain, to_domain=domain,
+                                 corrected_by_id=actor.account_id, created_at=now))
+    await append_event(session=session, case=case, action="domain_changed", actor=actor, now=now,
+                       note=f"{case.domain}->{domain}")
+    case.domain, case.updated_at = domain, now
+
+
+async def corrected_examples(*, session: AsyncSession) -> list[tuple[str, str]]:
+    """(masked text, corrected domain) of every case a supervisor re-labelled, latest label per case."""
+    from bot.db.models import DomainCorrection
+
+    rows = (await session.execute(
+        select(Case.text_masked, Case.domain).where(Case.id.in_(select(DomainCorrection.case_id)))
+    )).all()
+    return [(text, domain) for text, domain in rows]

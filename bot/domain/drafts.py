@@ -26,6 +26,8 @@ class Step(StrEnum):
     DOMAIN = "domain"
     DEPARTMENT = "department"
     DEPARTMENT_SEARCH = "dept_search"
+    DUPLICATE = "duplicate"
+    DETAILS = "details"
     EVIDENCE = "evidence"
     CONTACT = "contact"
     CONFIRM = "confirm"

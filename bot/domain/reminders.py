@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Commitment, Department, Obligation, Reminder
@@ -50,41 +50,47 @@ class Recipient:
 
 async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines: Deadlines,
                               limit: int = 2000) -> list[DueItem]:
-    """Claim every pending rung due by `now` (up to `limit`); collapse rungs of one clock; plan tomorrow's."""
-    rows = list((await session.scalars(
-        select(Reminder).where(Reminder.state == "pending", Reminder.send_at <= now)
+    """Claim every pending rung due by `now` (up to `limit`); collapse rungs of one clock; plan tomorrow's.
+
+    Reads columns, not ORM objects, and writes the new states with one set-based UPDATE per state.
+    """
+    rows = (await session.execute(
+        select(Reminder.id, Reminder.obligation_id, Reminder.stage, Reminder.send_at)
+        .where(Reminder.state == "pending", Reminder.send_at <= now)
         .order_by(Reminder.send_at, Reminder.id).limit(limit).with_for_update(skip_locked=True)
-    )).all())
+    )).all()
     if not rows:
         return []
-    newest: dict[tuple[int, str], Reminder] = {}
+    newest: dict[tuple[int, str], tuple] = {}
     for rung in rows:
-        rung.state, rung.dispatched_at = "superseded", now
         key = (rung.obligation_id, AUDIENCE[rung.stage])
         if key not in newest or (rung.send_at, rung.id) > (newest[key].send_at, newest[key].id):
             newest[key] = rung
-    obligations = {o.id: o for o in (await session.scalars(
-        select(Obligation).where(Obligation.id.in_({r.obligation_id for r in newest.values()}))
+    obligations = {o.id: o for o in (await session.execute(
+        select(Obligation.id, Obligation.state, Obligation.kind, Obligation.due_at, Obligation.case_id,
+               Obligation.commitment_id, Obligation.department_id)
+        .where(Obligation.id.in_({r.obligation_id for r in newest.values()}))
     )).all()}
     case_refs = await _case_refs(session, {o.case_id for o in obligations.values() if o.case_id})
     commitment_refs = await _commitment_refs(session, {o.commitment_id for o in obligations.values()
                                                        if o.commitment_id and not o.case_id})
     departments = await _department_names(session, {o.department_id for o in obligations.values() if o.department_id})
     sent_before = await _dispatched_counts(session, set(obligations))
-    items = []
+    dispatched, cancelled, following_rungs, items = [], [], [], []
     for rung in newest.values():
         obligation = obligations[rung.obligation_id]
         if obligation.state != "open":
-            rung.state = "cancelled"
+            cancelled.append(rung.id)
             continue
-        rung.state = "dispatched"
+        dispatched.append(rung.id)
         if rung.stage == "overdue":
             # The next daily rung comes after today: a catch-up sent this morning counts as today's.
             following = next_overdue_reminder(obligation.due_at, max(rung.send_at, now), policy=deadlines.policy,
                                               calendar=deadlines.calendar, tz=deadlines.tz)
             if following is not None:
-                session.add(Reminder(obligation_id=obligation.id, stage="overdue", overdue_days=following.overdue_days,
-                                     send_at=following.send_at, state="pending", created_at=now))
+                following_rungs.append({"obligation_id": obligation.id, "stage": "overdue",
+                                        "overdue_days": following.overdue_days, "send_at": following.send_at,
+                                        "state": "pending", "created_at": now})
         items.append(DueItem(
             stage=rung.stage, kind=obligation.kind, due_at=obligation.due_at,
             days_left=working_days_left(obligation.due_at, now, calendar=deadlines.calendar, tz=deadlines.tz),
@@ -93,7 +99,13 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
             department_id=obligation.department_id, department_name=departments.get(obligation.department_id),
             send_at=rung.send_at, reminders_sent=sent_before.get(obligation.id, 0),
         ))
-    await session.flush()
+    superseded = [r.id for r in rows if r.id not in set(dispatched) | set(cancelled)]
+    for state, ids in (("dispatched", dispatched), ("superseded", superseded), ("cancelled", cancelled)):
+        for chunk in range(0, len(ids), 500):
+            await session.execute(update(Reminder).where(Reminder.id.in_(ids[chunk:chunk + 500]))
+                                  .values(state=state, dispatched_at=now))
+    if following_rungs:
+        await session.execute(insert(Reminder), following_rungs)
     return items
 
 

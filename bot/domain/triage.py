@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nlp import Classification, Classifier, DepartmentEntry, DepartmentMatcher, DepartmentMention
+from nlp.similarity import Fingerprint
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class Triager:
             departments=self.matcher.find(text),
             confident=classification.confidence >= self.classifier.CONFIDENCE_THRESHOLD,
         )
+
+    def fingerprint(self, text: str) -> Fingerprint:
+        """MinHash of the text's tokens, for duplicate detection."""
+        return Fingerprint.of(self.classifier.tokenize(text))
 
     def search_departments(self, query: str, limit: int = 8) -> list[DepartmentEntry]:
         return self.matcher.search(query, limit=limit)

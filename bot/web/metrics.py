@@ -39,7 +39,7 @@ def update_type(update: object) -> str:
 
 
 def error_kind(error: BaseException | None) -> str:
-    """database, telegram, network or other: enough to tell an outage from a bug on a dashboard."""
+    """database, telegram, connection (a refused or lost socket: usually the database) or other."""
     from telegram.error import TelegramError
 
     if isinstance(error, SQLAlchemyError):
@@ -47,7 +47,7 @@ def error_kind(error: BaseException | None) -> str:
     if isinstance(error, TelegramError):
         return "telegram"
     if isinstance(error, OSError):
-        return "network"
+        return "connection"
     return "other"
 
 
