@@ -59,7 +59,7 @@ def _series(dialect: str, n: int) -> str:
     """Rows (i, h, c, dur, closed, dept) for i in 1..n: h a hash, c the filing epoch, closed 0/1."""
     span = NOW_EPOCH - START_EPOCH - 3 * DAY
     source = (f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s"
-              if dialect == "sqlite" else f"SELECT i FROM generate_series(1, {n}) AS g(i)")
+              if dialect == "sqlite" else f"SELECT g.i::bigint AS i FROM generate_series(1, {n}) AS g(i)")
     return (
         f"SELECT i, h, c, dur, dept, CASE WHEN h % 10 < 9 AND c + dur < {NOW_EPOCH} THEN 1 ELSE 0 END AS closed "
         f"FROM (SELECT i, h, {START_EPOCH} + (i * {span}) / {n} AS c, (3 + (h / 10) % 40) * {DAY} + 3600 AS dur, "

@@ -69,6 +69,9 @@ def test_console_files_a_complaint_without_telegram(tmp_path):
         "亭湖区住建局拖欠我们工程款380万元，项目2022年底竣工验收，到现在一分钱没给",
         "#1",  # 是，地方政府债务
         "#1",  # the first department recognised
+        "#1",  # 跳过: project or contract name
+        "#1",  # ✅ 正确: 380万元 found in the text
+        "#1",  # ✅ 正确: 2022年底
         ":photo 验收单",
         "#1",  # 完成
         "#1",  # 同意联系
