@@ -202,7 +202,8 @@ async def deliver_owed_messages(context: ContextTypes.DEFAULT_TYPE, *, deadline:
         if deadline is not None and time.monotonic() >= deadline:
             return delivered
         async with svc.db.session() as session:
-            batch = await outbox.claim_deliverable(session=session, now=now, worker=WORKER, limit=CLAIM_BATCH)
+            batch = await outbox.claim_deliverable(session=session, now=now, worker=WORKER, limit=CLAIM_BATCH,
+                                                   lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
             await session.commit()
         if not batch:
             return delivered

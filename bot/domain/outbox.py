@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboundMessage
@@ -23,14 +23,14 @@ def enqueue(*, session: AsyncSession, chat_id: int, account_id: int | None, kind
     return message
 
 
-async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str,
-                            limit: int = 200) -> list[OutboundMessage]:
+async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str, limit: int = 200,
+                            lease: timedelta = LEASE) -> list[OutboundMessage]:
     """Pending messages whose time has come, and ones whose sender vanished mid-send; oldest first."""
     rows = list((await session.scalars(
         select(OutboundMessage)
         .where(or_(
             (OutboundMessage.state == "pending") & (OutboundMessage.next_attempt_at <= now),
-            (OutboundMessage.state == "sending") & (OutboundMessage.claimed_at <= now - LEASE),
+            (OutboundMessage.state == "sending") & (OutboundMessage.claimed_at <= now - lease),
         ))
         .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
         .limit(limit)
@@ -60,3 +60,12 @@ async def pending_count(*, session: AsyncSession) -> int:
     from sqlalchemy import func
 
     return await session.scalar(select(func.count(OutboundMessage.id)).where(OutboundMessage.state == "pending")) or 0
+
+
+async def release_claims(*, session: AsyncSession, worker: str) -> int:
+    """On a clean shutdown: messages this worker claimed and never attempted become pending again at once."""
+    result = await session.execute(
+        update(OutboundMessage).where(OutboundMessage.state == "sending", OutboundMessage.claimed_by == worker)
+        .values(state="pending", claimed_at=None, claimed_by=None)
+    )
+    return result.rowcount or 0

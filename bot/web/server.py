@@ -25,14 +25,13 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.db.models import OutboundMessage
 from bot.db.session import Database
+from bot.domain import outbox
 from bot.services import SERVICES_KEY
 from bot.web.metrics import InstrumentedApplication, Metrics
 
@@ -127,20 +126,9 @@ async def metrics(request: web.Request) -> web.Response:
 async def release_claims(db: Database, worker: str) -> int:
     """Messages this instance claimed and never attempted go back to pending at once (not after the lease)."""
     async with db.session() as session:
-        result = await session.execute(
-            sql_update(OutboundMessage)
-            .where(OutboundMessage.state == "sending", OutboundMessage.claimed_by == worker)
-            .values(state="pending", claimed_at=None, claimed_by=None)
-        )
+        released = await outbox.release_claims(session=session, worker=worker)
         await session.commit()
-    return result.rowcount or 0
-
-
-def apply_outbox_lease(settings: Settings) -> None:
-    """CHENGXIN_OUTBOX_LEASE_SECONDS, for bot.domain.outbox (which reads its module-level LEASE at claim time)."""
-    from bot.domain import outbox
-
-    outbox.LEASE = timedelta(seconds=settings.outbox_lease_seconds)
+    return released
 
 
 # --- polling that confirms only what was handled ----------------------------------------------------
@@ -214,7 +202,6 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-    apply_outbox_lease(settings)
     webhook_url = settings.webhook_url
     port = settings.port or (8443 if webhook_url else None)
     runner: web.AppRunner | None = None
