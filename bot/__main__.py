@@ -215,6 +215,13 @@ def lexicon_suggest(args: argparse.Namespace) -> int:
         Path(handle.name).unlink(missing_ok=True)
 
 
+def report(args: argparse.Namespace) -> int:
+    """The monthly review workbook from the command line."""
+    from bot.cli_reports import report_command
+
+    return report_command(args.month, args.out)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="chengxin", description="诚信 Chengxin government-integrity bot")
     commands = top.add_subparsers(dest="command", required=True)
@@ -254,6 +261,10 @@ def parser() -> argparse.ArgumentParser:
     suggest.add_argument("--labelled", default=None, help="labelled JSONL to measure the effect on (default: dev set)")
     suggest.add_argument("--domain", default=None)
     suggest.set_defaults(func=lexicon_suggest)
+    workbook = commands.add_parser("report", help="the monthly review (按月排查) as an .xlsx workbook")
+    workbook.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
+    workbook.add_argument("--out", required=True, help="where to write the .xlsx")
+    workbook.set_defaults(func=report)
     audit = commands.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check every case's hash chain").set_defaults(func=audit_verify)
     return top

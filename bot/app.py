@@ -33,10 +33,11 @@ from bot.domain.workdays import WorkCalendar
 from bot.policy import load_policy
 from bot.services import SERVICES_KEY, Services
 from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
-from handlers import citizen, common, commitments, complaint, official, supervisor
+from handlers import citizen, common, commitments, complaint, official, supervision, supervisor
 from nlp import Classifier
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
+from scheduler.monthly import monthly_review_job
 from scheduler.reminders import reminder_sweep_job
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,6 @@ def register_handlers(application: Application, settings: Settings) -> None:
         "supplement": citizen.supplement_command,
         "withdraw": citizen.withdraw_command,
         "case": supervisor.case_command,
-        "cases": supervisor.cases_command,
         "assign": supervisor.assign_command,
         "invite": supervisor.invite_command,
         "officials": supervisor.officials_command,
@@ -138,7 +138,6 @@ def register_handlers(application: Application, settings: Settings) -> None:
         r"^sup:": citizen.supplement_button,
         r"^sd:\d+$": citizen.supplement_done_button,
         r"^wd[yn]?:": citizen.withdraw_button,
-        r"^cs:": supervisor.cases_page_button,
         r"^as:": supervisor.assign_button,
         r"^ev:": supervisor.evidence_button,
         r"^acc:": official.accept_case_button,
@@ -157,6 +156,7 @@ def register_handlers(application: Application, settings: Settings) -> None:
     }
     for pattern, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    supervision.register_supervision_handlers(application)
     application.add_handler(CallbackQueryHandler(common.unknown_button))
 
     application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
@@ -192,6 +192,9 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             )
             application.job_queue.run_repeating(
                 reminder_sweep_job, interval=settings.sweep_seconds, first=5, name="reminder_sweep_job"
+            )
+            application.job_queue.run_repeating(
+                monthly_review_job, interval=300, first=120, name="monthly_review_job"
             )
         log.info("Chengxin ready: %d departments, database %s", len(entries), db.url.get_backend_name())
 

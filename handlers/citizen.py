@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -23,7 +24,7 @@ from bot.domain.cases import (
     require_own_open_case,
 )
 from bot.domain.drafts import DraftKind, Step
-from bot.domain.errors import InvalidTransition
+from bot.domain.errors import DomainError, InvalidTransition
 from bot.domain.roles import Actor
 from bot.services import services
 from bot import keyboards
@@ -342,8 +343,6 @@ async def _unsatisfied_reason(
     update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, actor: Actor, draft: Draft
 ) -> None:
     """The reason for 不满意: within the window it reopens the case (重办)."""
-    from datetime import timedelta
-
     svc = services(context)
     text = update.message.text.strip()
     if len(text) > texts.MAX_TEXT:
@@ -357,7 +356,8 @@ async def _unsatisfied_reason(
         await casework.reopen_unsatisfied(session=session, case=case, actor=actor, reason=text, now=svc.clock.now(),
                                           deadlines=svc.deadlines,
                                           window=timedelta(days=svc.policy.reopen_window_days))
-    except Exception:
+    except DomainError:
+        # Too late to reopen: the reason is still kept with the rating.
         case.satisfaction_reason = text
         await session.commit()
         raise

@@ -1,8 +1,7 @@
 """Supervision (督办): find and filter cases, overdue clocks, statistics, the monthly review, department scores.
 
-`register_supervision_handlers(application)` adds every trigger of this module. It puts them at the
-front of handler group 0 wherever it is called, so that /cases with filters takes over the plain
-list (same output for `/cases [status] [page]`) and the catch-all handlers stay behind them.
+`register_supervision_handlers(application)` adds every trigger of this module; bot.app calls it
+before the catch-all handlers. /cases here takes filters and keeps `/cases [status] [page]` working.
 """
 
 from __future__ import annotations
@@ -546,7 +545,7 @@ async def score_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 def register_supervision_handlers(application: Application) -> None:
-    """Add this module's commands and buttons in front of handler group 0 (see the module docstring)."""
+    """Add this module's commands and buttons (bot.app calls it before the catch-all handlers)."""
     private_messages = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     mine = [
         CommandHandler("find", find_command, filters=private_messages),
@@ -559,12 +558,7 @@ def register_supervision_handlers(application: Application) -> None:
         CallbackQueryHandler(cases_filter_button, pattern=r"^cf:[-\d][-\d][01]:\d*:\d*:\d*:\d+$"),
         CallbackQueryHandler(report_read_button, pattern=r"^rr:\d+:\d{4}-\d{2}$"),
     ]
-    for handler in mine:
-        application.add_handler(handler, group=0)
-    group = application.handlers[0]
-    for handler in mine:
-        group.remove(handler)
-    group[0:0] = mine
+    application.add_handlers(mine)
 
 
 __all__ = ["register_supervision_handlers", "supervisor_case_extras", "with_rows"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.db.models import Case, CoComplainant, Commitment, Extension
 from bot.domain.audit import case_events
-from bot.domain.cases import assign_case, case_for, change_domain, evidence_count, list_cases, supplements_of
+from bot.domain.cases import assign_case, case_for, change_domain, evidence_count, supplements_of
 from bot.domain.duplicates import SYSTEMIC_COMPLAINANTS, complainants_against, related_cases
 from bot.domain.departments import find_departments
 from bot.domain import casework, records
@@ -22,7 +21,6 @@ from bot.domain.officials import create_invite, officials_of, unbind_official
 from bot.domain.records import record_of_case
 from bot.domain.roles import Role
 from bot.domain.evidence import evidence_of
-from bot.domain.lifecycle import Status
 from bot.domain.roles import Actor
 from bot.services import services
 from bot import keyboards
@@ -34,7 +32,6 @@ from handlers.views import details_block
 from handlers.notify import Outbox
 from handlers.official import new_assignment_outbox, official_case_view, split_ref
 
-PAGE_SIZE = 10
 
 
 def require_supervisor(actor: Actor) -> None:
@@ -102,60 +99,6 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
     await answer(update, details_block(case.domain, case.details) + message + triage_extras + extras, reply_markup=supervision.with_rows(
         keyboards.supervisor_case_actions(case.ref, has_evidence=evidence > 0), extra_rows))
-
-
-async def _cases_page(update: Update, context: ContextTypes.DEFAULT_TYPE, status: str | None, page: int) -> None:
-    tz = services(context).settings.tz
-    async with acting(update, context) as (session, actor):
-        require_supervisor(actor)
-        cases, total = await list_cases(session=session, status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        await session.commit()
-    if total == 0:
-        await answer(update, texts.CASES_EMPTY)
-        return
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    header = texts.CASES_HEADER.format(
-        status=f"：{texts.status_label(status)}" if status else "", total=total, page=page, pages=pages
-    )
-    lines = [header] + [
-        texts.CASE_LINE.format(
-            ref=c.ref, status=texts.status_label(c.status), domain=texts.domain_label(c.domain),
-            date=texts.local_date(c.created_at, tz),
-        )
-        + (f" · {texts.esc(c.department.name)}" if c.department else "")
-        for c in cases
-    ]
-    await answer(update, "\n".join(lines),
-                 reply_markup=keyboards.case_list([c.ref for c in cases], f"cs:{status or '*'}", page, pages))
-
-
-@refuses_politely
-async def cases_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Paginated list of cases, optionally of one status (/cases [status] [page])."""
-    args = command_args(context)
-    status = None
-    page = 1
-    for arg in args:
-        if arg.isdigit():
-            page = max(1, int(arg))
-        elif arg in {s.value for s in Status}:
-            status = arg
-        else:
-            async with acting(update, context) as (session, actor):
-                require_supervisor(actor)
-                await session.commit()
-            choices = "、".join(s.value for s in Status)
-            await answer(update, texts.UNKNOWN_STATUS.format(status=texts.esc(arg[:40]), choices=choices))
-            return
-    await _cases_page(update, context, status, page)
-
-
-@refuses_politely
-async def cases_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pages of /cases (cs:STATUS:PAGE)."""
-    await update.callback_query.answer()
-    _, status, page = update.callback_query.data.split(":")
-    await _cases_page(update, context, None if status == "*" else status, max(1, int(page)))
 
 
 async def _assign(update: Update, context: ContextTypes.DEFAULT_TYPE, raw_ref: str, query: str) -> None:

@@ -19,7 +19,7 @@ Definitions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from .lexicon import DOMAINS
 

@@ -15,7 +15,6 @@ ASCII), so ``start`` offsets and ``raw`` slices refer to the text as the citizen
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta

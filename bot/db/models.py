@@ -115,7 +115,7 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     outcome_note: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
     satisfaction_reason: Mapped[str | None] = mapped_column(Text)
     satisfaction_asked_at: Mapped[datetime | None]
     satisfaction_at: Mapped[datetime | None]
@@ -130,14 +130,10 @@ class Case(Base):
     complainant: Mapped[Account] = relationship(lazy="joined")
 
 
-class CaseEvent(Base):
-    """Append-only audit log of a case; each row chains the hash of the one before it."""
-
-    __tablename__ = "case_events"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+class AuditEventColumns:
+    """What every hash-chained audit event records: who, when, from, to, note, and the chain."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     seq: Mapped[int]
     action: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
@@ -148,6 +144,15 @@ class CaseEvent(Base):
     created_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class CaseEvent(AuditEventColumns, Base):
+    """Append-only audit log of a case; each row chains the hash of the one before it."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
 
 
 class Evidence(Base):
@@ -307,24 +312,13 @@ class CommitmentVersion(Base):
     decided_at: Mapped[datetime | None]
 
 
-class CommitmentEvent(Base):
+class CommitmentEvent(AuditEventColumns, Base):
     """Append-only audit log of a register commitment, hash-chained like a case's."""
 
     __tablename__ = "commitment_events"
     __table_args__ = (UniqueConstraint("commitment_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
-    seq: Mapped[int]
-    action: Mapped[str] = mapped_column(String(32))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    actor_role: Mapped[str] = mapped_column(String(16))
-    from_status: Mapped[str | None] = mapped_column(String(24))
-    to_status: Mapped[str | None] = mapped_column(String(24))
-    note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Obligation(Base):

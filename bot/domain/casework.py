@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Case, Commitment, Extension, Obligation, Reply
 from bot.domain.audit import append_event
 from bot.domain.cases import change_status
-from bot.domain.errors import DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
+from bot.domain.errors import DomainError, Forbidden, InvalidInput, InvalidTransition
 from bot.domain.lifecycle import Status
 from bot.domain.obligations import Deadlines, close_clock, extend_clock, open_clocks, start_clock
 from bot.domain.records import create_record

@@ -48,49 +48,56 @@ async def _audit(session: AsyncSession, record: DishonestyRecord, action: str, a
         await append_event(session=session, case=case, action=action, actor=actor, now=now, note=note)
 
 
-async def file_objection(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, reason: str,
-                         now: datetime) -> None:
-    """The department disputes the record (异议申诉); a supervisor decides."""
+async def _request(session: AsyncSession, record: DishonestyRecord, actor: Actor, now: datetime, *,
+                   pending: str, field: str, text: str, action: str) -> None:
+    """The department asks for something about an active record; a supervisor decides."""
     _require_department_official(record, actor)
     if record.status != "active":
         raise InvalidTransition("record_state", status=record.status)
-    record.status, record.objection_reason = "objection_pending", reason
-    await _audit(session, record, "objection", actor, now, reason)
+    record.status = pending
+    setattr(record, field, text)
+    await _audit(session, record, action, actor, now, text)
+
+
+async def _decide(session: AsyncSession, record: DishonestyRecord, actor: Actor, now: datetime, *, pending: str,
+                  granted: bool, outcome: str, decision_field: str, words: tuple[str, str], action: str) -> None:
+    """A supervisor grants (record becomes `outcome`) or refuses (it stays active) a pending request."""
+    if not actor.is_supervisor:
+        raise Forbidden("forbidden")
+    if record.status != pending:
+        raise InvalidTransition("record_state", status=record.status)
+    record.status = outcome if granted else "active"
+    setattr(record, decision_field, words[0] if granted else words[1])
+    record.decided_by_id, record.decided_at = actor.account_id, now
+    await _audit(session, record, f"{action}_{words[0] if granted else words[1]}", actor, now, None)
+
+
+async def file_objection(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, reason: str,
+                         now: datetime) -> None:
+    """The department disputes the record (异议申诉)."""
+    await _request(session, record, actor, now, pending="objection_pending", field="objection_reason", text=reason,
+                   action="objection")
 
 
 async def decide_objection(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, uphold: bool,
                            now: datetime) -> None:
     """Upheld: the record is revoked. Rejected: it stands."""
-    if not actor.is_supervisor:
-        raise Forbidden("forbidden")
-    if record.status != "objection_pending":
-        raise InvalidTransition("record_state", status=record.status)
-    record.status = "revoked" if uphold else "active"
-    record.objection_decision = "upheld" if uphold else "rejected"
-    record.decided_by_id, record.decided_at = actor.account_id, now
-    await _audit(session, record, "objection_upheld" if uphold else "objection_rejected", actor, now, None)
+    await _decide(session, record, actor, now, pending="objection_pending", granted=uphold, outcome="revoked",
+                  decision_field="objection_decision", words=("upheld", "rejected"), action="objection")
 
 
 async def apply_for_repair(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, evidence: str,
                            now: datetime) -> None:
     """After rectification the department applies for credit repair (信用修复)."""
-    _require_department_official(record, actor)
-    if record.status != "active":
-        raise InvalidTransition("record_state", status=record.status)
-    record.status, record.repair_evidence = "repair_pending", evidence
-    await _audit(session, record, "repair", actor, now, evidence)
+    await _request(session, record, actor, now, pending="repair_pending", field="repair_evidence", text=evidence,
+                   action="repair")
 
 
 async def decide_repair(*, session: AsyncSession, record: DishonestyRecord, actor: Actor, approve: bool,
                         now: datetime) -> None:
-    if not actor.is_supervisor:
-        raise Forbidden("forbidden")
-    if record.status != "repair_pending":
-        raise InvalidTransition("record_state", status=record.status)
-    record.status = "repaired" if approve else "active"
-    record.repair_decision = "approved" if approve else "rejected"
-    record.decided_by_id, record.decided_at = actor.account_id, now
-    await _audit(session, record, "repair_approved" if approve else "repair_rejected", actor, now, None)
+    """Approved: the record is marked repaired (weighted down in scores). Rejected: it stands."""
+    await _decide(session, record, actor, now, pending="repair_pending", granted=approve, outcome="repaired",
+                  decision_field="repair_decision", words=("approved", "rejected"), action="repair")
 
 
 async def record_by_id(*, session: AsyncSession, record_id: int) -> DishonestyRecord:
