@@ -254,6 +254,7 @@ async def test_report_is_a_real_workbook(sv):
     await _backlog_data(sv)
     async with sv.session() as session:
         case = await make_case(session, dept="city-czj", created=local(2026, 11, 9))
+        case.details = {"project": "办公设备采购", "amount": "38万元", "amount_yuan": "380000"}
         await make_clock(session, case, kind="reply", due=end_of(2026, 11, 20))
         closed = await make_case(session, dept="city-czj", created=local(2026, 11, 9), status="closed",
                                  closed=local(2026, 11, 16), outcome="substantiated", satisfaction="satisfied",
@@ -282,7 +283,8 @@ async def test_report_is_a_real_workbook(sv):
     records = rows(book["失信记录"])
     assert len(records) == 2 and records[1][1] == closed.ref and records[1][5] == "有效"
     departments = {r[0]: r for r in rows(book["各部门"])[1:]}
-    assert departments["city-czj"][3] == 4 and departments["city-czj"][16] == 1  # new, records counted fully
+    assert departments["city-czj"][3] == 4 and departments["city-czj"][17] == 1  # new, records counted fully
+    assert departments["city-czj"][7] == 380000  # arrears citizens reported, summed
     satisfaction = rows(book["满意度"])
     assert satisfaction[1][:3] == ("city-czj", "盐城市财政局", 1)
 

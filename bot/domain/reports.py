@@ -104,10 +104,13 @@ async def _per_department_counts(session: AsyncSession, period: Period, now: dat
         "overdue": select(Obligation.department_id, func.count()).where(
             Obligation.state == "open", Obligation.due_at < now, in_region(Obligation.department_id, region)),
     }
+    # Arrears citizens reported this period (the 拖欠金额 follow-up answer), summed by the database.
+    queries["arrears"] = select(Case.department_id, func.sum(Case.details["amount_yuan"].as_float())).where(
+        Case.created_at >= period.start_at, Case.created_at < period.end_at, scope_case)
     for key, query in queries.items():
         column = query.selected_columns[0]
         for department_id, n in (await session.execute(query.group_by(column))).all():
-            if department_id is not None:
+            if department_id is not None and n is not None:
                 counts.setdefault(department_id, {})[key] = int(n)
     return counts
 
@@ -153,7 +156,7 @@ def _score_row(score: DepartmentScore, counts: dict[str, int]) -> list:
     d = score.deductions
     return [
         score.code, score.name, score.region, counts.get("new", 0), counts.get("closed", 0), counts.get("open", 0),
-        counts.get("overdue", 0), score.met, score.missed, _rate(score.on_time_rate), score.overdue_working_days,
+        counts.get("overdue", 0), counts.get("arrears", 0), score.met, score.missed, _rate(score.on_time_rate), score.overdue_working_days,
         score.closings, score.reopens, _rate(score.reopen_rate), score.rated, _rate(score.satisfaction_index),
         score.substantiated_records, score.records.get("repaired", 0),
         d["on_time"], d["overdue"], d["reopen"], d["satisfaction"], d["records"], score.score,
