@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.db.models import Account, Evidence
 from bot.domain.accounts import mark_unreachable
+from bot.domain.duplicates import co_complainants_of
 from bot.domain.officials import officials_of, supervisor_chat_ids
 from bot.services import services
 from bot import texts
@@ -32,6 +33,12 @@ class Outbox:
 
     def to_chat(self, chat_id: int, text: str, **kwargs: Any) -> None:
         self.items.append((chat_id, None, text, kwargs))
+
+    async def to_complainants(self, session: AsyncSession, case, text: str, **kwargs: Any) -> None:
+        """The person who filed the case and everyone who joined it (联名投诉人)."""
+        self.to_account(case.complainant, text, **kwargs)
+        for account in await co_complainants_of(session=session, case_id=case.id):
+            self.to_account(account, text, **kwargs)
 
     async def to_officials(self, session: AsyncSession, department_id: int, text: str, *,
                            heads_only: bool = False, **kwargs: Any) -> list[Account]:

@@ -169,7 +169,7 @@ async def accept_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         await casework.accept_case(session=session, case=case, actor=actor, now=svc.clock.now(),
                                    deadlines=svc.deadlines)
         reply_clock = (await open_clocks(session=session, case_id=case.id, kinds=("reply",)))[0]
-        outbox.to_account(case.complainant, texts.CITIZEN_ACCEPTED.format(ref=case.ref))
+        await outbox.to_complainants(session, case, texts.CITIZEN_ACCEPTED.format(ref=case.ref))
         ref = case.ref
         await session.commit()
     await query.answer()
@@ -242,7 +242,7 @@ async def reply_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         case = await case_for(session=session, raw_ref=ref, actor=actor, for_update=True)
         await casework.reply_to_case(session=session, case=case, actor=actor, text=text, now=svc.clock.now(),
                                      deadlines=svc.deadlines)
-        outbox.to_account(case.complainant, texts.CITIZEN_REPLY.format(ref=case.ref, text=texts.esc(text)))
+        await outbox.to_complainants(session, case, texts.CITIZEN_REPLY.format(ref=case.ref, text=texts.esc(text)))
         ref = case.ref
         await session.commit()
     await answer(update, texts.REPLY_SENT.format(ref=ref))
@@ -304,7 +304,7 @@ async def rectified_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
                                             deadlines=svc.deadlines)
         draft = await drafts.start_draft(session=session, account_id=actor.account_id, kind=DraftKind.RECTIFICATION,
                                          step=Step.SUPPLEMENT, now=now, case_id=case.id)
-        outbox.to_account(case.complainant, texts.CITIZEN_RECTIFIED.format(ref=case.ref, text=texts.esc(text)))
+        await outbox.to_complainants(session, case, texts.CITIZEN_RECTIFIED.format(ref=case.ref, text=texts.esc(text)))
         await outbox.to_supervisors(session, context, texts.SUPERVISOR_RECTIFIED.format(
             ref=case.ref, department=texts.esc(case.department.name)))
         ref = case.ref

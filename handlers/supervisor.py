@@ -126,7 +126,7 @@ async def _assign(update: Update, context: ContextTypes.DEFAULT_TYPE, raw_ref: s
                           deadlines=svc.deadlines)
         outbox = Outbox()
         await new_assignment_outbox(session, outbox, case, svc)
-        outbox.to_account(case.complainant, texts.CITIZEN_ASSIGNED.format(
+        await outbox.to_complainants(session, case, texts.CITIZEN_ASSIGNED.format(
             ref=case.ref, department=texts.esc(department.name)))
         ref, name = case.ref, department.name
         await session.commit()
@@ -298,7 +298,7 @@ async def _close_case(update: Update, context: ContextTypes.DEFAULT_TYPE, usage:
 
 async def _closing_notices(session, case: Case, outbox: Outbox, note: str | None, record) -> str:
     outcome = texts.OUTCOME_LABELS[case.outcome]
-    outbox.to_account(case.complainant, texts.CITIZEN_CLOSED.format(
+    await outbox.to_complainants(session, case, texts.CITIZEN_CLOSED.format(
         ref=case.ref, outcome=outcome, note=texts.esc(note) if note else ""))
     record_text = texts.RECORD_CREATED.format(department=texts.esc(case.department.name)) if record else ""
     if case.department_id:
@@ -342,7 +342,7 @@ async def reject_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     async def action(*, session, case, actor, words, outbox, svc):
         await casework.reject_case(session=session, case=case, actor=actor, reason=words, now=svc.clock.now(),
                                    deadlines=svc.deadlines)
-        outbox.to_account(case.complainant, texts.CITIZEN_REJECTED.format(ref=case.ref, reason=texts.esc(words)))
+        await outbox.to_complainants(session, case, texts.CITIZEN_REJECTED.format(ref=case.ref, reason=texts.esc(words)))
         return texts.REJECTED.format(ref=case.ref)
 
     await _close_case(update, context, texts.USAGE_REJECT, action)
@@ -357,7 +357,7 @@ async def reopen_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         clock = (await open_clocks(session=session, case_id=case.id, kinds=("rectification",)))[0]
         await outbox.to_officials(session, case.department_id, texts.OFFICIAL_REOPENED.format(
             ref=case.ref, reason=texts.esc(words), due=texts.local_date(clock.due_at, svc.settings.tz)))
-        outbox.to_account(case.complainant, texts.CITIZEN_REOPENED.format(ref=case.ref))
+        await outbox.to_complainants(session, case, texts.CITIZEN_REOPENED.format(ref=case.ref))
         return texts.REOPENED.format(ref=case.ref, department=texts.esc(case.department.name))
 
     await _close_case(update, context, texts.USAGE_REOPEN, action)
@@ -412,7 +412,7 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             if approve:
                 await outbox.to_officials(session, commitment.department_id,
                                           texts.COMMIT_APPROVED_OFFICIAL.format(ref=case.ref, due=due))
-                outbox.to_account(case.complainant, texts.CITIZEN_COMMITMENT.format(
+                await outbox.to_complainants(session, case, texts.CITIZEN_COMMITMENT.format(
                     ref=case.ref, due=due, content=texts.esc(commitment.content)))
             else:
                 await outbox.to_officials(session, commitment.department_id,

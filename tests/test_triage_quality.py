@@ -92,6 +92,10 @@ async def test_a_near_duplicate_offers_to_join_the_open_case(harness):
     assert joined.text == SAME_ARREARS
     await second.send(f"/status {ref}")
     assert "办理经过" in second.last().text and texts.BTN_WITHDRAW not in str(second.last().buttons)
+    await second.send("/mycases")
+    assert ref in second.last().text
+    await harness.supervisor().send(f"/assign {ref} 亭湖区住房和城乡建设局")
+    assert "已转交" in second.last().text and "已转交" in first.last().text   # co-complainants hear progress
 
     # The first complainant typing the same again is pointed to /supplement, not to joining.
     await file_against_department(first, SAME_ARREARS)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Department, Evidence, Supplement
@@ -254,8 +254,11 @@ async def assign_case(
 async def cases_of_complainant(
     *, session: AsyncSession, account_id: int, offset: int, limit: int
 ) -> tuple[list[Case], int]:
-    """A citizen's own cases, newest first, one page at a time, with the total."""
-    where = Case.complainant_id == account_id
+    """A citizen's own cases and those they joined, newest first, one page at a time, with the total."""
+    from bot.db.models import CoComplainant
+
+    joined = select(CoComplainant.case_id).where(CoComplainant.account_id == account_id)
+    where = or_(Case.complainant_id == account_id, Case.id.in_(joined))
     total = await session.scalar(select(func.count(Case.id)).where(where)) or 0
     page = await session.scalars(
         select(Case).where(where).order_by(Case.created_at.desc(), Case.id.desc()).offset(offset).limit(limit)

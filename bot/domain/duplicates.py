@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Case, CoComplainant
+from bot.db.models import Account, Case, CoComplainant
 from bot.domain.audit import append_event
 from bot.domain.errors import DomainError
 from bot.domain.lifecycle import OPEN_STATUSES
@@ -102,5 +102,9 @@ async def complainants_against(*, session: AsyncSession, department_id: int, dom
     return await session.scalar(select(func.count()).select_from(people)) or 0
 
 
-async def co_complainant_case_ids(*, session: AsyncSession, account_id: int) -> list[int]:
-    return list((await session.scalars(select(CoComplainant.case_id).where(CoComplainant.account_id == account_id))).all())
+async def co_complainants_of(*, session: AsyncSession, case_id: int) -> list[Account]:
+    """Accounts that joined a case, so they hear of its progress too."""
+    return list((await session.scalars(
+        select(Account).join(CoComplainant, CoComplainant.account_id == Account.id)
+        .where(CoComplainant.case_id == case_id).order_by(CoComplainant.id)
+    )).all())
