@@ -38,7 +38,7 @@ from nlp import Classifier
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
 from scheduler.monthly import monthly_review_job
-from scheduler.reminders import reminder_sweep_job
+from scheduler.reminders import delivery_job, reminder_sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,9 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             )
             application.job_queue.run_repeating(
                 reminder_sweep_job, interval=settings.sweep_seconds, first=5, name="reminder_sweep_job"
+            )
+            application.job_queue.run_repeating(
+                delivery_job, interval=settings.delivery_seconds, first=10, name="delivery_job"
             )
             application.job_queue.run_repeating(
                 monthly_review_job, interval=300, first=120, name="monthly_review_job"

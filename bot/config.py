@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     follow_up_sweep_seconds: int = Field(default=900, alias="CHENGXIN_FOLLOW_UP_SWEEP_SECONDS", ge=10)
     supervisor_chat: int | None = Field(default=None, alias="CHENGXIN_SUPERVISOR_CHAT")
     sweep_seconds: int = Field(default=60, alias="CHENGXIN_SWEEP_SECONDS", ge=5)
+    delivery_seconds: int = Field(default=5, alias="CHENGXIN_DELIVERY_SECONDS", ge=1)
     log_level: str = Field(default="INFO", alias="CHENGXIN_LOG_LEVEL")
     # Production mode (docs/deploy/README.md): webhook behind a reverse proxy, /healthz, /metrics.
     log_format: Literal["text", "json"] = Field(default="text", alias="CHENGXIN_LOG_FORMAT")

@@ -41,6 +41,8 @@ MAX_LINES = 25
 MAX_BUTTONS = 6
 # Small batches: the deadline is checked between them, at ~29 messages a second.
 CLAIM_BATCH = 30
+# One delivery run drains a backlog for up to this long; ticks that fall inside it are skipped.
+DELIVERY_BUDGET_SECONDS = 280
 
 
 def is_quiet(svc: Services, now: datetime) -> bool:
@@ -186,6 +188,12 @@ async def _daily_digests(session, svc: Services, book: RecipientBook, digests: D
             lines = [texts.SUPERVISOR_DAILY_NONE]
         for person in await book.supervisors():
             digests.of(person.chat_id, person.account_id).supervisor_daily = lines
+
+
+async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Deliver owed messages continuously (every few seconds when idle), so a backlog drains at the rate
+    limit instead of only in the minute's sweep; runs alongside the sweep, claims keep them apart."""
+    await deliver_owed_messages(context, deadline=time.monotonic() + DELIVERY_BUDGET_SECONDS)
 
 
 async def deliver_owed_messages(context: ContextTypes.DEFAULT_TYPE, *, deadline: float | None = None) -> int:

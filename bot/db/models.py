@@ -484,3 +484,18 @@ class DomainCorrection(Base):
     to_domain: Mapped[str] = mapped_column(String(16))
     corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime]
+
+
+# Supervision at scale (1,000,000 cases): partial and covering indexes so /stats, /overdue and /score
+# aggregate with index-only scans; migration 0008.
+Index("ix_cases_unclosed_department", Case.department_id,
+      postgresql_where=Case.closed_at.is_(None), sqlite_where=Case.closed_at.is_(None))
+Index("ix_cases_created_cover", Case.created_at, Case.department_id, Case.domain, Case.status)
+Index("ix_cases_satisfaction_cover", Case.satisfaction_at, Case.department_id, Case.satisfaction)
+Index("ix_cases_id_department", Case.id, Case.department_id)
+Index("ix_case_events_action_created_case", CaseEvent.action, CaseEvent.created_at, CaseEvent.case_id)
+Index("ix_obligations_open", Obligation.department_id, Obligation.due_at, Obligation.id, Obligation.created_at,
+      Obligation.closed_at,
+      postgresql_where=Obligation.state == "open", sqlite_where=Obligation.state == "open")
+Index("ix_obligations_state_closed", Obligation.state, Obligation.closed_at, Obligation.department_id,
+      Obligation.due_at)

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ARRAY, Integer, any_, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Commitment, Department, Obligation, Reminder
@@ -61,6 +61,14 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
     )).all()
     if not rows:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        def among(column, ids):  # one array parameter: no 2,000-placeholder statement to render and prepare
+            return column == any_(literal(list(ids), ARRAY(Integer)))
+        chunk_size = limit
+    else:
+        def among(column, ids):
+            return column.in_(ids)
+        chunk_size = 500
     newest: dict[tuple[int, str], tuple] = {}
     for rung in rows:
         key = (rung.obligation_id, AUDIENCE[rung.stage])
@@ -69,7 +77,7 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
     obligations = {o.id: o for o in (await session.execute(
         select(Obligation.id, Obligation.state, Obligation.kind, Obligation.due_at, Obligation.case_id,
                Obligation.commitment_id, Obligation.department_id)
-        .where(Obligation.id.in_({r.obligation_id for r in newest.values()}))
+        .where(among(Obligation.id, {r.obligation_id for r in newest.values()}))
     )).all()}
     case_refs = await _case_refs(session, {o.case_id for o in obligations.values() if o.case_id})
     commitment_refs = await _commitment_refs(session, {o.commitment_id for o in obligations.values()
@@ -99,10 +107,11 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
             department_id=obligation.department_id, department_name=departments.get(obligation.department_id),
             send_at=rung.send_at, reminders_sent=sent_before.get(obligation.id, 0),
         ))
-    superseded = [r.id for r in rows if r.id not in set(dispatched) | set(cancelled)]
+    handled = set(dispatched) | set(cancelled)  # built once: inside the comprehension it was O(n²)
+    superseded = [r.id for r in rows if r.id not in handled]
     for state, ids in (("dispatched", dispatched), ("superseded", superseded), ("cancelled", cancelled)):
-        for chunk in range(0, len(ids), 500):
-            await session.execute(update(Reminder).where(Reminder.id.in_(ids[chunk:chunk + 500]))
+        for chunk in range(0, len(ids), chunk_size):
+            await session.execute(update(Reminder).where(among(Reminder.id, ids[chunk:chunk + chunk_size]))
                                   .values(state=state, dispatched_at=now))
     if following_rungs:
         await session.execute(insert(Reminder), following_rungs)

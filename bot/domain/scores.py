@@ -8,14 +8,22 @@ department (and per distinct due day for working days overdue).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Case, CaseEvent, Department, DishonestyRecord, Obligation
-from bot.domain.stats import Period, WorkdayIndex, in_region, working_days_late
+from bot.domain.stats import (
+    CLOCK_OPEN,
+    LatenessMemo,
+    Period,
+    WorkdayIndex,
+    core_rows,
+    in_region,
+    raw_time,
+)
 from bot.domain.workdays import WorkCalendar
 
 FULL_MARKS = 100.0
@@ -142,42 +150,57 @@ async def department_scores(
     def scoped(column):
         return column.in_(list(scores)) if department_ids is not None else in_region(column, region)
 
-    # On-time: clocks closed in the period, met vs missed.
-    rows = await session.execute(
-        select(Obligation.department_id, Obligation.state, func.count())
-        .where(Obligation.closed_at >= start, Obligation.closed_at < end, Obligation.state.in_(("met", "missed")),
+    # On-time: clocks closed in the period, met vs missed (the missed ones counted with their lateness below).
+    rows = await core_rows(session,
+        select(Obligation.department_id, func.count())
+        .where(Obligation.state == "met", Obligation.closed_at >= start, Obligation.closed_at < end,
                Obligation.department_id.is_not(None), scoped(Obligation.department_id))
-        .group_by(Obligation.department_id, Obligation.state)
+        .group_by(Obligation.department_id)
     )
-    for department_id, state, n in rows.all():
+    for department_id, n in rows:
         if department_id in scores:
-            setattr(scores[department_id], state, int(n))
+            scores[department_id].met = int(n)
 
     # Working days overdue: clocks missed in the period (due day → closing day) …
     dialect = session.bind.dialect.name
     closed_day = _local_day_sql(Obligation.closed_at, tz, dialect)
-    rows = await session.execute(
-        select(Obligation.department_id, Obligation.due_at, closed_day, func.count())
-        .where(Obligation.closed_at >= start, Obligation.closed_at < end, Obligation.state == "missed",
+    rows = await core_rows(session,
+        select(Obligation.department_id, raw_time(Obligation.due_at), closed_day, func.count())
+        .where(Obligation.state == "missed", Obligation.closed_at >= start, Obligation.closed_at < end,
                Obligation.department_id.is_not(None), scoped(Obligation.department_id))
         .group_by(Obligation.department_id, Obligation.due_at, closed_day)
     )
-    for department_id, due_at, day, n in rows.all():
-        if department_id in scores:
-            late = calendar.working_days_between(due_at.astimezone(tz).date(), _as_date(day))
-            scores[department_id].overdue_working_days += max(0, late) * int(n)
-    # … and clocks still open and overdue at the end of the period (or now, if that is earlier).
-    rows = await session.execute(
-        select(Obligation.department_id, Obligation.due_at, func.count())
-        .where(Obligation.due_at < as_of, Obligation.created_at < end,
-               or_(Obligation.closed_at.is_(None), Obligation.closed_at >= as_of),
-               Obligation.state.in_(("open", "met", "missed")),
-               Obligation.department_id.is_not(None), scoped(Obligation.department_id))
-        .group_by(Obligation.department_id, Obligation.due_at)
-    )
-    for department_id, due_at, n in rows.all():
-        if department_id in scores:
-            scores[department_id].overdue_working_days += working_days_late(calendar, due_at, as_of, tz) * int(n)
+    late_by: dict = {}   # (due time, closing day) → working days late; the same pairs recur across departments
+    for department_id, due_at, day, n in rows:
+        target = scores.get(department_id)
+        if target is None:
+            continue
+        late = late_by.get((due_at, day))
+        if late is None:
+            aware = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=timezone.utc)
+            late = late_by[(due_at, day)] = max(0, calendar.working_days_between(
+                aware.astimezone(tz).date(), _as_date(day)))
+        target.missed += n
+        target.overdue_working_days += late * n
+    # … and clocks still open and overdue at the end of the period (or now, if that is earlier): open ones
+    # (partial index ix_obligations_open), and ones closed only after that moment (a closed clock always has
+    # its closed_at, so `closed_at IS NULL` is only ever an open one) — two index ranges instead of an OR.
+    late_at = LatenessMemo(calendar, as_of, tz)
+    common = (Obligation.due_at < as_of, Obligation.created_at < end, Obligation.department_id.is_not(None),
+              scoped(Obligation.department_id))
+    for where in (
+        (Obligation.state == CLOCK_OPEN, or_(Obligation.closed_at.is_(None), Obligation.closed_at >= as_of)),
+        (Obligation.state.in_(("met", "missed")), Obligation.closed_at >= as_of),
+    ):
+        rows = await core_rows(session,
+            select(Obligation.department_id, raw_time(Obligation.due_at), func.count())
+            .where(*where, *common)
+            .group_by(Obligation.department_id, Obligation.due_at)
+        )
+        for department_id, due_at, n in rows:
+            target = scores.get(department_id)
+            if target is not None:
+                target.overdue_working_days += late_at(due_at) * n
 
     # Reopen (重办) rate: reopenings against closings (verify, tolerate) in the period.
     rows = await session.execute(

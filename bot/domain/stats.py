@@ -11,10 +11,10 @@ import calendar as _calendar
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import DateTime, and_, case, func, literal_column, or_, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Case, Department, DepartmentAlias, Obligation
@@ -185,13 +185,43 @@ async def backlogs(*, session: AsyncSession, moments: list[datetime], region: st
     return [(int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i in range(len(moments))]
 
 
-def _backlog(before_start: tuple[int, int], before_end: tuple[int, int]) -> Backlog:
-    return Backlog(
-        open_at_start=before_start[0] - before_start[1],
-        new=before_end[0] - before_start[0],
-        closed=before_end[1] - before_start[1],
-        open_at_end=before_end[0] - before_end[1],
-    )
+def _bucket(column, moments: list[datetime]):
+    """0 for [moments[0], moments[1]), 1 for the next span, …, len − 1 for [moments[-1], ∞)."""
+    return case(*[(column < moment, i) for i, moment in enumerate(moments[1:])], else_=len(moments) - 1)
+
+
+async def _open_and_flows(
+    *, session: AsyncSession, moments: list[datetime], region: str | None, created: list[int] | None = None
+) -> tuple[list[int], list[int], list[int]]:
+    """Open cases at each moment, and cases created and closed in each span from one moment to the next
+    (the last span running on to now and beyond), for ascending moments.
+
+    Open at T = created before T − closed before T; counted from T forwards, that is the cases not closed
+    now (partial index) − created since T + closed since T — exactly, as counting NULLs and ranges is
+    exact. So the cost is the cases since the first moment, not the whole history as counting backwards.
+    `created`, when the caller has already counted the cases created in each span, saves that count.
+    """
+    assert all(a <= b for a, b in zip(moments, moments[1:])), "moments must be ascending"
+    scope = in_region(Case.department_id, region)
+    unclosed = await session.scalar(
+        select(func.count()).select_from(Case).where(Case.closed_at.is_(None), scope)) or 0
+    flows = []
+    for column in ((Case.created_at,) if created is None else ()) + (Case.closed_at,):
+        bucket = _bucket(column, moments)
+        counts = [0] * len(moments)
+        for index, n in (await session.execute(
+            select(bucket, func.count()).where(column >= moments[0], scope).group_by(bucket)
+        )).all():
+            counts[int(index)] += int(n)
+        flows.append(counts)
+    created, closed = flows if created is None else (created, *flows)
+    open_at = []
+    created_since = closed_since = 0
+    for index in range(len(moments) - 1, -1, -1):
+        created_since += created[index]
+        closed_since += closed[index]
+        open_at.append(unclosed - created_since + closed_since)
+    return open_at[::-1], created, closed
 
 
 async def period_stats(*, session: AsyncSession, period: Period, region: str | None) -> PeriodStats:
@@ -214,15 +244,15 @@ async def period_stats(*, session: AsyncSession, period: Period, region: str | N
         select(Case.status, func.count()).where(where).group_by(Case.status).order_by(func.count().desc())
     )).all()
     previous = period.previous()
-    counts = await backlogs(session=session, moments=[previous.start_at, period.start_at, period.end_at],
-                            region=region)
+    open_at, created, closed = await _open_and_flows(
+        session=session, moments=[previous.start_at, period.start_at, period.end_at], region=region)
     return PeriodStats(
         period=period, region=region,
         by_domain=[(d, int(n)) for d, n in by_domain],
         by_department=[(i, name, int(n)) for i, name, n in by_department],
         by_status=[(s, int(n)) for s, n in by_status],
-        backlog=_backlog(counts[1], counts[2]),
-        previous=_backlog(counts[0], counts[1]),
+        backlog=Backlog(open_at[1], created[1], closed[1], open_at[2]),
+        previous=Backlog(open_at[0], created[0], closed[0], open_at[1]),
     )
 
 
@@ -238,17 +268,24 @@ class Trend:
 async def monthly_trend(*, session: AsyncSession, period: Period, region: str | None, months: int = 6) -> Trend:
     spans = period.months_back(months)
     scope = in_region(Case.department_id, region)
+    # One pass over the cases filed since the first month: by domain and month for the bars, and in total per
+    # span between month ends (the last running on past the period) for the open-at-month-end line.
     bucket = case(*[(Case.created_at < m.end_at, i) for i, m in enumerate(spans)], else_=len(spans))
-    rows = (await session.execute(
+    rows = await core_rows(session,
         select(Case.domain, bucket.label("bucket"), func.count())
-        .where(Case.created_at >= spans[0].start_at, Case.created_at < spans[-1].end_at, scope)
+        .where(Case.created_at >= spans[0].start_at, scope)
         .group_by(Case.domain, bucket)
-    )).all()
+    )
     by_domain: dict[str, list[int]] = {}
+    created = [0] * len(spans)   # created[i]: from the end of month i to the end of month i + 1 (or on)
     for domain, index, n in rows:
-        by_domain.setdefault(domain, [0] * len(spans))[int(index)] += int(n)
-    ends = await backlogs(session=session, moments=[m.end_at for m in spans], region=region)
-    return Trend(months=spans, by_domain=by_domain, open_at_end=[c - d for c, d in ends])
+        if int(index) < len(spans):
+            by_domain.setdefault(domain, [0] * len(spans))[int(index)] += int(n)
+        if int(index) > 0:
+            created[int(index) - 1] += int(n)
+    open_at_end, _, _ = await _open_and_flows(session=session, moments=[m.end_at for m in spans], region=region,
+                                              created=created)
+    return Trend(months=spans, by_domain=by_domain, open_at_end=open_at_end)
 
 
 # --- overdue clocks ------------------------------------------------------------------------------
@@ -312,8 +349,41 @@ def working_days_late(calendar: WorkCalendar | WorkdayIndex, due_at: datetime, a
     return max(0, calendar.working_days_between(due_at.astimezone(tz).date(), as_of.astimezone(tz).date()))
 
 
+# Open clocks are matched with the literal 'open' (not a bound parameter), so that SQLite and PostgreSQL's
+# generic plans can prove the partial index ix_obligations_open (WHERE state = 'open') applies.
+CLOCK_OPEN = literal_column("'open'")
+
+
+class LatenessMemo:
+    """working_days_late(due_at → as_of) remembered per due time: grouped rows repeat the same few hundred."""
+
+    def __init__(self, calendar: WorkCalendar | WorkdayIndex, as_of: datetime, tz: ZoneInfo) -> None:
+        self.calendar, self.as_of, self.tz = calendar, as_of, tz
+        self._days: dict[datetime, int] = {}
+
+    def __call__(self, due_at: datetime) -> int:
+        days = self._days.get(due_at)
+        if days is None:
+            aware = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=timezone.utc)
+            days = self._days[due_at] = working_days_late(self.calendar, aware, self.as_of, self.tz)
+        return days
+
+
+def raw_time(column):
+    """A UTCDateTime column read without its per-row conversion (naive UTC on SQLite, aware on PostgreSQL);
+    for grouped rows whose times go through LatenessMemo, which converts each distinct value once."""
+    return type_coerce(column, DateTime(timezone=True))
+
+
+async def core_rows(session: AsyncSession, query) -> list:
+    """All rows of a plain column query, run on the session's connection (no ORM result machinery:
+    aggregations can return tens of thousands of small rows)."""
+    connection = await session.connection()
+    return (await connection.execute(query)).all()
+
+
 def _overdue_where(now: datetime, region: str | None):
-    conditions = [Obligation.state == "open", Obligation.due_at < now]
+    conditions = [Obligation.state == CLOCK_OPEN, Obligation.due_at < now]
     if region is not None:
         conditions.append(in_region(Obligation.department_id, region))
     return and_(*conditions)
@@ -331,16 +401,20 @@ async def overdue_by_department(
     where = _overdue_where(now, region)
     calendar = WorkdayIndex(calendar) if isinstance(calendar, WorkCalendar) else calendar
     groups: dict[int | None, OverdueGroup] = {}
-    rows = await session.execute(
-        select(Obligation.department_id, Obligation.due_at, func.count()).where(where)
+    late = LatenessMemo(calendar, now, tz)
+    rows = await core_rows(session,
+        select(Obligation.department_id, raw_time(Obligation.due_at), func.count()).where(where)
         .group_by(Obligation.department_id, Obligation.due_at)
     )
-    for department_id, due_at, n in rows.all():
-        days = working_days_late(calendar, due_at, now, tz)
-        group = groups.setdefault(department_id, OverdueGroup(department_id, None))
-        group.count += int(n)
-        group.working_days += days * int(n)
-        group.max_working_days = max(group.max_working_days, days)
+    for department_id, due_at, n in rows:
+        days = late(due_at)
+        group = groups.get(department_id)
+        if group is None:
+            group = groups[department_id] = OverdueGroup(department_id, None)
+        group.count += n
+        group.working_days += days * n
+        if days > group.max_working_days:
+            group.max_working_days = days
     if not groups:
         return []
     names = dict((await session.execute(
@@ -348,16 +422,18 @@ async def overdue_by_department(
     )).all())
     for department_id, group in groups.items():
         group.name = names.get(department_id)
+    # The oldest few per department: numbered along ix_obligations_open (department, due, id) without a
+    # sort, then only those rows fetched — two statements, so the planner never guesses how many survive.
     ranked = (
         select(Obligation.id.label("id"), func.row_number().over(
             partition_by=Obligation.department_id, order_by=(Obligation.due_at, Obligation.id)).label("rn"))
         .where(where).subquery()
     )
+    first = list((await session.scalars(select(ranked.c.id).where(ranked.c.rn <= items_per_department))).all())
     items = await session.execute(
         select(Obligation.department_id, Case.ref, Obligation.kind, Obligation.due_at)
-        .join(ranked, ranked.c.id == Obligation.id)
         .outerjoin(Case, Case.id == Obligation.case_id)
-        .where(ranked.c.rn <= items_per_department)
+        .where(Obligation.id.in_(first))
         .order_by(Obligation.department_id, Obligation.due_at, Obligation.id)
     )
     for department_id, ref, kind, due_at in items.all():
@@ -457,7 +533,7 @@ async def search_cases(
 
 
 __all__ = [
-    "Backlog", "CaseFilter", "WorkdayIndex", "OPEN_STATUSES", "OverdueGroup", "OverdueItem", "Period", "PeriodStats", "Trend",
-    "backlogs", "in_region", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
+    "Backlog", "CaseFilter", "LatenessMemo", "WorkdayIndex", "OPEN_STATUSES", "OverdueGroup", "OverdueItem", "Period", "PeriodStats", "Trend",
+    "backlogs", "core_rows", "in_region", "raw_time", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
     "overdue_rows", "parse_month", "parse_period", "period_stats", "search_cases", "working_days_late",
 ]
