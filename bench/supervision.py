@@ -7,7 +7,7 @@ warm-up, then the median of --repeat runs, each in a fresh session) and builds t
 tracemalloc. Targets: each query under 2 s on SQLite and under 300 ms on PostgreSQL; workbook peak under
 300 MB. With --postgres URL it creates (and afterwards drops) a scratch database next to the one named.
 
-    .venv/bin/python -m bench.supervision [--cases 200000] [--postgres URL] [--repeat 5] [--no-docs]
+    .venv/bin/python -m bench.supervision [--cases 200000] [--postgres URL [--keep]] [--repeat 5] [--no-docs]
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ async def _pg_scratch(url: str, create: bool) -> str:
     return base.set(database=scratch).render_as_string(hide_password=False)
 
 
-def run(cases: int, postgres: str | None, repeat: int) -> dict:
+def run(cases: int, postgres: str | None, repeat: int, keep: bool = False) -> dict:
     result: dict = {"machine": machine(), "cases": cases, "departments": DEPARTMENTS}
     if postgres:
         url = asyncio.run(_pg_scratch(postgres, True))
@@ -229,7 +229,8 @@ def run(cases: int, postgres: str | None, repeat: int) -> dict:
             result["generate"] = asyncio.run(generate(url, cases))
             result.update(asyncio.run(measure(url, repeat)))
         finally:
-            asyncio.run(_pg_scratch(postgres, False))
+            if not keep:
+                asyncio.run(_pg_scratch(postgres, False))
         result["backend"] = "postgresql"
     else:
         with tempfile.TemporaryDirectory(prefix="chengxin-bench-supervision-") as tmp:
@@ -294,11 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, help="cases to generate (default 200,000; 1,000,000 with --postgres)")
     parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL (a scratch database is created)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the PostgreSQL scratch database afterwards (for EXPLAIN ANALYZE)")
     parser.add_argument("--json", help="write the result as JSON")
     parser.add_argument("--no-docs", action="store_true", help="do not append the figures to docs/benchmarks.md")
     args = parser.parse_args(argv)
     cases = args.cases or (1_000_000 if args.postgres else 200_000)
-    result = run(cases, args.postgres, args.repeat)
+    result = run(cases, args.postgres, args.repeat, args.keep)
     section = report(result)
     print(section)
     emit(result, args.json)

@@ -26,6 +26,7 @@ from bot.domain.lifecycle import OPEN_STATUSES
 from bot.domain.roles import Role
 from bot.domain.scores import DepartmentScore, department_scores
 from bot.domain.stats import (
+    CLOCK_OPEN,
     Period,
     PeriodStats,
     Trend,
@@ -74,7 +75,7 @@ class MonthlyReview:
 async def _overdue_count(session: AsyncSession, now: datetime, region: str | None,
                          department_id: int | None = None) -> int:
     query = select(func.count()).select_from(Obligation).where(
-        Obligation.state == "open", Obligation.due_at < now, in_region(Obligation.department_id, region))
+        Obligation.state == CLOCK_OPEN, Obligation.due_at < now, in_region(Obligation.department_id, region))
     if department_id is not None:
         query = query.where(Obligation.department_id == department_id)
     return await session.scalar(query) or 0
@@ -102,7 +103,7 @@ async def _per_department_counts(session: AsyncSession, period: Period, now: dat
             Case.closed_at >= period.start_at, Case.closed_at < period.end_at, scope_case),
         "open": select(Case.department_id, func.count()).where(Case.status.in_(OPEN_STATUSES), scope_case),
         "overdue": select(Obligation.department_id, func.count()).where(
-            Obligation.state == "open", Obligation.due_at < now, in_region(Obligation.department_id, region)),
+            Obligation.state == CLOCK_OPEN, Obligation.due_at < now, in_region(Obligation.department_id, region)),
     }
     # Arrears citizens reported this period (the 拖欠金额 follow-up answer), summed by the database.
     queries["arrears"] = select(Case.department_id, func.sum(Case.details["amount_yuan"].as_float())).where(
