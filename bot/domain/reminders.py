@@ -74,16 +74,21 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
         key = (rung.obligation_id, AUDIENCE[rung.stage])
         if key not in newest or (rung.send_at, rung.id) > (newest[key].send_at, newest[key].id):
             newest[key] = rung
+    # One statement for everything the digests show: the clock, its case or commitment reference, the
+    # department, and how many reminders it already had (the overdue history escalations quote).
+    reminders_sent = (select(func.count(Reminder.id))
+                      .where(Reminder.obligation_id == Obligation.id, Reminder.state == "dispatched")
+                      .scalar_subquery())
     obligations = {o.id: o for o in (await session.execute(
-        select(Obligation.id, Obligation.state, Obligation.kind, Obligation.due_at, Obligation.case_id,
-               Obligation.commitment_id, Obligation.department_id)
+        select(Obligation.id, Obligation.state, Obligation.kind, Obligation.due_at, Obligation.commitment_id,
+               Obligation.department_id, func.coalesce(Case.ref, Commitment.ref).label("ref"),
+               Department.name.label("department_name"), reminders_sent.label("reminders_sent"))
+        .join(Case, Case.id == Obligation.case_id, isouter=True)
+        .join(Commitment, Commitment.id == Obligation.commitment_id, isouter=True)
+        .join(Department, Department.id == Obligation.department_id, isouter=True)
         .where(among(Obligation.id, {r.obligation_id for r in newest.values()}))
     )).all()}
-    case_refs = await _case_refs(session, {o.case_id for o in obligations.values() if o.case_id})
-    commitment_refs = await _commitment_refs(session, {o.commitment_id for o in obligations.values()
-                                                       if o.commitment_id and not o.case_id})
-    departments = await _department_names(session, {o.department_id for o in obligations.values() if o.department_id})
-    sent_before = await _dispatched_counts(session, set(obligations))
+    days_left: dict[datetime, int] = {}
     dispatched, cancelled, following_rungs, items = [], [], [], []
     for rung in newest.values():
         obligation = obligations[rung.obligation_id]
@@ -99,13 +104,14 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
                 following_rungs.append({"obligation_id": obligation.id, "stage": "overdue",
                                         "overdue_days": following.overdue_days, "send_at": following.send_at,
                                         "state": "pending", "created_at": now})
+        if obligation.due_at not in days_left:
+            days_left[obligation.due_at] = working_days_left(obligation.due_at, now, calendar=deadlines.calendar,
+                                                             tz=deadlines.tz)
         items.append(DueItem(
-            stage=rung.stage, kind=obligation.kind, due_at=obligation.due_at,
-            days_left=working_days_left(obligation.due_at, now, calendar=deadlines.calendar, tz=deadlines.tz),
-            case_ref=case_refs.get(obligation.case_id) or commitment_refs.get(obligation.commitment_id),
-            commitment_id=obligation.commitment_id,
-            department_id=obligation.department_id, department_name=departments.get(obligation.department_id),
-            send_at=rung.send_at, reminders_sent=sent_before.get(obligation.id, 0),
+            stage=rung.stage, kind=obligation.kind, due_at=obligation.due_at, days_left=days_left[obligation.due_at],
+            case_ref=obligation.ref, commitment_id=obligation.commitment_id,
+            department_id=obligation.department_id, department_name=obligation.department_name,
+            send_at=rung.send_at, reminders_sent=obligation.reminders_sent,
         ))
     handled = set(dispatched) | set(cancelled)  # built once: inside the comprehension it was O(n²)
     superseded = [r.id for r in rows if r.id not in handled]
@@ -116,35 +122,6 @@ async def claim_due_reminders(*, session: AsyncSession, now: datetime, deadlines
     if following_rungs:
         await session.execute(insert(Reminder), following_rungs)
     return items
-
-
-async def _case_refs(session: AsyncSession, case_ids: set[int]) -> dict[int, str]:
-    if not case_ids:
-        return {}
-    return dict((await session.execute(select(Case.id, Case.ref).where(Case.id.in_(case_ids)))).all())
-
-
-async def _commitment_refs(session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict((await session.execute(select(Commitment.id, Commitment.ref).where(Commitment.id.in_(ids)))).all())
-
-
-async def _department_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict((await session.execute(select(Department.id, Department.name).where(Department.id.in_(ids)))).all())
-
-
-async def _dispatched_counts(session: AsyncSession, obligation_ids: set[int]) -> dict[int, int]:
-    """How many reminders each clock had already had (the overdue history escalations show)."""
-    if not obligation_ids:
-        return {}
-    return dict((await session.execute(
-        select(Reminder.obligation_id, func.count(Reminder.id))
-        .where(Reminder.obligation_id.in_(obligation_ids), Reminder.state == "dispatched")
-        .group_by(Reminder.obligation_id)
-    )).all())
 
 
 class RecipientBook:

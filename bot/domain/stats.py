@@ -168,23 +168,6 @@ def _created_in(period: Period):
     return and_(Case.created_at >= period.start_at, Case.created_at < period.end_at)
 
 
-async def backlogs(*, session: AsyncSession, moments: list[datetime], region: str | None) -> list[tuple[int, int]]:
-    """(cases created before, cases closed before) each moment, in one statement of indexed counts.
-
-    Open at T = created before T − closed before T (a case closes after it is created). A reopened case
-    counts as open again from its reopening (closed_at is cleared), so history shifts by reopenings.
-    """
-    scope = in_region(Case.department_id, region)
-    columns = []
-    for moment in moments:
-        columns.append(select(func.count()).select_from(Case).where(Case.created_at < moment, scope)
-                       .scalar_subquery())
-        columns.append(select(func.count()).select_from(Case).where(Case.closed_at < moment, scope)
-                       .scalar_subquery())
-    row = (await session.execute(select(*columns))).one()
-    return [(int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i in range(len(moments))]
-
-
 def _bucket(column, moments: list[datetime]):
     """0 for [moments[0], moments[1]), 1 for the next span, …, len − 1 for [moments[-1], ∞)."""
     return case(*[(column < moment, i) for i, moment in enumerate(moments[1:])], else_=len(moments) - 1)
@@ -534,6 +517,6 @@ async def search_cases(
 
 __all__ = [
     "Backlog", "CaseFilter", "LatenessMemo", "WorkdayIndex", "OPEN_STATUSES", "OverdueGroup", "OverdueItem", "Period", "PeriodStats", "Trend",
-    "backlogs", "core_rows", "in_region", "raw_time", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
+    "core_rows", "in_region", "raw_time", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
     "overdue_rows", "parse_month", "parse_period", "period_stats", "search_cases", "working_days_late",
 ]
