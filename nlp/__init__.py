@@ -1,6 +1,6 @@
 """Chengxin NLP: complaint-domain classification, department recognition, PII masking.
 
-A leaf package: stdlib + jieba (+ optional opencc) only.  Submodules: evaluation
+A leaf package: stdlib + jieba + opencc (opencc-python-reimplemented) only.  Submodules: evaluation
 (metrics report), suggest (lexicon term suggestions), extract (amounts, dates, case
 numbers), similarity (near-duplicate MinHash index), bench_similarity (benchmark).
 """

@@ -53,19 +53,16 @@ def _t2s_table() -> dict[int, str]:
     if _T2S is None:
         with _T2S_LOCK:
             if _T2S is None:
-                table: dict[int, str] = {}
-                try:
-                    import opencc  # opencc-python-reimplemented
+                import opencc  # opencc-python-reimplemented: a declared dependency, ships the tables
 
-                    path = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
-                    with path.open(encoding="utf-8") as fh:
-                        for line in fh:
-                            key, _, cands = line.rstrip("\n").partition("\t")
-                            options = cands.split()
-                            if len(key) == 1 and options and key not in options and len(options[0]) == 1:
-                                table[ord(key)] = options[0]
-                except Exception:  # pragma: no cover - opencc optional
-                    table = {}
+                table: dict[int, str] = {}
+                path = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
+                with path.open(encoding="utf-8") as fh:
+                    for line in fh:
+                        key, _, cands = line.rstrip("\n").partition("\t")
+                        options = cands.split()
+                        if len(key) == 1 and options and key not in options and len(options[0]) == 1:
+                            table[ord(key)] = options[0]
                 _T2S = table
     return _T2S
 
@@ -104,14 +101,11 @@ _OPENCC = None
 def _phrase_t2s(text: str) -> str:
     """OpenCC ``t2s`` (phrase level) when it keeps the length, so offsets still hold."""
     global _OPENCC
-    try:
-        if _OPENCC is None:
-            import opencc  # opencc-python-reimplemented
+    if _OPENCC is None:
+        import opencc  # opencc-python-reimplemented
 
-            _OPENCC = opencc.OpenCC("t2s")
-        out = _OPENCC.convert(text)
-    except Exception:  # pragma: no cover - opencc optional
-        return text
+        _OPENCC = opencc.OpenCC("t2s")
+    out = _OPENCC.convert(text)
     return out if len(out) == len(text) else text
 
 
