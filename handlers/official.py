@@ -257,31 +257,41 @@ def parse_date_args(svc: Services, rest: str):
                           calendar=svc.deadlines.calendar), text
 
 
-@refuses_politely
-async def commit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Register a commitment: what will be done by when (/commit REF DATE TEXT); a supervisor approves it."""
+async def _dated_request(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, act) -> None:
+    """Shared shape of /commit and /extend: `REF DATE TEXT`, the case held, the date parsed, then `act`,
+    which returns the reply; what it queued for others is sent after the commit."""
     svc = services(context)
     ref, rest = split_ref(update)
     if not ref or not rest:
-        await answer(update, texts.USAGE_COMMIT)
+        await answer(update, usage)
         return
+    outbox = Outbox()
     async with acting(update, context) as (session, actor):
         require_official(actor)
         case = await case_for(session=session, raw_ref=ref, actor=actor, for_update=True)
-        due_on, content = parse_date_args(svc, rest)
-        if not content:
+        due_on, text = parse_date_args(svc, rest)
+        if not text:
             await session.commit()
-            await answer(update, texts.USAGE_COMMIT)
+            await answer(update, usage)
             return
+        reply = await act(session=session, actor=actor, case=case, due_on=due_on, text=text, outbox=outbox, svc=svc)
+        await session.commit()
+    await answer(update, reply)
+    await outbox.send(context)
+
+
+@refuses_politely
+async def commit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Register a commitment: what will be done by when (/commit REF DATE TEXT); a supervisor approves it."""
+    async def act(*, session, actor, case, due_on, text, outbox, svc):
         commitment = await casework.propose_commitment(session=session, case=case, actor=actor,
-                                                       content=content[:1000], due_on=due_on, now=svc.clock.now())
-        outbox = Outbox()
+                                                       content=text[:1000], due_on=due_on, now=svc.clock.now())
         await outbox.to_supervisors(session, context, texts.SUPERVISOR_COMMIT.format(
             department=texts.esc(case.department.name), ref=case.ref, due=due_on.isoformat(),
             content=texts.esc(commitment.content)), reply_markup=keyboards.commitment_decision(commitment.id))
-        await session.commit()
-    await answer(update, texts.COMMIT_PROPOSED.format(due=due_on.isoformat(), content=texts.esc(commitment.content)))
-    await outbox.send(context)
+        return texts.COMMIT_PROPOSED.format(due=due_on.isoformat(), content=texts.esc(commitment.content))
+
+    await _dated_request(update, context, texts.USAGE_COMMIT, act)
 
 
 @refuses_politely
@@ -326,31 +336,18 @@ async def rectification_evidence(update: Update, context: ContextTypes.DEFAULT_T
 @refuses_politely
 async def extend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask for more time (/extend REF DATE REASON); only a supervisor can grant it."""
-    svc = services(context)
-    ref, rest = split_ref(update)
-    if not ref or not rest:
-        await answer(update, texts.USAGE_EXTEND)
-        return
-    async with acting(update, context) as (session, actor):
-        require_official(actor)
-        case = await case_for(session=session, raw_ref=ref, actor=actor, for_update=True)
-        due_on, reason = parse_date_args(svc, rest)
-        if not reason:
-            await session.commit()
-            await answer(update, texts.USAGE_EXTEND)
-            return
+    async def act(*, session, actor, case, due_on, text, outbox, svc):
         extension = await casework.request_extension(session=session, case=case, actor=actor, due_on=due_on,
-                                                     reason=reason[:500], now=svc.clock.now(), deadlines=svc.deadlines)
+                                                     reason=text[:500], now=svc.clock.now(), deadlines=svc.deadlines)
         clock = await session.get(Obligation, extension.obligation_id)
         kind = texts.CLOCK_LABELS[clock.kind]
-        outbox = Outbox()
         await outbox.to_supervisors(session, context, texts.SUPERVISOR_EXTENSION.format(
             department=texts.esc(case.department.name), ref=case.ref, kind=kind, current=due_text(svc, clock.due_at),
             due=due_on.isoformat(), reason=texts.esc(extension.reason)),
             reply_markup=keyboards.extension_decision(extension.id))
-        await session.commit()
-    await answer(update, texts.EXTENSION_REQUESTED.format(kind=kind, due=due_on.isoformat()))
-    await outbox.send(context)
+        return texts.EXTENSION_REQUESTED.format(kind=kind, due=due_on.isoformat())
+
+    await _dated_request(update, context, texts.USAGE_EXTEND, act)
 
 
 async def _record_action(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, apply, notice: str,
