@@ -42,6 +42,9 @@ def _rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
                     ("filings", f"chengxin / echo per update ({backend})", f"{c['ratio_to_echo']:.1f}x", ""),
                 ]
         rows.append(("filings", "echo bot per update", f"{r['echo']['ms_per_update']:.3f} ms", ""))
+        for kind, f in r.get("floor", {}).items():
+            rows.append(("filings", f"floor, storage {kind}: per update / ceiling",
+                         f"{f['ms_per_update']:.2f} ms / {f['ceiling_filings_per_s']:,.0f} filings/s", ""))
         return rows
     if name == "idle_memory":
         return [

@@ -12,6 +12,10 @@ Echo: an Application from the same ApplicationBuilder on the same transport with
 MessageHandler that replies with the text; its per-update cost is python-telegram-bot's own
 floor (Update.de_json, dispatch, Bot.send_message, the request round trip through LocalRequest).
 
+Floors: the same harness with one handler that only persists a draft (ORM as Chengxin does, or Core
+statements, or not at all) and replies as a step does; 1000 / (floor ms per update × updates per
+filing) bounds the filings/s any bot built this way could reach here.
+
 Target: >= 100 filings/s (SQLite, this machine).
 """
 
@@ -168,6 +172,112 @@ async def echo(updates: int, warmup: int) -> dict:
     }
 
 
+FLOOR_KINDS = ("none", "core", "orm")
+
+
+async def floor(conversations: int, warmup: int, database_url: str, kind: str) -> dict:
+    """The least a conversation that keeps its state in the database can cost on this stack.
+
+    The same ApplicationBuilder, transport and `Database` as Chengxin, and one handler that does only
+    what every step of a filing must, then the reply a step makes (a button press: answer, remove the
+    buttons, send the next prompt with its keyboard). Its persistence is `kind`:
+    - "orm": what Chengxin's steps do: one session, `resolve_actor` (account and draft in one SELECT),
+      start or advance the draft, commit;
+    - "core": the same read and write as two prebuilt Core statements on one connection, no ORM;
+    - "none": nothing stored (python-telegram-bot alone, with the replies of a real step).
+    No triage, no case, no policy: each conversation is 2 messages and 7 presses, about a filing's mix.
+    """
+    from datetime import datetime, timezone
+
+    from sqlalchemy import bindparam, insert, select, update
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+    from bot.app import OFFLINE_TOKEN
+    from bot.db.models import Account, Draft
+    from bot.db.session import Database
+    from bot.domain import drafts
+    from bot.domain.accounts import resolve_actor
+    from bot.simulator import Chat, LocalRequest
+
+    db = Database(database_url)
+    await db.upgrade()
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("下一步", callback_data="next"),
+                                      InlineKeyboardButton("取消", callback_data="cancel")]])
+    read = (select(Account.id, Draft.id, Draft.data).outerjoin(Draft, Draft.account_id == Account.id)
+            .where(Account.telegram_id == bindparam("telegram_id")))
+    write = (update(Draft).where(Draft.id == bindparam("draft_id"))
+             .values(step=bindparam("step"), data=bindparam("data"), updated_at=bindparam("now")))
+
+    async def store_orm(user, now) -> None:
+        async with db.session() as session:
+            actor = await resolve_actor(session=session, telegram_id=user.id, full_name=user.full_name,
+                                        username=user.username, supervisors=(), now=now)
+            draft = await drafts.current_draft(session=session, account_id=actor.account_id)
+            if draft is None:
+                await drafts.start_draft(session=session, account_id=actor.account_id,
+                                         kind=drafts.DraftKind.COMPLAINT, step=drafts.Step.TEXT, now=now)
+            else:
+                drafts.advance(draft, step=drafts.Step.CONTACT, now=now, steps=draft.data.get("steps", 0) + 1)
+            await session.commit()
+
+    async def store_core(user, now) -> None:
+        async with db.engine.begin() as connection:
+            row = (await connection.execute(read, {"telegram_id": user.id})).first()
+            if row is None:
+                account_id = (await connection.execute(insert(Account).values(
+                    telegram_id=user.id, role="citizen", full_name=user.full_name, created_at=now, last_seen_at=now,
+                ))).inserted_primary_key[0]
+                row = (account_id, None, None)
+            if row[1] is None:
+                await connection.execute(insert(Draft).values(
+                    account_id=row[0], kind="complaint", step="text", data={}, created_at=now, updated_at=now))
+            else:
+                await connection.execute(write, {"draft_id": row[1], "step": "contact", "now": now,
+                                                 "data": {**row[2], "steps": row[2].get("steps", 0) + 1}})
+
+    store = {"orm": store_orm, "core": store_core}.get(kind)
+
+    async def step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if store is not None:
+            await store(update.effective_user, datetime.now(timezone.utc))
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+            await update.callback_query.edit_message_reply_markup(reply_markup=None)
+        await update.effective_chat.send_message("下一步", reply_markup=keyboard)
+
+    request = LocalRequest()
+    app = ApplicationBuilder().token(OFFLINE_TOKEN).request(request).get_updates_request(request).build()
+    app.add_handler(MessageHandler(filters.TEXT, step))
+    app.add_handler(CallbackQueryHandler(step))
+    await app.initialize()
+
+    async def conversation(chat: Chat) -> None:
+        await chat.send(TEXTS[0][:20])
+        await chat.send(TEXTS[1])
+        for _ in range(7):
+            await chat.press("next")
+
+    user_base = 2_000_000_000 + random.randrange(1_000_000_000)
+    try:
+        for i in range(warmup):
+            await conversation(Chat(app, user_base + i))
+            request.clear()
+        updates = 0
+        gc.collect()
+        start = time.perf_counter()
+        for i in range(conversations):
+            chat = Chat(app, user_base + warmup + i)
+            await conversation(chat)
+            updates += len(chat.sent_updates)
+            request.clear()
+        elapsed = time.perf_counter() - start
+    finally:
+        await app.shutdown()
+        await db.dispose()
+    return {"updates": updates, "seconds": round(elapsed, 3), "ms_per_update": round(elapsed / updates * 1000, 3)}
+
+
 def run(filings: int = 500, echo_updates: int = 5000, postgres: str | None = None) -> dict:
     import logging
 
@@ -178,6 +288,10 @@ def run(filings: int = 500, echo_updates: int = 5000, postgres: str | None = Non
     with tempfile.TemporaryDirectory(prefix="chengxin-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'chengxin.db'}"
         results["sqlite"] = asyncio.run(chengxin(url, filings, warmup, user_base))
+        results["floor"] = {
+            kind: asyncio.run(floor(max(50, filings // 2), warmup, f"sqlite+aiosqlite:///{Path(tmp) / kind}.db", kind))
+            for kind in FLOOR_KINDS
+        }
     results["echo"] = asyncio.run(echo(echo_updates, 200))
     if postgres:
         results["postgresql"] = asyncio.run(chengxin(postgres, filings, warmup, user_base + 10_000_000))
@@ -186,6 +300,12 @@ def run(filings: int = 500, echo_updates: int = 5000, postgres: str | None = Non
             r = results[backend]
             r["ratio_to_echo"] = round(r["ms_per_update"] / results["echo"]["ms_per_update"], 1)
             r["target_met"] = r["filings_per_s"] >= TARGET_FILINGS_PER_S
+    # What no application logic could beat: a floor's cost per update times a filing's updates.
+    per_filing = results["sqlite"]["updates"] / results["sqlite"]["filings"]
+    for floor_ in results["floor"].values():
+        floor_["ceiling_filings_per_s"] = round(1000 / (floor_["ms_per_update"] * per_filing), 1)
+    results["sqlite"]["ratio_to_floor"] = round(
+        results["sqlite"]["ms_per_update"] / results["floor"]["orm"]["ms_per_update"], 2)
     results["target"] = f"filings/s >= {TARGET_FILINGS_PER_S:g} (SQLite)"
     results["target_met"] = results["sqlite"]["target_met"]
     return results
@@ -204,6 +324,13 @@ def report(r: dict) -> None:
         print(f"  chengxin per-update / echo per-update = {c['ratio_to_echo']}x   "
               f"(target >= {TARGET_FILINGS_PER_S:g} filings/s: {'MET' if c['target_met'] else 'NOT MET'})")
         print(f"  {c['api_calls_per_update']} Bot API calls per update (echo: 1)")
+    per_filing = r["sqlite"]["updates"] / r["sqlite"]["filings"]
+    print(f"floors: a bare conversation step on this stack (SQLite), and the filings/s it caps any bot at, "
+          f"at {per_filing:.1f} updates per filing:")
+    labels = {"none": "no storage (PTB alone)", "core": "draft in SQLite, Core", "orm": "draft in SQLite, ORM"}
+    for kind, f in r["floor"].items():
+        print(f"  {labels[kind]:<24} {f['ms_per_update']:.3f} ms/update -> at most {f['ceiling_filings_per_s']} filings/s")
+    print(f"  chengxin per-update / ORM floor = {r['sqlite']['ratio_to_floor']}x")
     print(f"echo bot: {e['updates']} updates in {e['seconds']} s: {e['updates_per_s']:,.0f} updates/s, "
           f"{e['ms_per_update']} ms/update")
 

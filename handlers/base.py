@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -42,6 +44,23 @@ async def acting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> AsyncIte
 async def answer(update: Update, text: str, **kwargs) -> None:
     """Reply in the chat the update came from (message or button press)."""
     await update.effective_chat.send_message(text, **kwargs)
+
+
+async def close_buttons(query: CallbackQuery) -> None:
+    """Acknowledge a press and take the buttons off its message, so it cannot be pressed twice.
+
+    Both requests go out at once (on a phone each round trip is waiting). Neither may stop the handler:
+    they come after its commit, and the reply that follows is what tells the user what happened. They
+    fail for harmless reasons: a press answered too late after a restart, a message the user deleted.
+    """
+    results = await asyncio.gather(
+        query.answer(), query.edit_message_reply_markup(reply_markup=None), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, TelegramError):
+            log.warning("could not close the pressed buttons: %s", result)
+        elif isinstance(result, BaseException):
+            raise result
 
 
 def refuses_politely(handler: Handler) -> Handler:

@@ -28,7 +28,7 @@ from bot.domain.errors import DomainError, InvalidTransition
 from bot.domain.roles import Actor
 from bot.services import services
 from bot import keyboards
-from handlers.base import acting, answer, command_args, refuses_politely
+from handlers.base import acting, answer, close_buttons, command_args, refuses_politely
 from handlers.complaint import complaint_media, complaint_text, evidence_item
 from handlers.notify import Outbox
 from handlers.official import official_case_view, rectification_evidence
@@ -262,8 +262,7 @@ async def supplement_done_button(update: Update, context: ContextTypes.DEFAULT_T
         case = await session.get(Case, draft.case_id)
         await drafts.discard_draft(session=session, account_id=actor.account_id)
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await answer(update, texts.SUPPLEMENT_DONE.format(ref=case.ref), reply_markup=keyboards.main_menu())
 
 
@@ -300,8 +299,7 @@ async def withdraw_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await _ask_withdraw(update, context, ref)
         return
     if action == "wdn":
-        await query.answer()
-        await query.edit_message_reply_markup(reply_markup=None)
+        await close_buttons(query)
         await answer(update, texts.WITHDRAW_KEPT.format(ref=texts.esc(ref)))
         return
     async with acting(update, context) as (session, actor):
@@ -309,8 +307,7 @@ async def withdraw_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await change_status(session=session, case=case, action="withdraw", actor=actor,
                             now=services(context).clock.now(), deadlines=services(context).deadlines)
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await answer(update, texts.WITHDRAWN.format(ref=case.ref))
 
 
@@ -331,8 +328,7 @@ async def satisfaction_button(update: Update, context: ContextTypes.DEFAULT_TYPE
             await drafts.start_draft(session=session, account_id=actor.account_id, kind=DraftKind.FEEDBACK,
                                      step=Step.SUPPLEMENT, now=now, case_id=case.id)
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     if rating == "unsatisfied":
         await answer(update, texts.ASK_UNSATISFIED_REASON.format(days=svc.policy.reopen_window_days))
     else:

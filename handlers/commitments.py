@@ -18,7 +18,7 @@ from bot.domain.departments import find_departments
 from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import DomainError, Forbidden
 from bot.services import Services, services
-from handlers.base import acting, answer, command_args, refuses_politely
+from handlers.base import acting, answer, close_buttons, command_args, refuses_politely
 from handlers.notify import Outbox
 from handlers.official import split_ref
 
@@ -281,8 +281,7 @@ async def conclude_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """确认践诺 / 记为失信 (ck:ID:1|0)."""
     query = update.callback_query
     _, raw_id, verdict = query.data.split(":")
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await _conclude(update, context, int(raw_id), None, kept=verdict == "1")
 
 
@@ -299,8 +298,7 @@ async def registration_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await register.decide_registration(session=session, commitment=commitment, actor=actor, approve=verdict == "1",
                                            now=svc.clock.now(), deadlines=svc.deadlines)
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await answer(update, texts.COMMIT_DECIDED.format(decision=texts.BTN_APPROVE if verdict == "1" else texts.BTN_RETURN))
 
 
@@ -353,8 +351,7 @@ async def amend_decision_button(update: Update, context: ContextTypes.DEFAULT_TY
             compensation={"d": "decided", "n": "none"}.get(verdict), now=svc.clock.now(), deadlines=svc.deadlines)
         ref = commitment.ref
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await answer(update, texts.AMEND_DECIDED.format(
         ref=ref, decision=texts.AMEND_REJECTED if verdict == "r" else texts.AMEND_APPROVED))
 

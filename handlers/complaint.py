@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 from telegram.ext import ContextTypes
@@ -18,7 +20,7 @@ from bot.domain.errors import StaleAction
 from bot.domain.roles import SYSTEM, Actor
 from bot.services import services
 from bot import keyboards
-from handlers.base import acting, answer, command_args, refuses_politely
+from handlers.base import acting, answer, close_buttons, command_args, refuses_politely
 from handlers.notify import Outbox
 from handlers.official import new_assignment_outbox
 from handlers.views import details_block
@@ -243,7 +245,7 @@ async def complaint_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             drafts.require_step(draft, draft_id, *Step)
             await drafts.discard_draft(session=session, account_id=actor.account_id)
             await session.commit()
-            await _close_buttons(query)
+            await close_buttons(query)
             await answer(update, texts.CANCELLED, reply_markup=keyboards.main_menu())
             return
         if action == "ok":
@@ -295,8 +297,7 @@ async def complaint_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         else:
             raise StaleAction("stale")
         await session.commit()
-    await _close_buttons(query)
-    await show_step(update, draft)
+    await asyncio.gather(close_buttons(query), show_step(update, draft))
 
 
 async def _submit(
@@ -339,15 +340,9 @@ async def _submit(
                                                                        department=texts.esc(department.name)))
     ref = case.ref
     await session.commit()
-    await _close_buttons(update.callback_query)
-    await answer(update, texts.CASE_OPENED.format(ref=ref), reply_markup=keyboards.main_menu())
+    await asyncio.gather(close_buttons(update.callback_query),
+                         answer(update, texts.CASE_OPENED.format(ref=ref), reply_markup=keyboards.main_menu()))
     await outbox.send(context)
-
-
-async def _close_buttons(query) -> None:
-    """Acknowledge the press and take the buttons off the message, so it cannot be pressed again."""
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
 
 
 @refuses_politely
@@ -430,5 +425,5 @@ async def _join_existing(update: Update, context: ContextTypes.DEFAULT_TYPE, *, 
     await drafts.discard_draft(session=session, account_id=actor.account_id)
     ref = case.ref
     await session.commit()
-    await _close_buttons(update.callback_query)
+    await close_buttons(update.callback_query)
     await answer(update, texts.JOINED_CASE.format(ref=ref), reply_markup=keyboards.main_menu())

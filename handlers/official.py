@@ -24,7 +24,7 @@ from bot.domain.officials import bind_account, record_bind_failure
 from bot.domain.roles import Actor
 from bot.services import Services, services
 from bot import keyboards
-from handlers.base import acting, answer, command_args, refuses_politely
+from handlers.base import acting, answer, close_buttons, command_args, refuses_politely
 from handlers.notify import Outbox
 from handlers.views import details_block
 
@@ -172,8 +172,7 @@ async def accept_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         await outbox.to_complainants(session, case, texts.CITIZEN_ACCEPTED.format(ref=case.ref))
         ref = case.ref
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await answer(update, texts.ACCEPTED.format(ref=ref, due=due_text(svc, reply_clock.due_at)))
     await outbox.send(context)
 
@@ -192,8 +191,7 @@ async def dispute_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await answer(update, texts.ASK_DISPUTE_REASON.format(ref=case.ref),
                      reply_markup=keyboards.dispute_reasons(case.ref))
         return
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await _dispute(update, context, parts[1], texts.DISPUTE_REASONS.get(parts[2], texts.DISPUTE_REASONS["other"]))
 
 
@@ -402,8 +400,7 @@ async def evidence_finished_button(update: Update, context: ContextTypes.DEFAULT
                             int(query.data.split(":")[1]), Step.SUPPLEMENT)
         await drafts.discard_draft(session=session, account_id=actor.account_id)
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await answer(update, texts.RECTIFY_EVIDENCE_DONE)
 
 

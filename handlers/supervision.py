@@ -39,7 +39,7 @@ from bot.domain.stats import (
     search_cases, working_days_late,
 )
 from bot.services import Services, services
-from handlers.base import acting, answer, command_args, refuses_politely
+from handlers.base import acting, answer, close_buttons, command_args, refuses_politely
 
 PAGE_SIZE = 10
 MESSAGE_BUDGET = 3800  # Telegram's limit is 4096 characters; leave room for a closing line
@@ -462,8 +462,7 @@ async def report_read_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         name = department.name
         await session.commit()
     if recorded:
-        await query.answer()
-        await query.edit_message_reply_markup(reply_markup=None)
+        await close_buttons(query)
         await answer(update, texts.REPORT_READ_RECORDED.format(department=texts.esc(name), month=month))
     else:
         await query.answer(texts.REPORT_READ_ALREADY, show_alert=True)

@@ -25,7 +25,7 @@ from bot.domain.roles import Actor
 from bot.services import services
 from bot import keyboards
 from handlers import supervision
-from handlers.base import acting, answer, command_args, refuses_politely
+from handlers.base import acting, answer, close_buttons, command_args, refuses_politely
 from bot.domain.commitments import normalize_commitment_ref
 from handlers.commitments import broken_commitment
 from handlers.views import details_block
@@ -152,8 +152,7 @@ async def assign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """A department chosen from an ambiguous /assign (as:REF:CODE)."""
     query = update.callback_query
     _, ref, code = query.data.split(":", 2)
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await _assign(update, context, ref, code)
 
 
@@ -442,8 +441,7 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 notice = texts.REPAIR_DECIDED.format(ref=ref, decision=decision)
             await outbox.to_officials(session, record.department_id, notice)
         await session.commit()
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await close_buttons(query)
     await answer(update, texts.COMMIT_DECIDED.format(decision=decision))
     await outbox.send(context)
 

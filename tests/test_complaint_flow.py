@@ -210,6 +210,32 @@ async def test_confirm_pressed_twice_opens_one_case(harness):
     assert any("已经提交过" in a for a in alerts)
 
 
+async def test_a_press_telegram_no_longer_accepts_still_gets_its_answer(harness):
+    """After a restart a press may be too old to answer and its message gone: the case is still opened
+    and the citizen is told so, never that something went wrong."""
+    chat = harness.chat(1012)
+    await chat.send(PROCUREMENT_TEXT)
+    await chat.press(chat.last().buttons[0][1])
+    await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(chat)
+    await chat.tap(texts.BTN_EVIDENCE_SKIP)
+    await chat.tap(texts.BTN_CONTACT_YES)
+
+    def too_old(call):
+        if call.method == "answerCallbackQuery":
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: query is too old and response timeout expired or query id is invalid"}
+        if call.method == "editMessageReplyMarkup":
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
+        return None
+
+    harness.request.faults.append(too_old)
+    await chat.tap(texts.BTN_SUBMIT)
+    assert "已立案" in chat.last().text
+    assert texts.ERROR_GENERIC not in chat.texts()
+    assert await count(harness, Case) == 1
+
+
 async def test_button_from_an_ended_flow_is_stale(harness):
     chat = harness.chat(1011)
     await chat.send(DEBT_TEXT)

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 # Rows fetched together with the statement itself. Bigger results (streamed reports) come in
 # further trips of this size, so memory stays bounded; an update's queries fit in the first one.
 _FIRST_ROWS = 256
+# How long a transaction waits for another writer before SQLITE_BUSY (also the connect timeout).
+BUSY_TIMEOUT_MS = 30_000
 
 
 class _OneTripCursor:
@@ -64,8 +66,14 @@ class _OneTripCursor:
             result = _statement(connection._conn, None, sql, parameters, many)
         else:
             begin, connection._pending_begin = connection._pending_begin, None
-            result = await connection._execute(_statement, connection._conn, begin, sql, parameters, many)
-            connection._locked = begin is not None
+            if begin is not None and _begin_without_waiting(connection._conn, begin):
+                connection._locked = True
+                result = _statement(connection._conn, None, sql, parameters, many)
+            else:
+                # The write lock is taken (another connection or process is writing): wait for it,
+                # up to busy_timeout, in the connection's thread, never on the event loop.
+                result = await connection._execute(_statement, connection._conn, begin, sql, parameters, many)
+                connection._locked = begin is not None
         self.description, rows, self.rowcount, self.lastrowid, self._open = result
         self._rows = deque(rows)
 
@@ -125,6 +133,21 @@ def _statement(conn: sqlite3.Connection, begin: str | None, sql: str, parameters
     return result
 
 
+def _begin_without_waiting(conn: sqlite3.Connection, begin: str) -> bool:
+    """Try BEGIN IMMEDIATE with no busy wait; False (nothing begun) when another writer holds the lock."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute(begin)
+        return True
+    except sqlite3.OperationalError as error:
+        busy = getattr(error, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY
+        if conn.in_transaction or not busy:
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
 def _fetch(cursor: sqlite3.Cursor, size: int | None):
     rows = cursor.fetchall() if size is None else cursor.fetchmany(size)
     done = size is None or len(rows) < size
@@ -135,11 +158,13 @@ def _fetch(cursor: sqlite3.Cursor, size: int | None):
 
 
 class _OneTripConnection(aiosqlite.Connection):
-    """aiosqlite with one thread trip per transaction.
+    """aiosqlite with at most one thread trip per transaction, usually none.
 
-    - BEGIN IMMEDIATE goes to the connection's thread together with the transaction's first
-      statement: that is the only step that can wait (busy_timeout) for another connection's
-      write lock, so it must not run on the event loop.
+    - BEGIN IMMEDIATE is the only step that can wait (busy_timeout) for another connection's
+      write lock, so it must never wait on the event loop. It is first tried there with no wait
+      at all (busy_timeout 0), which succeeds whenever no other writer is in a transaction; only
+      when the lock is taken does it go, with the transaction's first statement, to the
+      connection's thread, which waits there.
     - Once BEGIN IMMEDIATE has succeeded this connection holds SQLite's write lock; in WAL mode
       nothing else it does until COMMIT/ROLLBACK waits for a lock (readers never block a writer,
       and the checkpoint after a commit is PASSIVE). Those statements and the COMMIT run on the
@@ -198,7 +223,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -230,7 +255,7 @@ class Database:
         """What aiosqlite.connect does, with the dialect's connect arguments and a 30 s timeout."""
         dialect = self.engine.sync_engine.dialect
         args, kwargs = dialect.create_connect_args(self.engine.sync_engine.url)
-        kwargs["timeout"] = 30
+        kwargs["timeout"] = BUSY_TIMEOUT_MS / 1000
         # Statements run on the connection's thread or, inside a transaction that holds the write
         # lock, on the event loop's; never on both at once (SQLAlchemy awaits each one).
         kwargs["check_same_thread"] = False

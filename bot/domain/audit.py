@@ -43,10 +43,12 @@ async def append_event(
     from_status: str | None = None,
     to_status: str | None = None,
     note: str | None = None,
+    first: bool = False,
 ) -> CaseEvent:
-    """Add one event to the case's chain. The caller holds the case row (see cases.lock_case)."""
+    """Add one event to the case's chain. The caller holds the case row (see cases.lock_case);
+    `first` says the case was created in this transaction, so there is no chain to read yet."""
     return await _append(session, CaseEvent, CaseEvent.case_id, case.id, case.ref, action=action, actor=actor,
-                         now=now, from_status=from_status, to_status=to_status, note=note)
+                         now=now, from_status=from_status, to_status=to_status, note=note, first=first)
 
 
 async def append_commitment_event(
@@ -66,8 +68,9 @@ async def append_commitment_event(
 
 
 async def _append(session: AsyncSession, model, subject_column, subject_id: int, subject_ref: str, *, action: str,
-                  actor: Actor, now: datetime, from_status: str | None, to_status: str | None, note: str | None):
-    last = (
+                  actor: Actor, now: datetime, from_status: str | None, to_status: str | None, note: str | None,
+                  first: bool = False):
+    last = None if first else (
         await session.execute(
             select(model.seq, model.hash).where(subject_column == subject_id).order_by(model.seq.desc()).limit(1)
         )

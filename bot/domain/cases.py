@@ -185,7 +185,7 @@ async def open_case(
                       deadlines=deadlines)
     await append_event(
         session=session, case=case, action="create", actor=actor, now=now, to_status=Status.SUBMITTED,
-        note=f"evidence={len(new.evidence)}",
+        note=f"evidence={len(new.evidence)}", first=True,
     )
     return case
 

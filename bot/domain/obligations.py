@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Case, Obligation, Reminder
@@ -71,17 +71,22 @@ async def start_clock(
     )
     session.add(obligation)
     await session.flush()
-    plan_ladder(session=session, obligation=obligation, now=now, deadlines=deadlines)
+    await plan_ladder(session=session, obligation=obligation, now=now, deadlines=deadlines)
     return obligation
 
 
-def plan_ladder(*, session: AsyncSession, obligation: Obligation, now: datetime, deadlines: Deadlines) -> None:
+async def plan_ladder(*, session: AsyncSession, obligation: Obligation, now: datetime, deadlines: Deadlines) -> None:
     """Reminder rows for the rungs still ahead; rungs already past when the clock starts are skipped."""
-    for rung in plan_reminders(obligation.due_at, policy=deadlines.policy, calendar=deadlines.calendar,
-                               tz=deadlines.tz):
-        if rung.send_at > now:
-            session.add(Reminder(obligation_id=obligation.id, stage=rung.stage, overdue_days=rung.overdue_days,
-                                 send_at=rung.send_at, state="pending", created_at=now))
+    rows = [
+        {"obligation_id": obligation.id, "stage": rung.stage, "overdue_days": rung.overdue_days,
+         "send_at": rung.send_at, "state": "pending", "created_at": now}
+        for rung in plan_reminders(obligation.due_at, policy=deadlines.policy, calendar=deadlines.calendar,
+                                   tz=deadlines.tz)
+        if rung.send_at > now
+    ]
+    if rows:
+        # One executemany: nothing needs the new rows' ids, and ORM objects would be inserted one by one.
+        await session.execute(insert(Reminder), rows)
 
 
 async def open_clocks(*, session: AsyncSession, case_id: int, kinds: tuple[str, ...] | None = None) -> list[Obligation]:
@@ -128,5 +133,5 @@ async def extend_clock(
     )
     session.add(replacement)
     await session.flush()
-    plan_ladder(session=session, obligation=replacement, now=now, deadlines=deadlines)
+    await plan_ladder(session=session, obligation=replacement, now=now, deadlines=deadlines)
     return replacement

@@ -1,0 +1,73 @@
+"""The SQLite connection: transactions take the write lock on the event loop when it is free, and wait
+for it in the connection's thread when another writer holds it — never stalling the loop, never failing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import select, update
+
+from bot.db.models import Counter
+from bot.db.session import Database
+from bot.domain.refs import CASE_SEQUENCE, next_sequence
+
+
+async def _counter(db: Database) -> int:
+    async with db.session() as session:
+        return await session.scalar(select(Counter.value).where(Counter.name == CASE_SEQUENCE))
+
+
+async def test_a_second_writer_waits_off_the_loop_and_loses_no_update(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'locks.db'}"
+    first, second = Database(url), Database(url)  # two engines: as two processes would have
+    await first.upgrade()
+    before = await _counter(first)
+    try:
+        async with first.session() as holder:
+            await next_sequence(session=holder)  # holds SQLite's write lock until commit
+
+            async def bump_from_second() -> float:
+                async with second.session() as session:
+                    await next_sequence(session=session)
+                    await session.commit()
+                return time.monotonic()
+
+            waiter = asyncio.create_task(bump_from_second())
+            # The loop keeps running while the second engine waits for the lock.
+            ticks = 0
+            for _ in range(20):
+                await asyncio.sleep(0.005)
+                ticks += 1
+            assert not waiter.done() and ticks == 20
+            released = time.monotonic()
+            await holder.commit()
+        finished = await asyncio.wait_for(waiter, timeout=10)
+        assert finished >= released
+        assert await _counter(first) == before + 2
+        # And with the lock free again, both engines write without waiting.
+        async with second.session() as session:
+            await session.execute(update(Counter).where(Counter.name == CASE_SEQUENCE).values(value=Counter.value + 1))
+            await session.commit()
+        assert await _counter(first) == before + 3
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_rolled_back_transaction_releases_the_lock(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rollback.db'}"
+    first, second = Database(url), Database(url)
+    await first.upgrade()
+    before = await _counter(first)
+    try:
+        async with first.session() as session:
+            await next_sequence(session=session)
+            await session.rollback()
+        async with second.session() as session:
+            await asyncio.wait_for(next_sequence(session=session), timeout=2)
+            await session.commit()
+        assert await _counter(first) == before + 1
+    finally:
+        await first.dispose()
+        await second.dispose()
