@@ -44,6 +44,16 @@ async def file_complaint(chat: Chat, text: str = PROCUREMENT_TEXT, *, department
     return REF_IN_TEXT.search(opened[0]).group(0)
 
 
+async def reach_confirmation(chat: Chat, text: str = PROCUREMENT_TEXT) -> None:
+    """Type the complaint straight in and take every default up to the summary with 确认提交."""
+    await chat.send(text)
+    await chat.press(chat.last().buttons[0][1])
+    await chat.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(chat)
+    await chat.tap(texts.BTN_EVIDENCE_SKIP)
+    await chat.tap(texts.BTN_CONTACT_YES)
+
+
 async def skip_details(chat: Chat) -> None:
     """Leave the domain's follow-up questions (project, amount, since when…) unanswered."""
     while "补充信息" in chat.last().text and "/" in chat.last().text.split("）")[0]:

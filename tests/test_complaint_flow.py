@@ -11,7 +11,8 @@ from bot import texts
 from bot.db.models import Account, Case, CaseEvent, Draft, Evidence
 from bot.clock import FrozenClock
 from tests.conftest import START, make_settings, start_harness, stop_harness
-from tests.flows import DEBT_TEXT, PROCUREMENT_TEXT, WAGE_TEXT, case_by_ref, file_complaint, skip_details
+from tests.flows import (DEBT_TEXT, PROCUREMENT_TEXT, WAGE_TEXT, case_by_ref, file_complaint, reach_confirmation,
+                         skip_details)
 
 
 async def count(harness, model) -> int:
@@ -196,12 +197,7 @@ async def test_draft_survives_a_restart(harness, classifier):
 
 async def test_confirm_pressed_twice_opens_one_case(harness):
     chat = harness.chat(1010)
-    await chat.send(PROCUREMENT_TEXT)
-    await chat.press(chat.last().buttons[0][1])
-    await chat.tap(texts.BTN_DEPT_UNKNOWN)
-    await skip_details(chat)
-    await chat.tap(texts.BTN_EVIDENCE_SKIP)
-    await chat.tap(texts.BTN_CONTACT_YES)
+    await reach_confirmation(chat)
     submit = [data for label, data in chat.last().buttons if label == texts.BTN_SUBMIT][0]
     await asyncio.gather(chat.press(submit), chat.press(submit))
     await chat.press(submit)
@@ -214,12 +210,7 @@ async def test_a_press_telegram_no_longer_accepts_still_gets_its_answer(harness)
     """After a restart a press may be too old to answer and its message gone: the case is still opened
     and the citizen is told so, never that something went wrong."""
     chat = harness.chat(1012)
-    await chat.send(PROCUREMENT_TEXT)
-    await chat.press(chat.last().buttons[0][1])
-    await chat.tap(texts.BTN_DEPT_UNKNOWN)
-    await skip_details(chat)
-    await chat.tap(texts.BTN_EVIDENCE_SKIP)
-    await chat.tap(texts.BTN_CONTACT_YES)
+    await reach_confirmation(chat)
 
     def too_old(call):
         if call.method == "answerCallbackQuery":
