@@ -293,7 +293,9 @@ def local_date(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def terms_list(terms: list[str]) -> str:
-    return "、".join(esc(t) for t in terms[:8]) if terms else NO_TERMS
+    """The words that decided a domain, as a reader wants them: 拖欠 once, not 拖欠、拖、欠."""
+    shown = [t for t in dict.fromkeys(terms) if not any(t != other and t in other for other in terms)]
+    return "、".join(esc(t) for t in shown[:8]) if shown else NO_TERMS
 
 
 def excerpt(text: str, limit: int = 600) -> str:

@@ -101,6 +101,18 @@ async def test_text_typed_straight_in_starts_a_complaint(harness):
     assert draft.step == "domain" and draft.data["text"] == PROCUREMENT_TEXT
 
 
+async def test_the_words_behind_the_domain_are_shown_once_each(harness):
+    chat = harness.chat(1003)
+    await chat.send(DEBT_TEXT)
+    shown = re.search(r"判断依据：(.+)", chat.last().text).group(1).split("、")
+    async with harness.session() as session:
+        matched = (await session.scalar(select(Draft))).data["classification"]["terms"]
+    assert "拖欠" in shown and "工程款" in shown
+    # Every matched word is shown or is part of one that is, and none is part of another shown.
+    assert all(any(term in word for word in shown) for term in matched)
+    assert not [a for a in shown for b in shown if a != b and a in b]
+
+
 async def test_complain_command_with_text_argument(harness):
     chat = harness.chat(1003)
     await chat.send("/complain " + PROCUREMENT_TEXT)
