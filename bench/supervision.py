@@ -160,6 +160,7 @@ async def generate(url: str, n: int) -> dict[str, float]:
 
 async def measure(url: str, repeat: int) -> dict:
     from bot.db.session import Database
+    from bot.domain.calendar_table import refresh_calendar_table
     from bot.domain.reports import monthly_review
     from bot.domain.scores import department_scores
     from bot.domain.stats import month_period, monthly_trend, overdue_by_department, period_stats
@@ -167,6 +168,9 @@ async def measure(url: str, repeat: int) -> dict:
 
     db = Database(url)
     calendar = WorkCalendar.china()
+    async with db.session() as session:  # as the bot does at start
+        await refresh_calendar_table(session=session, calendar=calendar, today=NOW.date(), now=NOW)
+        await session.commit()
     period = month_period(2026, 11, TZ)
     queries = {
         "stats": lambda s: period_stats(session=s, period=period, region=None),

@@ -35,6 +35,8 @@ from bot.services import SERVICES_KEY, Services
 from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
 from handlers import citizen, common, commitments, complaint, official, supervision, supervisor
 from nlp import Classifier
+from scheduler.calendar_table import CHECK_SECONDS as CALENDAR_CHECK_SECONDS
+from scheduler.calendar_table import calendar_table_job, refresh_calendar
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
 from scheduler.monthly import monthly_review_job
@@ -176,6 +178,7 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             await seed_sample_directory(session=session)
             entries = await directory_entries(session=session)
             await session.commit()
+        await refresh_calendar(db, calendar, clock.now(), settings.tz)
         triager = Triager(classifier or Classifier.default(), entries)
         await asyncio.to_thread(triager.classifier.tokenize, "预热")  # load jieba now, off the event loop
         application.bot_data[SERVICES_KEY] = Services(
@@ -198,6 +201,10 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             )
             application.job_queue.run_repeating(
                 monthly_review_job, interval=300, first=120, name="monthly_review_job"
+            )
+            application.job_queue.run_repeating(
+                calendar_table_job, interval=CALENDAR_CHECK_SECONDS, first=CALENDAR_CHECK_SECONDS,
+                name="calendar_table_job",
             )
         log.info("Chengxin ready: %d departments, database %s", len(entries), db.url.get_backend_name())
 

@@ -438,6 +438,34 @@ class JobRun(Base):
     created_at: Mapped[datetime]
 
 
+class CalendarDay(Base):
+    """One local day of the working-day calendar, so the database can count working days late itself.
+
+    `ordinal` is the number of working days from the table's first day up to and including this one:
+    working days in (a, b] = ordinal(b) − ordinal(a), as WorkCalendar.working_days_between(a, b).
+    Filled from the bot's WorkCalendar by bot.domain.calendar_table, which CalendarState describes.
+    """
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    ordinal: Mapped[int]
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+
+
+class CalendarState(Base):
+    """The one row saying which days calendar_days covers and which calendar filled it (a digest of its
+    working days over that range): a query trusts the table only for the calendar it was given."""
+
+    __tablename__ = "calendar_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_day: Mapped[date | None]
+    last_day: Mapped[date | None]
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    filled_at: Mapped[datetime | None]
+
+
 class ReportRead(Base):
     """A department head's 已阅 on their department's monthly review (按月排查): one row per person and month."""
 

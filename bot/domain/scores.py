@@ -2,7 +2,8 @@
 
 The formula is documented in docs/scoring.md and shown by `/score formula`; the weights below are the
 only place it lives. Every input is a GROUP BY in the database; Python only combines one row per
-department (and per distinct due day for working days overdue).
+department. Working days overdue are summed by the database too, over the calendar table
+(bot.domain.calendar_table); without a usable table, per distinct due day in Python.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from bot.db.models import Case, CaseEvent, Department, DishonestyRecord, Obligation
+from bot.db.models import CalendarDay, Case, CaseEvent, Department, DishonestyRecord, Obligation
+from bot.domain.calendar_table import StoredCalendar, days_late_sql, local_day_sql, stored_calendar
 from bot.domain.stats import (
     CLOCK_OPEN,
-    LatenessMemo,
     Period,
     WorkdayIndex,
     core_rows,
     in_region,
+    lateness_by_department,
     raw_time,
 )
 from bot.domain.workdays import WorkCalendar
@@ -117,14 +120,6 @@ class DepartmentScore:
                     or self.rated or self.records)
 
 
-def _local_day_sql(column, tz: ZoneInfo, dialect: str):
-    """The local calendar day of a timestamp column, computed by the database."""
-    if dialect == "postgresql":
-        return func.date(func.timezone(tz.key, column))
-    offset = int(datetime.now(tz).utcoffset().total_seconds())
-    return func.date(column, f"{offset:+d} seconds")
-
-
 def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
@@ -162,45 +157,26 @@ async def department_scores(
             scores[department_id].met = int(n)
 
     # Working days overdue: clocks missed in the period (due day → closing day) …
-    dialect = session.bind.dialect.name
-    closed_day = _local_day_sql(Obligation.closed_at, tz, dialect)
-    rows = await core_rows(session,
-        select(Obligation.department_id, raw_time(Obligation.due_at), closed_day, func.count())
-        .where(Obligation.state == "missed", Obligation.closed_at >= start, Obligation.closed_at < end,
-               Obligation.department_id.is_not(None), scoped(Obligation.department_id))
-        .group_by(Obligation.department_id, Obligation.due_at, closed_day)
-    )
-    late_by: dict = {}   # (due time, closing day) → working days late; the same pairs recur across departments
-    for department_id, due_at, day, n in rows:
-        target = scores.get(department_id)
-        if target is None:
-            continue
-        late = late_by.get((due_at, day))
-        if late is None:
-            aware = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=timezone.utc)
-            late = late_by[(due_at, day)] = max(0, calendar.working_days_between(
-                aware.astimezone(tz).date(), _as_date(day)))
-        target.missed += n
-        target.overdue_working_days += late * n
+    stored = await stored_calendar(session=session, calendar=calendar, tz=tz, as_of=as_of.astimezone(tz).date())
+    missed = and_(Obligation.state == "missed", Obligation.closed_at >= start, Obligation.closed_at < end,
+                  Obligation.department_id.is_not(None), scoped(Obligation.department_id))
+    if stored is None or not await _missed_in_database(session, scores, missed, stored):
+        await _missed_in_python(session, scores, missed, calendar, tz)
     # … and clocks still open and overdue at the end of the period (or now, if that is earlier): open ones
     # (partial index ix_obligations_open), and ones closed only after that moment (a closed clock always has
     # its closed_at, so `closed_at IS NULL` is only ever an open one) — two index ranges instead of an OR.
-    late_at = LatenessMemo(calendar, as_of, tz)
-    common = (Obligation.due_at < as_of, Obligation.created_at < end, Obligation.department_id.is_not(None),
-              scoped(Obligation.department_id))
+    # The second range is not bounded by due time: a clock due after that moment is 0 days late anyway,
+    # and with the bound SQLite walks (state, due_at) over every closed clock instead of the few closed since.
+    common = (Obligation.created_at < end, Obligation.department_id.is_not(None), scoped(Obligation.department_id))
     for where in (
-        (Obligation.state == CLOCK_OPEN, or_(Obligation.closed_at.is_(None), Obligation.closed_at >= as_of)),
+        (Obligation.state == CLOCK_OPEN, or_(Obligation.closed_at.is_(None), Obligation.closed_at >= as_of),
+         Obligation.due_at < as_of),
         (Obligation.state.in_(("met", "missed")), Obligation.closed_at >= as_of),
     ):
-        rows = await core_rows(session,
-            select(Obligation.department_id, raw_time(Obligation.due_at), func.count())
-            .where(*where, *common)
-            .group_by(Obligation.department_id, Obligation.due_at)
-        )
-        for department_id, due_at, n in rows:
-            target = scores.get(department_id)
-            if target is not None:
-                target.overdue_working_days += late_at(due_at) * n
+        for department_id, _, late, _ in await lateness_by_department(
+                session=session, where=and_(*where, *common), calendar=calendar, as_of=as_of, tz=tz, stored=stored):
+            if department_id in scores:
+                scores[department_id].overdue_working_days += late
 
     # Reopen (重办) rate: reopenings against closings (verify, tolerate) in the period.
     rows = await session.execute(
@@ -241,6 +217,52 @@ async def department_scores(
             scores[department_id].records[status] = int(n)
 
     return sorted(scores.values(), key=lambda s: (-s.score, s.code))
+
+
+async def _missed_in_database(session: AsyncSession, scores: dict[int, DepartmentScore], where,
+                              stored: StoredCalendar) -> bool:
+    """Missed clocks and their working days late (due day → closing day) per department, summed by the
+    database over calendar_days; False, counting nothing, when a day lies outside the table."""
+    due, closed = aliased(CalendarDay), aliased(CalendarDay)
+    rows = await core_rows(session,
+        select(Obligation.department_id, func.count(), func.sum(days_late_sql(closed.ordinal, due.ordinal)),
+               func.count(due.ordinal + closed.ordinal))
+        .select_from(Obligation)
+        .outerjoin(due, due.day == stored.local_day(Obligation.due_at))
+        .outerjoin(closed, closed.day == stored.local_day(Obligation.closed_at))
+        .where(where)
+        .group_by(Obligation.department_id)
+    )
+    if any(n != known for _, n, _, known in rows):
+        return False
+    for department_id, n, late, _ in rows:
+        if department_id in scores:
+            scores[department_id].missed += n
+            scores[department_id].overdue_working_days += late
+    return True
+
+
+async def _missed_in_python(session: AsyncSession, scores: dict[int, DepartmentScore], where,
+                            calendar: WorkdayIndex, tz: ZoneInfo) -> None:
+    """As _missed_in_database, grouped per (department, due time, closing day) and computed here."""
+    closed_day = local_day_sql(Obligation.closed_at, tz, session.bind.dialect.name)
+    rows = await core_rows(session,
+        select(Obligation.department_id, raw_time(Obligation.due_at), closed_day, func.count())
+        .where(where)
+        .group_by(Obligation.department_id, Obligation.due_at, closed_day)
+    )
+    late_by: dict = {}   # (due time, closing day) → working days late; the same pairs recur across departments
+    for department_id, due_at, day, n in rows:
+        target = scores.get(department_id)
+        if target is None:
+            continue
+        late = late_by.get((due_at, day))
+        if late is None:
+            aware = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=timezone.utc)
+            late = late_by[(due_at, day)] = max(0, calendar.working_days_between(
+                aware.astimezone(tz).date(), _as_date(day)))
+        target.missed += n
+        target.overdue_working_days += late * n
 
 
 def ranking(scores: list[DepartmentScore]) -> list[tuple[int, DepartmentScore]]:

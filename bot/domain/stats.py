@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import DateTime, and_, case, func, literal_column, or_, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Case, Department, DepartmentAlias, Obligation
+from bot.db.models import CalendarDay, Case, Department, DepartmentAlias, Obligation
+from bot.domain.calendar_table import StoredCalendar, days_late_sql, stored_calendar
 from bot.domain.errors import InvalidInput
 from bot.domain.lifecycle import OPEN_STATUSES
 from bot.domain.workdays import WorkCalendar
@@ -365,6 +366,60 @@ async def core_rows(session: AsyncSession, query) -> list:
     return (await connection.execute(query)).all()
 
 
+async def lateness_by_department(
+    *, session: AsyncSession, where, calendar: WorkCalendar | WorkdayIndex, as_of: datetime, tz: ZoneInfo,
+    stored: StoredCalendar | None,
+) -> list[tuple[int | None, int, int, int]]:
+    """The clocks matching `where` per department: (department id, count, working days late as of `as_of`
+    in total, the most for one clock).
+
+    Summed by the database over calendar_days when `stored` (checked for the same as-of day) may stand in
+    for the calendar: one row per department. Otherwise, or when a due day lies outside the table, grouped
+    per (department, due time) and computed here, as before the table existed.
+    """
+    if stored is not None:
+        rows = await _lateness_in_database(session, where, stored)
+        if rows is not None:
+            return rows
+    return await _lateness_in_python(session, where, calendar, as_of, tz)
+
+
+async def _lateness_in_database(session: AsyncSession, where, stored: StoredCalendar) -> list[tuple] | None:
+    # Counted per (department, due time) first, along the index, and only then joined to the calendar: that
+    # joins a few thousand groups instead of every clock, and keeps SQLite on the index the WHERE wants
+    # (grouped by department alone, it would walk the department index over every clock instead).
+    per_due = (
+        select(Obligation.department_id.label("department_id"), Obligation.due_at.label("due_at"),
+               func.count().label("n"))
+        .where(where).group_by(Obligation.department_id, Obligation.due_at).subquery()
+    )
+    late = days_late_sql(stored.as_of_ordinal, CalendarDay.ordinal)
+    rows = await core_rows(session,
+        select(per_due.c.department_id, func.sum(per_due.c.n), func.sum(per_due.c.n * late), func.max(late),
+               func.count(), func.count(CalendarDay.ordinal))
+        .select_from(per_due)
+        .outerjoin(CalendarDay, CalendarDay.day == stored.local_day(per_due.c.due_at))
+        .group_by(per_due.c.department_id)
+    )
+    if any(groups != known for *_, groups, known in rows):
+        return None  # a due day before (or after) the table's span
+    return [(department_id, int(n), int(total), int(worst)) for department_id, n, total, worst, _, _ in rows]
+
+
+async def _lateness_in_python(session: AsyncSession, where, calendar, as_of: datetime, tz: ZoneInfo) -> list[tuple]:
+    late = LatenessMemo(calendar, as_of, tz)
+    totals: dict[int | None, tuple[int, int, int]] = {}
+    rows = await core_rows(session,
+        select(Obligation.department_id, raw_time(Obligation.due_at), func.count()).where(where)
+        .group_by(Obligation.department_id, Obligation.due_at)
+    )
+    for department_id, due_at, n in rows:
+        days = late(due_at)
+        count, total, worst = totals.get(department_id, (0, 0, 0))
+        totals[department_id] = (count + n, total + days * n, max(worst, days))
+    return [(department_id, *figures) for department_id, figures in totals.items()]
+
+
 def _overdue_where(now: datetime, region: str | None):
     conditions = [Obligation.state == CLOCK_OPEN, Obligation.due_at < now]
     if region is not None:
@@ -378,26 +433,17 @@ async def overdue_by_department(
 ) -> list[OverdueGroup]:
     """Open clocks past due, grouped by department (most overdue first), with their working days overdue.
 
-    The count and day totals come from GROUP BY (department, due time): deadlines fall at the end of a
-    local day, so there are few distinct due times. The listed items are the oldest few per department.
+    The count and day totals come from one GROUP BY department over calendar_days (see
+    lateness_by_department). The listed items are the oldest few per department.
     """
     where = _overdue_where(now, region)
     calendar = WorkdayIndex(calendar) if isinstance(calendar, WorkCalendar) else calendar
-    groups: dict[int | None, OverdueGroup] = {}
-    late = LatenessMemo(calendar, now, tz)
-    rows = await core_rows(session,
-        select(Obligation.department_id, raw_time(Obligation.due_at), func.count()).where(where)
-        .group_by(Obligation.department_id, Obligation.due_at)
-    )
-    for department_id, due_at, n in rows:
-        days = late(due_at)
-        group = groups.get(department_id)
-        if group is None:
-            group = groups[department_id] = OverdueGroup(department_id, None)
-        group.count += n
-        group.working_days += days * n
-        if days > group.max_working_days:
-            group.max_working_days = days
+    stored = await stored_calendar(session=session, calendar=calendar, tz=tz, as_of=now.astimezone(tz).date())
+    groups = {
+        department_id: OverdueGroup(department_id, None, count, total, worst)
+        for department_id, count, total, worst in await lateness_by_department(
+            session=session, where=where, calendar=calendar, as_of=now, tz=tz, stored=stored)
+    }
     if not groups:
         return []
     names = dict((await session.execute(
@@ -517,6 +563,6 @@ async def search_cases(
 
 __all__ = [
     "Backlog", "CaseFilter", "LatenessMemo", "WorkdayIndex", "OPEN_STATUSES", "OverdueGroup", "OverdueItem", "Period", "PeriodStats", "Trend",
-    "core_rows", "in_region", "raw_time", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
+    "core_rows", "in_region", "lateness_by_department", "raw_time", "looks_like_period", "month_period", "monthly_trend", "overdue_by_department",
     "overdue_rows", "parse_month", "parse_period", "period_stats", "search_cases", "working_days_late",
 ]

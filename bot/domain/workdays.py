@@ -8,6 +8,7 @@ completes a year the package has wrong or has not published yet; an override alw
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -65,6 +66,7 @@ class WorkCalendar:
         self._overrides: dict[date, bool] = dict(overrides or {})
         self._official = official
         self._cache: dict[date, bool] = {}
+        self._digests: dict[tuple[date, date], str] = {}
 
     @classmethod
     def china(cls, override_file: Path | None = None) -> "WorkCalendar":
@@ -98,6 +100,15 @@ class WorkCalendar:
                 result = not is_holiday
         self._cache[day] = result
         return result
+
+    def digest(self, first: date, last: date) -> str:
+        """A fingerprint of which days in [first, last] are working days: a stored copy of the calendar
+        (bot.domain.calendar_table) is used only while its digest matches. Remembered per span."""
+        digest = self._digests.get((first, last))
+        if digest is None:
+            bits = bytes(self.is_working_day(first + timedelta(days=i)) for i in range((last - first).days + 1))
+            digest = self._digests[(first, last)] = hashlib.sha256(bits).hexdigest()
+        return digest
 
     def next_working_day(self, day: date) -> date:
         """First working day strictly after `day`."""
