@@ -293,12 +293,7 @@ async def test_daily_limit_refuses_politely_and_keeps_the_draft(database_url, cl
         chat = running.chat(1015)
         await file_complaint(chat)
         await file_complaint(chat)
-        await chat.send(PROCUREMENT_TEXT)
-        await chat.press(chat.last().buttons[0][1])
-        await chat.tap(texts.BTN_DEPT_UNKNOWN)
-        await skip_details(chat)
-        await chat.tap(texts.BTN_EVIDENCE_SKIP)
-        await chat.tap(texts.BTN_CONTACT_YES)
+        await reach_confirmation(chat)
         await chat.tap(texts.BTN_SUBMIT)
         alert = running.request.sent(method="answerCallbackQuery")[-1].params["text"]
         assert "每日上限" in alert
