@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.db.models import Account, Case, Department, DishonestyRecord, JobRun, Obligation, ReportRead
 from bot.domain.scores import department_scores
-from bot.domain.stats import month_period, parse_period, period_stats
+from bot.domain.stats import month_period, monthly_trend, parse_period, period_stats
 from handlers.supervision import find_command, register_supervision_handlers
 from scheduler.monthly import monthly_review_job
 from tests.conftest import SHANGHAI, SUPERVISOR_ID, make_settings, start_harness, stop_harness
@@ -220,6 +220,17 @@ async def test_stats_counts_and_backlog_against_known_numbers(sv):
     assert (p.open_at_start, p.new, p.closed, p.open_at_end) == (0, 2, 0, 2)
     rb = regional.backlog
     assert (rb.open_at_start, rb.new, rb.closed, rb.open_at_end) == (1, 1, 1, 1)
+
+    # The chart's data: six months ending November, by domain, and open at each month end.
+    async with sv.session() as session:
+        trend = await monthly_trend(session=session, period=month_period(2026, 11, SHANGHAI), region=None)
+        regional_trend = await monthly_trend(session=session, period=month_period(2026, 11, SHANGHAI),
+                                             region="tinghu")
+    assert [m.label for m in trend.months][-2:] == ["2026-10", "2026-11"]
+    assert trend.by_domain == {"procurement": [0, 0, 0, 0, 1, 2], "debt": [0, 0, 0, 0, 1, 1]}
+    assert trend.open_at_end == [0, 0, 0, 0, 2, 3]
+    assert regional_trend.by_domain == {"debt": [0, 0, 0, 0, 1, 1]}
+    assert regional_trend.open_at_end == [0, 0, 0, 0, 1, 1]
 
     uploads = capture_uploads(sv)
     supervisor = sv.supervisor()

@@ -254,11 +254,13 @@ async def monthly_trend(*, session: AsyncSession, period: Period, region: str | 
     scope = in_region(Case.department_id, region)
     # One pass over the cases filed since the first month: by domain and month for the bars, and in total per
     # span between month ends (the last running on past the period) for the open-at-month-end line.
+    # Grouped by month first: grouped by domain first, SQLite reads the cases in domain-index order to skip
+    # the sort, which walks every case ever filed (2 s at a million) instead of the created_at range.
     bucket = case(*[(Case.created_at < m.end_at, i) for i, m in enumerate(spans)], else_=len(spans))
     rows = await core_rows(session,
         select(Case.domain, bucket.label("bucket"), func.count())
         .where(Case.created_at >= spans[0].start_at, scope)
-        .group_by(Case.domain, bucket)
+        .group_by(bucket, Case.domain)
     )
     by_domain: dict[str, list[int]] = {}
     created = [0] * len(spans)   # created[i]: from the end of month i to the end of month i + 1 (or on)
