@@ -223,16 +223,24 @@ async def _dispute(update: Update, context: ContextTypes.DEFAULT_TYPE, raw_ref: 
     await outbox.send(context)
 
 
+async def _ref_and_text(update: Update, usage: str) -> tuple[str | None, str]:
+    """REF and the text after it (/reply, /rectified), or (None, "") once the official was told what is wrong."""
+    ref, text = split_ref(update)
+    if not ref or not text:
+        await answer(update, usage)
+        return None, ""
+    if len(text) > MAX_REPLY:
+        await answer(update, texts.REPLY_TOO_LONG.format(length=len(text), limit=MAX_REPLY))
+        return None, ""
+    return ref, text
+
+
 @refuses_politely
 async def reply_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the complainant through the bot (/reply REF TEXT)."""
     svc = services(context)
-    ref, text = split_ref(update)
-    if not ref or not text:
-        await answer(update, texts.USAGE_REPLY)
-        return
-    if len(text) > MAX_REPLY:
-        await answer(update, texts.REPLY_TOO_LONG.format(length=len(text), limit=MAX_REPLY))
+    ref, text = await _ref_and_text(update, texts.USAGE_REPLY)
+    if ref is None:
         return
     outbox = Outbox()
     async with acting(update, context) as (session, actor):
@@ -296,12 +304,8 @@ async def commit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def rectified_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Report rectification done (/rectified REF TEXT); evidence may follow as photos or documents."""
     svc = services(context)
-    ref, text = split_ref(update)
-    if not ref or not text:
-        await answer(update, texts.USAGE_RECTIFIED)
-        return
-    if len(text) > MAX_REPLY:
-        await answer(update, texts.REPLY_TOO_LONG.format(length=len(text), limit=MAX_REPLY))
+    ref, text = await _ref_and_text(update, texts.USAGE_RECTIFIED)
+    if ref is None:
         return
     outbox = Outbox()
     now = svc.clock.now()

@@ -204,6 +204,11 @@ async def test_dates_and_usage_are_checked(harness):
     assert "用法" in official.last().text
     await official.send(f"/reply {ref} " + "长" * 2001)
     assert "上限 2000 字" in official.last().text
+    await official.send(f"/rectified {ref}")
+    assert "/rectified 编号 整改情况" in official.last().text
+    await official.send(f"/rectified {ref} " + "长" * 2001)
+    assert "上限 2000 字" in official.last().text
+    assert (await case_by_ref(harness, ref)).status == "in_progress"  # not pending_review
     await official.send(f"/extend {ref} 2026年11月28日 太忙")
     assert "必须晚于当前期限" in official.last().text
     await official.send("/reply YC-20261127-9999 你好")
