@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import build_application
 from bot.clock import FrozenClock
@@ -18,8 +16,8 @@ from bot.config import Settings
 from bot.services import SERVICES_KEY, Services
 from bot.simulator import Chat, LocalRequest
 from nlp import Classifier
+from tests.pg import PG_URL_VARIABLE, drop_run_databases, run_database, server_url
 
-PG_URL_VARIABLE = "CHENGXIN_TEST_DATABASE_URL"
 SUPERVISOR_ID = 90001
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
@@ -31,12 +29,14 @@ def classifier() -> Classifier:
     return Classifier.default()
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
+@pytest.fixture(scope="session", autouse=True)
+def _drop_run_databases():
+    """The PostgreSQL databases this run created are dropped when it ends."""
+    yield
+    import asyncio
+
+    if server_url():
+        asyncio.run(drop_run_databases())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,11 +44,10 @@ async def database_url(request, tmp_path) -> str:
     """A fresh, empty database of each kind; PostgreSQL only when CHENGXIN_TEST_DATABASE_URL is set."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'chengxin.db'}"
-    url = os.environ.get(PG_URL_VARIABLE)
+    url = server_url()
     if not url:
         pytest.skip(f"PostgreSQL tests need {PG_URL_VARIABLE}")
-    await _reset_postgres(url)
-    return url
+    return await run_database(url)
 
 
 def make_settings(database_url: str, **overrides) -> Settings:

@@ -44,7 +44,7 @@ async def process_db(request, tmp_path) -> str:
         pytest.skip(f"PostgreSQL tests need {PG_URL_VARIABLE}")
     from tests.test_production_instances import own_database
 
-    return await own_database(url, "chengxin_prod_crash")
+    return await own_database(url, "crash")
 
 
 async def seed(url: str) -> datetime:

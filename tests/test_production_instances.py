@@ -143,22 +143,10 @@ def job_errors(harness) -> float:
 
 
 async def own_database(url: str, name: str) -> str:
-    """A database of our own on the test server (tests running in parallel reset the shared one)."""
-    import asyncpg
+    """A database of this run's own on the test server."""
+    from tests.pg import run_database
 
-    server = make_url(url)
-    connection = await asyncpg.connect(host=server.host, port=server.port or 5432, user=server.username,
-                                       password=server.password, database=server.database)
-    try:
-        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    own = server.set(database=name).render_as_string(hide_password=False)
-    from tests.conftest import _reset_postgres
-
-    await _reset_postgres(own)
-    return own
+    return await run_database(url, name)
 
 
 @pytest.fixture
@@ -166,7 +154,7 @@ async def pg_url():
     url = os.environ.get(PG_URL_VARIABLE)
     if not url:
         pytest.skip(f"the outage test needs PostgreSQL ({PG_URL_VARIABLE}): SQLite has no connection to lose")
-    return await own_database(url, "chengxin_prod_outage")
+    return await own_database(url, "outage")
 
 
 async def test_database_outage_is_answered_and_survived(pg_url, classifier):
