@@ -15,6 +15,7 @@ from bot.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFou
 from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
 from bot.domain.obligations import Deadlines, apply_clock_effect, start_clock
 from bot.domain.refs import new_case_ref, normalize_ref
+from bot.domain import scope
 from bot.domain.roles import Actor, Role
 from nlp import mask_pii
 
@@ -58,12 +59,8 @@ def should_auto_assign(new: NewCase, recognised: list[str], *, enabled: bool, mi
 
 
 def may_view(case: Case, actor: Actor) -> bool:
-    """Supervisors see every case, officials their department's, citizens their own."""
-    if actor.is_supervisor:
-        return True
-    if actor.is_official:
-        return case.department_id is not None and actor.account.department_id == case.department_id
-    return actor.account is not None and case.complainant_id == actor.account.id
+    """Whether the actor may open this case (the one scope function decides)."""
+    return scope.may_see_case(actor, case)
 
 
 async def is_co_complainant(*, session: AsyncSession, case: Case, actor: Actor) -> bool:
@@ -94,7 +91,7 @@ async def case_for(*, session: AsyncSession, raw_ref: str, actor: Actor, for_upd
             case = None
     else:
         case = await session.scalar(select(Case).where(Case.ref == ref))
-    if case is None or not (may_view(case, actor) or await is_co_complainant(session=session, case=case, actor=actor)):
+    if case is None or not await scope.case_visible(session=session, actor=actor, case=case):
         # Never tell a stranger whether someone else's case exists.
         raise NotFound("case_not_found", ref=ref)
     return case
@@ -116,7 +113,7 @@ async def change_status(
         raise Forbidden("forbidden", action=action)
     if actor.role is Role.CITIZEN and case.complainant_id != actor.account_id:
         raise Forbidden("forbidden", action=action)
-    if actor.role is Role.OFFICIAL and case.department_id != actor.account.department_id:
+    if actor.role in (Role.OFFICIAL, Role.SUPERVISOR) and not scope.may_see_case(actor, case):
         raise Forbidden("forbidden", action=action)
     current = Status(case.status)
     if current not in transition.sources:

@@ -27,6 +27,7 @@ from bot.domain.dates import DateProblem, parse_due_date
 from bot.domain.errors import DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
 from bot.domain.obligations import Deadlines, close_clock, extend_clock, start_clock
 from bot.domain.refs import next_sequence
+from bot.domain import scope
 from bot.domain.roles import Actor
 from nlp import DOMAINS
 from nlp.extract import extract_amounts
@@ -85,11 +86,7 @@ async def commitment_by_ref(*, session: AsyncSession, raw_ref: str, actor: Actor
 
 
 def may_view(commitment: Commitment, actor: Actor) -> bool:
-    if actor.is_supervisor:
-        return True
-    if actor.is_official and actor.account.department_id == commitment.department_id:
-        return True
-    return commitment.is_public and commitment.status in PUBLIC_STATES
+    return scope.may_see_commitment(actor, commitment, public_states=PUBLIC_STATES)
 
 
 async def find_duplicate(*, session: AsyncSession, department_id: int, content: str, due_on: date) -> Commitment | None:
@@ -275,11 +272,7 @@ async def versions_of(*, session: AsyncSession, commitment_id: int) -> list[Comm
 async def list_commitments(*, session: AsyncSession, actor: Actor, words: str | None, overdue_at: datetime | None,
                            offset: int, limit: int) -> tuple[list[Commitment], int]:
     """Register commitments the actor may see, matching words (department name/alias or content), due first."""
-    conditions = [Commitment.ref.is_not(None)]
-    if actor.is_official:
-        conditions.append(Commitment.department_id == actor.account.department_id)
-    elif not actor.is_supervisor:
-        conditions += [Commitment.is_public.is_(True), Commitment.status.in_(PUBLIC_STATES)]
+    conditions = [Commitment.ref.is_not(None), scope.commitments_clause(actor, public_states=PUBLIC_STATES)]
     if words:
         like = f"%{words}%"
         aliased = select(DepartmentAlias.department_id).where(DepartmentAlias.alias == words)
