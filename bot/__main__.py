@@ -9,10 +9,20 @@ import sys
 from pathlib import Path
 
 from pydantic import ValidationError
+from telegram.error import InvalidToken, NetworkError
 
 from bot.config import Settings
 
+TOKEN_REJECTED = (
+    "Telegram 拒绝了这个令牌（已撤销或输入有误），请向 @BotFather 重新获取 / Telegram rejected "
+    "TELEGRAM_BOT_TOKEN (revoked or mistyped): get it again from @BotFather"
+)
+API_UNREACHABLE = (
+    "无法连接 Bot API 服务器 {url}（{error}），请检查网络或 TELEGRAM_API_URL / cannot reach the Bot API "
+    "server at {url} ({error}): check the network or TELEGRAM_API_URL"
+)
 TOKEN_HELP = (
+    "未设置 TELEGRAM_BOT_TOKEN，或它还是示例占位符：请向 @BotFather 获取令牌并设置，或先用 chengxin console 试用 / "
     "TELEGRAM_BOT_TOKEN is not set (or is a placeholder): get one from @BotFather and export it, "
     "or try the bot without Telegram: chengxin console"
 )
@@ -63,7 +73,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     configure_logging(settings.log_level, settings.token, settings.secret_token, fmt=settings.log_format)
     application = build_application(settings)
-    asyncio.run(serve(application, settings, worker=WORKER))
+    try:
+        asyncio.run(serve(application, settings, worker=WORKER))
+    except InvalidToken:
+        print(f"chengxin: {TOKEN_REJECTED}", file=sys.stderr)
+        return 2
+    except NetworkError as error:  # TimedOut is one: the server did not answer
+        print(f"chengxin: {API_UNREACHABLE.format(url=settings.api_root, error=type(error).__name__)}",
+              file=sys.stderr)
+        return 2
     return 0
 
 

@@ -6,23 +6,12 @@ import asyncio
 import logging
 from pathlib import Path
 
-from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram import BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
-    Defaults,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
-from bot import texts
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import Database
@@ -33,7 +22,7 @@ from bot.domain.workdays import WorkCalendar
 from bot.policy import load_policy
 from bot.services import SERVICES_KEY, Services
 from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
-from handlers import citizen, common, commitments, complaint, official, supervision, supervisor
+from handlers import citizen, commands, common, commitments, complaint, official, supervision, supervisor
 from nlp import Classifier
 from scheduler.calendar_table import CHECK_SECONDS as CALENDAR_CHECK_SECONDS
 from scheduler.calendar_table import calendar_table_job, refresh_calendar
@@ -79,93 +68,12 @@ def build_application(
 
 
 def register_handlers(application: Application, settings: Settings) -> None:
-    """Every trigger the bot answers, in the order they are tried."""
-    application.add_handler(TypeHandler(Update, common.FloodGuard(settings.flood_messages, settings.flood_seconds)),
-                            group=-2)
-    application.add_handler(MessageHandler(~filters.ChatType.PRIVATE, common.group_chat_guard), group=-1)
-    application.add_handler(MessageHandler(filters.UpdateType.EDITED, common.edited_message))
-
-    commands = {
-        "start": common.start_command,
-        "help": common.help_command,
-        "complain": complaint.complain_command,
-        "cancel": complaint.cancel_command,
-        "mycases": citizen.mycases_command,
-        "status": citizen.status_command,
-        "supplement": citizen.supplement_command,
-        "withdraw": citizen.withdraw_command,
-        "case": supervisor.case_command,
-        "assign": supervisor.assign_command,
-        "invite": supervisor.invite_command,
-        "officials": supervisor.officials_command,
-        "unbind": supervisor.unbind_command,
-        "verify": supervisor.verify_command,
-        "tolerate": supervisor.tolerate_command,
-        "reject": supervisor.reject_command,
-        "reopen": supervisor.reopen_command,
-        "broken": supervisor.broken_command,
-        "bind": official.bind_command,
-        "tasks": official.tasks_command,
-        "reply": official.reply_command,
-        "commit": official.commit_command,
-        "rectified": official.rectified_command,
-        "extend": official.extend_command,
-        "dispute": official.dispute_command,
-        "objection": official.objection_command,
-        "repair": official.repair_command,
-        "register": commitments.register_command,
-        "commitments": commitments.commitments_command,
-        "commitment": commitments.commitment_command,
-        "fulfilled": commitments.fulfilled_command,
-        "kept": commitments.kept_command,
-        "amend": commitments.amend_command,
-        "domain": supervisor.domain_command,
-    }
-    for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback, filters=filters.ChatType.PRIVATE))
-
-    menu = {
-        texts.BTN_COMPLAIN: complaint.complain_command,
-        texts.BTN_MY_CASES: citizen.mycases_command,
-        texts.BTN_STATUS: citizen.status_command,
-        texts.BTN_HELP: common.help_command,
-    }
-    for label, callback in menu.items():
-        application.add_handler(MessageHandler(filters.Text([label]), callback))
-
-    buttons = {
-        r"^c:\d+:": complaint.complaint_button,
-        r"^my:\d+$": citizen.mycases_page_button,
-        r"^st:": citizen.status_button,
-        r"^sup:": citizen.supplement_button,
-        r"^sd:\d+$": citizen.supplement_done_button,
-        r"^wd[yn]?:": citizen.withdraw_button,
-        r"^as:": supervisor.assign_button,
-        r"^ev:": supervisor.evidence_button,
-        r"^acc:": official.accept_case_button,
-        r"^dspr?:": official.dispute_case_button,
-        r"^ef:\d+$": official.evidence_finished_button,
-        r"^(cmd|exd|obd|rpd):\d+:[01]$": supervisor.decision_button,
-        r"^ub:\d+$": supervisor.unbind_button,
-        r"^sat:": citizen.satisfaction_button,
-        r"^vc:": supervisor.view_case_button,
-        r"^cm:": commitments.commitment_button,
-        r"^cml:": commitments.commitments_page_button,
-        r"^ck:\d+:[01]$": commitments.conclude_button,
-        r"^cr:\d+:[01]$": commitments.registration_button,
-        r"^cv:\d+:[dnr]$": commitments.amend_decision_button,
-        r"^ru:\d+$": commitments.report_unkept_button,
-    }
-    for pattern, callback in buttons.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
-    supervision.register_supervision_handlers(application)
-    application.add_handler(CallbackQueryHandler(common.unknown_button))
-
-    application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
-    application.add_handler(MessageHandler(filters.TEXT, citizen.text_message))
-    application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, citizen.media_message))
-    application.add_handler(MessageHandler(filters.ALL, citizen.unsupported_message))
-    application.add_error_handler(common.error_handler)
+    """Every trigger the bot answers, in the order they are tried; each feature registers its own."""
+    common.register_guards(application, flood_messages=settings.flood_messages, flood_seconds=settings.flood_seconds)
+    for feature in (complaint, citizen, official, supervisor, supervision, commitments):
+        feature.register(application)
+    common.register_fallbacks(application)
+    citizen.register_messages(application)
 
 
 def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | None):
@@ -212,14 +120,13 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
 
 
 async def _set_command_menus(application: Application, settings: Settings) -> None:
-    """The citizen menu for everyone, the supervisor menu in each supervisor's own chat."""
+    """The citizen menu for everyone, the supervisor menu in each configured supervisor's own chat; officials
+    and invited supervisors get theirs when they bind or send /start."""
     try:
-        await application.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS["citizen"]])
+        await application.bot.set_my_commands(commands.menu(commands.CITIZEN))
         for supervisor_id in settings.supervisors:
-            await application.bot.set_my_commands(
-                [BotCommand(c, d) for c, d in texts.COMMANDS["supervisor"]],
-                scope=BotCommandScopeChat(supervisor_id),
-            )
+            await application.bot.set_my_commands(commands.menu(commands.SUPERVISOR),
+                                                  scope=BotCommandScopeChat(supervisor_id))
     except TelegramError as error:
         # A supervisor who never opened the bot has no chat yet; the menu is a convenience.
         log.warning("could not set every command menu: %s", error)

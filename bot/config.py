@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing import Annotated
 
 PLACEHOLDER_TOKENS = {"", "changeme", "your-token-here", "<token>", "TOKEN", "123456:ABC"}
+PLACEHOLDER_WORDS = ("your", "token", "botfather", "xxxx", "example", "changeme")
 
 
 class Settings(BaseSettings):
@@ -97,9 +98,16 @@ class Settings(BaseSettings):
         return self.webhook_secret.get_secret_value()
 
     def has_real_token(self) -> bool:
-        """True when the token looks like one BotFather issues (id:secret)."""
+        """True when the token looks like one BotFather issues: digits, a colon, 30+ of [A-Za-z0-9_-].
+
+        Placeholders from documentation ("123456789:your-token-from-BotFather", "123456789:AAH…") fail here,
+        before anything is sent to Telegram.
+        """
         token = self.token.strip()
         if token in PLACEHOLDER_TOKENS:
             return False
         bot_id, _, secret = token.partition(":")
-        return bot_id.isdigit() and len(secret) >= 20
+        lowered = secret.lower()
+        if any(word in lowered for word in PLACEHOLDER_WORDS):
+            return False
+        return bot_id.isascii() and bot_id.isdigit() and re.fullmatch(r"[A-Za-z0-9_-]{30,}", secret) is not None

@@ -165,6 +165,14 @@ def satisfaction(ref: str) -> InlineKeyboardMarkup:
                                   for code, label in texts.RATING_LABELS.items()]])
 
 
+def new_or_old(draft_id: int) -> InlineKeyboardMarkup:
+    """A long new text typed in the middle of a complaint: continue the old one, or file the new one."""
+    return InlineKeyboardMarkup([
+        [Button(texts.BTN_CONTINUE_OLD, callback_data=f"c:{draft_id}:new:keep")],
+        [Button(texts.BTN_START_NEW, callback_data=f"c:{draft_id}:new:start")],
+    ])
+
+
 def duplicate_choice(draft_id: int, *, can_join: bool) -> InlineKeyboardMarkup:
     rows = [[Button(texts.BTN_JOIN_CASE, callback_data=f"c:{draft_id}:dup:join")]] if can_join else []
     rows.append([Button(texts.BTN_FILE_SEPARATELY, callback_data=f"c:{draft_id}:dup:new")])

@@ -118,7 +118,9 @@ class LocalRequest(BaseRequest):
                 if (chat_id is None or c.chat_id == chat_id) and (method is None or c.method == method)]
 
     def messages_to(self, chat_id: int) -> list[ApiCall]:
-        return [c for c in self.sent(chat_id) if c.method in ("sendMessage", "sendPhoto", "sendDocument")]
+        """What the person sees arrive or change: sent messages, and messages edited into new text."""
+        return [c for c in self.sent(chat_id) if c.method in ("sendMessage", "sendPhoto", "sendDocument",
+                                                               "editMessageText")]
 
     def last_to(self, chat_id: int) -> ApiCall:
         messages = self.messages_to(chat_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from html import escape as esc
 from zoneinfo import ZoneInfo
@@ -44,6 +46,7 @@ ACTION_LABELS = {
     "reopen": "重新办理",
     "supplement": "投诉人补充说明",
     "evidence": "投诉人补充证据",
+    "rectification_evidence": "承办部门提交整改证据",
 }
 
 # Reply-keyboard buttons (also matched as text triggers).
@@ -84,51 +87,64 @@ WELCOME = {
     "supervisor": "您好，督办同志！发送 /help 查看督办命令。",
 }
 
-HELP = {
-    "citizen": (
-        "<b>如何使用</b>\n"
-        "• 我要投诉 或 /complain：反映政务失信问题（也可直接发送文字）\n"
-        "• 我的投诉 或 /mycases：查看您提交的全部投诉\n"
-        "• 查询进度 或 /status 编号：查看某件投诉的办理进度，例如 /status YC-20261127-0042\n"
-        "• /supplement 编号 [内容]：为办理中的投诉补充说明或证据\n"
-        "• /withdraw 编号：撤回投诉\n"
-        "• /cancel：放弃正在填写的投诉\n\n"
-        "您的身份信息只有督办部门可见，不会告诉被投诉的部门。"
-    ),
-    "official": (
-        "<b>承办人命令</b>\n"
-        "• /help：本帮助\n"
-        "案件分派给您的部门时，您会收到通知。"
-    ),
-    "supervisor": (
-        "<b>督办命令</b>\n"
-        "• /case 编号：案件全部信息（含投诉人）\n"
-        "• /cases [状态]：案件列表，状态可选 submitted、assigned、in_progress、pending_review、closed、rejected、withdrawn\n"
-        "• /assign 编号 部门：分派案件，部门可写代码、全称或简称，例如 /assign YC-20261127-0042 市财政局\n"
-        "• /help：本帮助\n\n"
-        "同时也可以像群众一样投诉和查询。"
-    ),
-}
+# --- the command table's words (handlers/commands.py builds /help and the menus from them) ----------
 
-COMMANDS = {
-    "citizen": [
-        ("complain", "我要投诉"),
-        ("mycases", "我的投诉"),
-        ("status", "查询进度：/status 编号"),
-        ("supplement", "补充材料：/supplement 编号"),
-        ("withdraw", "撤回投诉：/withdraw 编号"),
-        ("cancel", "放弃正在填写的投诉"),
-        ("help", "帮助"),
-    ],
-    "supervisor": [
-        ("case", "案件详情：/case 编号"),
-        ("cases", "案件列表：/cases [状态]"),
-        ("assign", "分派：/assign 编号 部门"),
-        ("complain", "我要投诉"),
-        ("mycases", "我的投诉"),
-        ("help", "帮助"),
-    ],
+# name → (menu description, help line). The help line carries the usage; the menu a short label.
+COMMAND_TEXTS = {
+    "start": ("开始", "/start：欢迎与主菜单"),
+    "help": ("帮助", "/help：本帮助"),
+    "complain": ("我要投诉", "我要投诉 或 /complain：反映政务失信问题（也可直接发送文字）"),
+    "mycases": ("我的投诉", "我的投诉 或 /mycases：查看您提交或联名的全部投诉"),
+    "status": ("查询进度：/status 编号", "查询进度 或 /status 编号：办理进度，例如 /status YC-20261127-0042"),
+    "supplement": ("补充材料：/supplement 编号", "/supplement 编号 [内容]：为办理中的投诉补充说明或证据"),
+    "withdraw": ("撤回投诉：/withdraw 编号", "/withdraw 编号：撤回投诉"),
+    "cancel": ("放弃正在填写的投诉", "/cancel：放弃正在填写的内容"),
+    "commitments": ("承诺公开：/commitments [关键词]", "/commitments [部门或关键词]：政府承诺台账（督办可用 overdue、rate）"),
+    "commitment": ("承诺详情：/commitment 承诺编号", "/commitment 承诺编号：承诺详情与版本记录"),
+    "bind": ("绑定承办人：/bind 邀请码", "/bind 邀请码：用督办部门提供的邀请码绑定身份"),
+    "tasks": ("本部门待办", "/tasks：本部门待办案件，按最近期限排序"),
+    "case": ("案件详情：/case 编号", "/case 编号：案件详情（承办人看到的内容已隐去投诉人信息）"),
+    "accept": ("受理：/accept 编号", "/accept 编号：受理分派给本部门的案件（也可点“受理”）"),
+    "reply": ("答复：/reply 编号 内容", "/reply 编号 答复内容：答复投诉人（由平台转达）"),
+    "commit": ("登记承诺：/commit 编号 日期 内容",
+               "/commit 编号 日期 承诺内容：登记承诺（日期可写 2026-12-31、12月31日前、30个工作日内、下周五）"),
+    "rectified": ("报告整改：/rectified 编号 内容", "/rectified 编号 整改情况：报告整改完成，之后可发送照片或文件"),
+    "extend": ("申请延期：/extend 编号 日期 理由", "/extend 编号 日期 理由：申请延期，由督办部门批准"),
+    "dispute": ("提出异议：/dispute 编号 理由", "/dispute 编号 理由：对分派提出异议"),
+    "objection": ("异议申诉：/objection 编号 理由", "/objection 编号 理由：对失信记录提出异议申诉"),
+    "repair": ("信用修复：/repair 编号 说明", "/repair 编号 整改证据说明：申请信用修复"),
+    "register": ("登记承诺台账：/register …", "/register 部门 | 期限 | 内容 | 来源 | 金额 | 公开：登记政府承诺"),
+    "fulfilled": ("报告兑现：/fulfilled 承诺编号 说明", "/fulfilled 承诺编号 兑现情况：报告承诺已兑现"),
+    "amend": ("变更承诺：/amend 承诺编号 字段 新值 / 理由", "/amend 承诺编号 字段 新值 / 理由：申请变更承诺"),
+    "cases": ("案件列表：/cases [筛选]", "/cases [状态] [领域] [部门] [overdue] [月份]：筛选案件"),
+    "find": ("搜索案件：/find 关键词", "/find 关键词：按内容、编号或部门名称搜索案件"),
+    "assign": ("分派：/assign 编号 部门", "/assign 编号 部门：分派案件（部门可写代码、全称或简称）"),
+    "domain": ("更正领域：/domain 编号 领域", "/domain 编号 领域：更正案件领域（用于改进分类）"),
+    "invite": ("邀请：/invite 部门 [head]", "/invite 部门 [head]：承办人邀请码；/invite supervisor [区域]：邀请督办"),
+    "officials": ("部门承办人：/officials 部门", "/officials 部门：查看该部门承办人"),
+    "unbind": ("解除绑定：/unbind 用户ID", "/unbind 用户ID：解除承办人或督办人员的绑定"),
+    "verify": ("核查办结：/verify 编号 属实|不属实", "/verify 编号 属实|不属实 [说明]：核查办结（属实记入政务失信记录）"),
+    "reopen": ("退回重办：/reopen 编号 理由", "/reopen 编号 理由：退回承办部门重办"),
+    "tolerate": ("容错纠错：/tolerate 编号 理由", "/tolerate 编号 理由：容错纠错，办结且不记失信"),
+    "reject": ("不予受理：/reject 编号 理由", "/reject 编号 理由：不予受理（不属于受理范围、重复投诉）"),
+    "broken": ("承诺未兑现：/broken 编号", "/broken 编号 [说明]：确认承诺未兑现，记入失信记录"),
+    "kept": ("确认兑现：/kept 承诺编号", "/kept 承诺编号：确认台账承诺已兑现"),
+    "overdue": ("逾期事项", "/overdue：逾期事项（按部门，工作日计）"),
+    "stats": ("统计：/stats [时间段]", "/stats [时间段]：统计与存量增量（附图表）"),
+    "report": ("月度报表：/report [月份]", "/report [月份]：月度排查报表（Excel）"),
+    "score": ("诚信评价：/score [部门]", "/score [部门]：政务诚信评价得分；/score formula 查看计分办法"),
 }
+HELP_HEADERS = {
+    "citizen": "<b>如何使用</b>",
+    "official": "<b>承办人命令</b>（编号如 YC-20261127-0042）",
+    "supervisor": "<b>督办命令</b>（编号如 YC-20261127-0042）",
+}
+HELP_FOOTERS = {
+    "citizen": "您的身份信息只有督办部门可见，不会告诉被投诉的部门。",
+    "official": "案件分派给您的部门时，您会收到通知，点“受理”或“有异议”。",
+    "supervisor": "同时也可以像群众一样投诉和查询。",
+}
+HELP_LINE = "• {line}"
 
 # --- the complaint conversation -------------------------------------------------------------
 
@@ -187,6 +203,7 @@ SUMMARY = (
     "证据：{evidence} 份\n"
     "同意联系核实：{contact}\n\n"
     "内容：\n{text}\n\n"
+    "{details}"
     "确认无误请点“确认提交”。"
 )
 DEPARTMENT_UNKNOWN = "不清楚（由督办部门确定）"
@@ -200,6 +217,7 @@ CASE_OPENED = (
 CANCELLED = "已取消，没有提交任何内容。需要时请随时点“我要投诉”。"
 NOTHING_TO_CANCEL = "当前没有正在填写的内容。"
 RESUME = "您有一份未完成的投诉，我们从上次停下的地方继续："
+UNFINISHED_DRAFT = "您有一份未完成的投诉，点“我要投诉”可以从上次停下的地方继续，发送 /cancel 可以放弃。"
 STALE_BUTTON = "这个按钮已失效（对应的操作已完成或已过期）。请按最新的消息操作。"
 ALREADY_SUBMITTED = "这份投诉已经提交过了，不会重复立案。发送 /mycases 可以查看。"
 RATE_LIMITED = "您今天已提交 {limit} 件投诉，达到每日上限。请明天再提交；如情况紧急，可拨打 12345。"
@@ -219,7 +237,23 @@ USAGE_STATUS = "用法：/status 编号，例如 <code>/status YC-20261127-0042<
 USAGE_SUPPLEMENT = "用法：/supplement 编号 [补充内容]，例如 <code>/supplement YC-20261127-0042 对方又推迟了付款</code>。"
 USAGE_WITHDRAW = "用法：/withdraw 编号，例如 <code>/withdraw YC-20261127-0042</code>。"
 BAD_REF = "“{ref}”不是有效的投诉编号。编号的格式类似 <code>YC-20261127-0042</code>。"
-CASE_NOT_FOUND = "没有找到编号为 {ref} 的投诉，或您无权查看。请核对编号（可发送 /mycases 查看自己的投诉）。"
+CASE_NOT_FOUND = "没有找到编号为 {ref} 的投诉，或您无权查看。请核对编号。"
+# Where to look next, in the words of the refused person's role (appended to "not found" refusals).
+REFUSAL_ADVICE = {
+    "citizen": "（可发送 /mycases 查看自己的投诉）",
+    "official": "（可发送 /tasks 查看本部门的待办案件）",
+    "supervisor": "（可发送 /cases 或 /find 关键词 查找案件）",
+}
+PRIVATE_ONLY_BUTTON = "为保护隐私，请在与机器人的私聊中操作（私聊发送 /start）。"
+
+
+REPLIES_BLOCK = "<b>承办部门答复</b>\n{items}"
+REPLY_LINE = "{time} {label}：{text}"
+REPLY_KIND_LABELS = {"reply": "答复", "rectification": "整改情况"}
+CO_COMPLAINANT_WITHDRAWN = (
+    "您联名的投诉 <code>{ref}</code> 已由最初的投诉人撤回，案件不再办理。"
+    "如问题仍未解决，您可以重新投诉。"
+)
 
 CASE_STATUS = (
     "<b>投诉 {ref}</b>\n"
@@ -230,6 +264,7 @@ CASE_STATUS = (
     "内容：{text}\n\n"
     "<b>办理经过</b>\n{timeline}"
 )
+TIMELINE_HEADING = "<b>办理经过</b>"
 TIMELINE_LINE = "{time}  {label}"
 NO_DEPARTMENT = "待分派"
 
@@ -315,9 +350,16 @@ REFUSALS = {
 }
 
 
-def refusal(code: str, params: dict) -> str:
-    """The polite message for a domain refusal; user-typed values are escaped."""
+def plain(html_text: str) -> str:
+    """Callback alerts are plain text and at most 200 characters."""
+    return re.sub(r"<[^>]+>", "", html_text)[:200]
+
+
+def refusal(code: str, params: dict, role: str | None = None) -> str:
+    """The polite message for a domain refusal, with advice for the refused person's role; values escaped."""
     template = REFUSALS.get(code, ERROR_GENERIC)
+    if code in ("case_not_found", "bad_ref") and role in REFUSAL_ADVICE:
+        template += REFUSAL_ADVICE[role]
     values = {k: esc(str(v)) for k, v in params.items()}
     if "status" in values:
         labels = {"record_state": RECORD_STATUS_LABELS, "commitment_state": COMMITMENT_STATUS_LABELS}.get(
@@ -381,49 +423,6 @@ BTN_REPAIR_NO = "不同意修复"
 BTN_UNBIND = "解除绑定"
 BTN_EVIDENCE_FINISHED = "证据发送完毕"
 
-HELP["official"] = (
-    "<b>承办人命令</b>（编号如 YC-20261127-0042）\n"
-    "• /tasks：本部门待办案件，按最近期限排序\n"
-    "• /case 编号：查看案件（投诉人身份不公开）\n"
-    "• 收到分派时点“受理”或“有异议”；也可 /dispute 编号 理由\n"
-    "• /reply 编号 答复内容：答复投诉人（由平台转达）\n"
-    "• /commit 编号 日期 承诺内容：登记承诺，例如 <code>/commit YC-20261127-0042 2026年12月31日前 支付全部货款</code>"
-    "（日期可写 2026-12-31、12月31日前、30个工作日内、下周五）\n"
-    "• /rectified 编号 整改情况：报告整改完成，之后可发送照片或文件作为证据\n"
-    "• /extend 编号 日期 理由：申请延期，由督办部门批准\n"
-    "• /objection 编号 理由：对失信记录提出异议申诉\n"
-    "• /repair 编号 整改证据说明：申请信用修复"
-)
-HELP["supervisor"] = HELP["supervisor"].replace(
-    "• /help：本帮助",
-    "• /invite 部门 [head]：生成承办人邀请码（head 表示部门负责人）；/invite supervisor [区域]：邀请督办\n"
-    "• /officials 部门：查看该部门承办人；/unbind 用户ID：解除绑定\n"
-    "• /verify 编号 属实|不属实 [说明]：核查办结（属实将记入政务失信记录）\n"
-    "• /reopen 编号 理由：退回承办部门重办\n"
-    "• /tolerate 编号 理由：容错纠错，办结且不记失信\n"
-    "• /reject 编号 理由：不予受理（不属于受理范围、重复投诉）\n"
-    "• /broken 编号 [说明]：确认承诺未兑现，记入失信记录\n"
-    "• /help：本帮助",
-)
-COMMANDS["official"] = [
-    ("tasks", "本部门待办"),
-    ("case", "查看案件：/case 编号"),
-    ("reply", "答复：/reply 编号 内容"),
-    ("commit", "登记承诺：/commit 编号 日期 内容"),
-    ("rectified", "报告整改：/rectified 编号 内容"),
-    ("extend", "申请延期：/extend 编号 日期 理由"),
-    ("dispute", "提出异议：/dispute 编号 理由"),
-    ("help", "帮助"),
-]
-COMMANDS["supervisor"] = COMMANDS["supervisor"][:3] + [
-    ("verify", "核查办结：/verify 编号 属实|不属实"),
-    ("reopen", "退回重办：/reopen 编号 理由"),
-    ("tolerate", "容错纠错：/tolerate 编号 理由"),
-    ("reject", "不予受理：/reject 编号 理由"),
-    ("invite", "邀请承办人：/invite 部门 [head]"),
-    ("officials", "部门承办人：/officials 部门"),
-] + COMMANDS["supervisor"][3:]
-
 USAGE_INVITE = "用法：/invite 部门 [head]，例如 <code>/invite 市财政局</code>；邀请督办：<code>/invite supervisor [区域代码]</code>。"
 INVITE_CREATED = (
     "邀请码已生成：<code>{code}</code>\n"
@@ -467,6 +466,7 @@ SUPERVISOR_DISPUTE = (
     "⚠️ 案件 <code>{ref}</code> 被 <b>{department}</b> 提出异议：{reason}\n"
     "请用 <code>/assign {ref} 部门</code> 重新分派，或点“坚持分派”。"
 )
+USAGE_ACCEPT = "用法：/accept 编号，例如 <code>/accept YC-20261127-0042</code>（受理分派给本部门的案件）。"
 USAGE_DISPUTE = "用法：/dispute 编号 理由，例如 <code>/dispute YC-20261127-0042 该项目由区财政局负责</code>。"
 USAGE_REPLY = "用法：/reply 编号 答复内容，例如 <code>/reply YC-20261127-0042 已核实，本月底前支付</code>。"
 REPLY_SENT = "答复已转达投诉人（案件 <code>{ref}</code>）。"
@@ -546,6 +546,16 @@ TASK_LINE_NO_CLOCK = "<code>{ref}</code> · {status}"
 DAYS_LEFT = "剩 {n} 个工作日"
 DUE_TODAY = "今天到期"
 DAYS_OVERDUE = "已逾期 {n} 个工作日"
+
+
+def days_left(n: int) -> str:
+    """The one wording of `bot.domain.ladder.working_days_left`: days left, due today, or days overdue."""
+    if n > 0:
+        return DAYS_LEFT.format(n=n)
+    if n == 0:
+        return DUE_TODAY
+    return DAYS_OVERDUE.format(n=-n)
+
 NOT_OFFICIAL = "这个命令仅供承办人使用。承办人请先用督办部门提供的邀请码 /bind 绑定。"
 
 OFFICIAL_CASE_DETAIL = (
@@ -612,23 +622,6 @@ COMMITMENT_REF = "承诺#{id}"
 # --- supervision (stats, reports, scores) ---
 # Everything below belongs to /find, filtered /cases, /overdue, /stats, /report, /score, the supervisor's
 # /case extras and the monthly review (按月排查). Appended as one block; nothing above is changed in place.
-
-SUPERVISION_HELP = (
-    "• /find 关键词：按内容、编号或部门名称搜索案件\n"
-    "• /cases [状态] [领域] [dept=部门] [overdue] [2026-11 | 2026-11-01..2026-11-30]：筛选案件\n"
-    "• /overdue：逾期事项（按部门，工作日计）\n"
-    "• /stats [2026-11 | 2026-11-01..2026-11-30]：统计与存量增量（附图表）\n"
-    "• /report [2026-11]：月度排查报表（Excel）\n"
-    "• /score [部门]：政务诚信评价得分；/score formula 查看计分办法\n"
-)
-HELP["supervisor"] = HELP["supervisor"].replace("• /help：本帮助", SUPERVISION_HELP + "• /help：本帮助", 1)
-COMMANDS["supervisor"][3:3] = [
-    ("find", "搜索案件：/find 关键词"),
-    ("overdue", "逾期事项"),
-    ("stats", "统计：/stats [月份]"),
-    ("report", "月度报表：/report [月份]"),
-    ("score", "诚信评价：/score [部门]"),
-]
 
 PERIOD_EXAMPLE = "例如 <code>2026-11</code>（月份）或 <code>2026-11-01..2026-11-30</code>（起止日期）"
 BAD_PERIOD = "无法识别时间段“{value}”。请写月份或起止日期，" + PERIOD_EXAMPLE + "。"
@@ -919,6 +912,12 @@ DB_UNAVAILABLE = "抱歉，系统暂时无法保存，刚才的操作没有生�
 # --- triage quality: duplicates, follow-up questions, corrections -------------------------------
 
 BTN_JOIN_CASE = "加入该案件（联名投诉）"
+NEW_OR_OLD = (
+    "您有一份尚未提交的投诉（{excerpt}），刚才发来的像是一条新的投诉。\n"
+    "请选择：继续填写原来的投诉，还是放弃原来的、改为提交这条新投诉？"
+)
+BTN_CONTINUE_OLD = "继续原来的投诉"
+BTN_START_NEW = "放弃原来的，提交这条新投诉"
 BTN_FILE_SEPARATELY = "仍然单独提交"
 BTN_DETAIL_OK = "✅ 正确"
 BTN_DETAIL_SKIP = "跳过"
@@ -956,3 +955,22 @@ REFUSALS.update({
     "detail_case_number": DETAIL_CASE_NUMBER,
     "detail_empty": DETAIL_EMPTY,
 })
+
+# --- supervision (door conversion) ---
+CLOCK_OPEN_STATE = "进行中，{left}"
+CLOCK_LATE_STATE = "⚠️ {left}"
+INVITE_OUT_OF_SCOPE = "您负责的区域是“{region}”，只能邀请本区域的督办人员，不能邀请全市或其他区域的督办人员。"
+ACCOUNT_NOT_FOUND = "没有找到这位承办人或督办人员（或不在您的管理范围内）。请用 /officials 部门 查看用户ID。"
+UNBOUND_SUPERVISOR = "已解除 {name} 的督办人员身份。"
+UNBOUND_SUPERVISOR_NOTICE = "您的督办人员身份已被解除。如有疑问请联系督办部门。"
+SUPERVISORS_HEADER = "由邀请码绑定、可由您解除的督办人员（{count} 人）："
+SUPERVISOR_LINE = "{name}（区域：{region}） · ID {telegram_id}"
+SUPERVISOR_CITY_WIDE = "全市"
+SUPERVISORS_EMPTY = "没有可由您解除的督办人员（配置文件中指定的督办人员不能用 /unbind 解除）。"
+SUPERVISOR_WORDS = ("supervisor", "supervisors", "督办")
+REFUSALS.update({
+    "invite_out_of_scope": INVITE_OUT_OF_SCOPE,
+    "account_not_found": ACCOUNT_NOT_FOUND,
+})
+# The door refuses a command kept for supervisors with this code.
+REFUSALS.setdefault("not_supervisor", FORBIDDEN)

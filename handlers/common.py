@@ -1,4 +1,4 @@
-"""For everyone: /start, /help, private-chat and flood guards, edits, and the error handler."""
+"""For everyone: /start, /help, the private-chat and flood guards, edits, unknown input, and the error handler."""
 
 from __future__ import annotations
 
@@ -6,31 +6,52 @@ import logging
 import time
 from collections import defaultdict, deque
 
-from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram import BotCommandScopeChat, Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from bot import texts
-from bot import keyboards
-from handlers.base import acting, answer
+from bot import keyboards, texts
+from bot.domain import drafts
+from bot.domain.drafts import DraftKind
+from bot.domain.roles import Role
+from handlers import commands
+from handlers.door import Turn, door
 
 log = logging.getLogger(__name__)
 
 
-async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Welcome, in the words of the caller's role, with the main menu."""
-    async with acting(update, context) as (session, actor):
-        await session.commit()
-    await answer(update, texts.WELCOME[actor.role.value], reply_markup=keyboards.main_menu())
+def menu_role(role: Role) -> str:
+    return role.value if role.value in texts.HELP_HEADERS else commands.CITIZEN
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@door()
+async def start_command(turn: Turn) -> None:
+    """Welcome, in the words of the caller's role, with the main menu; a deep link may open a flow."""
+    role = menu_role(turn.actor.role)
+    draft = await drafts.current_draft(session=turn.session, account_id=turn.actor.account_id)
+    message = texts.WELCOME[role]
+    if draft is not None and draft.kind == DraftKind.COMPLAINT:
+        message += "\n\n" + texts.UNFINISHED_DRAFT
+    turn.reply(message, reply_markup=keyboards.main_menu())
+    if role != commands.CITIZEN:
+        chat_id = turn.update.effective_chat.id
+        bot = turn.context.bot
+        turn.after_commit.append(lambda: bot.set_my_commands(commands.menu(role),
+                                                             scope=BotCommandScopeChat(chat_id)))
+
+
+@door()
+async def help_command(turn: Turn) -> None:
     """What the caller can do, for their role (/help or 帮助)."""
-    async with acting(update, context) as (session, actor):
-        await session.commit()
-    message = texts.HELP[actor.role.value]
-    if actor.role.value != "citizen":
-        message += "\n\n" + texts.HELP["citizen"]
-    await answer(update, message, reply_markup=keyboards.main_menu())
+    turn.reply(commands.help_text(menu_role(turn.actor.role)), reply_markup=keyboards.main_menu())
 
 
 async def group_chat_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -110,6 +131,8 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
             await update.effective_chat.send_message(texts.DB_UNAVAILABLE if outage else texts.ERROR_GENERIC)
         except Exception:  # noqa: BLE001 - the error handler must never raise
             log.warning("could not tell the user about the failure")
@@ -117,9 +140,26 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A /command the bot does not have."""
-    await answer(update, texts.UNKNOWN_COMMAND)
+    await update.effective_chat.send_message(texts.UNKNOWN_COMMAND)
 
 
 async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A button whose data no handler knows (an old message from an earlier version)."""
+    """A button whose data no handler knows (an old message from an earlier version, or forged)."""
     await update.callback_query.answer(texts.STALE_BUTTON, show_alert=True)
+
+
+def register_guards(application: Application, *, flood_messages: int, flood_seconds: float) -> None:
+    """Tried before everything: the flood guard, the private-chat guard, edits."""
+    application.add_handler(TypeHandler(Update, FloodGuard(flood_messages, flood_seconds)), group=-2)
+    application.add_handler(MessageHandler(~filters.ChatType.PRIVATE, group_chat_guard), group=-1)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, edited_message))
+    application.add_handler(CommandHandler("start", start_command))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(MessageHandler(filters.Text([texts.BTN_HELP]), help_command))
+
+
+def register_fallbacks(application: Application) -> None:
+    """Tried after every feature's handlers: unknown buttons and commands, then the error handler."""
+    application.add_handler(CallbackQueryHandler(unknown_button))
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    application.add_error_handler(error_handler)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+import re
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message, Update
-from telegram.ext import ContextTypes
+from telegram import Message
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
 from bot.db.models import Draft
@@ -17,16 +16,36 @@ from bot.domain.duplicates import join_case
 from bot.domain.departments import department_by_code
 from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import StaleAction
-from bot.domain.roles import SYSTEM, Actor
-from bot.services import services
+from bot.domain.roles import SYSTEM
 from bot import keyboards
-from handlers.base import acting, answer, close_buttons, command_args, refuses_politely
-from handlers.notify import Outbox
-from handlers.official import new_assignment_outbox
+from handlers.codec import BadData, Int
+from handlers.door import Turn, door
+from handlers.official import new_assignment_notices
 from handlers.views import details_block
 
 MAX_EVIDENCE = 20
 MAX_DEPARTMENT_CHOICES = 6
+
+
+class ComplaintButtons:
+    """c:<draft>:<action>[:<value>], the buttons of the complaint conversation."""
+
+    prefix = "c"
+    pattern = r"^c(:|$)"
+    ACTIONS = {"x", "ok", "dom", "dep", "dup", "det", "ev", "ct", "new"}
+    VALUE = re.compile(r"[A-Za-z0-9_?\-]{0,24}")
+
+    def parse(self, data: str) -> tuple[int, str, str]:
+        pieces = data.split(":")
+        if len(pieces) not in (3, 4) or pieces[0] != self.prefix or pieces[2] not in self.ACTIONS:
+            raise BadData(data)
+        value = pieces[3] if len(pieces) == 4 else ""
+        if not self.VALUE.fullmatch(value):
+            raise BadData(data)
+        return Int().parse(pieces[1]), pieces[2], value
+
+
+BUTTONS = ComplaintButtons()
 
 
 def text_problem(text: str) -> str | None:
@@ -39,61 +58,61 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def triage_into(draft: Draft, text: str, context: ContextTypes.DEFAULT_TYPE) -> None:
+def triage_into(draft: Draft, text: str, turn: Turn) -> None:
     """Classify the text and move the draft to the domain step."""
-    svc = services(context)
+    svc = turn.svc
     result = svc.triager.triage(text)
     # A report about a registered commitment (举报未兑现) already knows its department and usually its domain.
     known = draft.data.get("commitment_id") is not None
     drafts.advance(
         draft,
         step=Step.EVIDENCE if known and draft.data.get("domain") else Step.DOMAIN,
-        now=svc.clock.now(),
+        now=turn.now,
         text=text.strip(),
         classification=result.classification.to_json() | {"confident": result.confident},
         candidates=[[m.code, m.name] for m in result.departments][:MAX_DEPARTMENT_CHOICES],
     )
 
 
-async def show_step(update: Update, draft: Draft) -> None:
+def show_step(turn: Turn, draft: Draft) -> None:
     """Send the prompt of the step the draft is at (also used to resume after a pause or restart)."""
     data, step = draft.data, Step(draft.step)
     if step is Step.TEXT:
-        await answer(update, texts.ASK_TEXT)
+        turn.reply(texts.ASK_TEXT)
     elif step is Step.DOMAIN:
-        await _show_domain(update, draft)
+        _show_domain(turn, draft)
     elif step is Step.DEPARTMENT:
         candidates = data.get("candidates") or []
         prompt = texts.ASK_DEPARTMENT if candidates else texts.ASK_DEPARTMENT_NONE
-        await answer(update, prompt, reply_markup=keyboards.department_choice(draft.id, candidates))
+        turn.reply(prompt, reply_markup=keyboards.department_choice(draft.id, candidates))
     elif step is Step.DUPLICATE:
         duplicate = data["duplicate"]
         own = duplicate.get("own")
         message = (texts.DUPLICATE_OWN if own else texts.DUPLICATE_FOUND).format(
             ref=duplicate["ref"], department=texts.esc(duplicate["department"]), date=duplicate["date"],
             status=texts.status_label(duplicate["status"]), similarity=duplicate["similarity"])
-        await answer(update, message, reply_markup=keyboards.duplicate_choice(draft.id, can_join=not own))
+        turn.reply(message, reply_markup=keyboards.duplicate_choice(draft.id, can_join=not own))
     elif step is Step.DETAILS:
-        await _show_detail(update, draft)
+        _show_detail(turn, draft)
     elif step is Step.EVIDENCE:
         received = len(data.get("evidence", []))
-        await answer(update, texts.ASK_EVIDENCE, reply_markup=keyboards.evidence_choice(draft.id, received=received))
+        turn.reply(texts.ASK_EVIDENCE, reply_markup=keyboards.evidence_choice(draft.id, received=received))
     elif step is Step.CONTACT:
-        await answer(update, texts.ASK_CONTACT, reply_markup=keyboards.contact_choice(draft.id))
+        turn.reply(texts.ASK_CONTACT, reply_markup=keyboards.contact_choice(draft.id))
     elif step is Step.CONFIRM:
-        await answer(update, _summary(draft), reply_markup=keyboards.confirm_choice(draft.id))
+        turn.reply(_summary(draft), reply_markup=keyboards.confirm_choice(draft.id))
 
 
-async def _show_domain(update: Update, draft: Draft) -> None:
+def _show_domain(turn: Turn, draft: Draft) -> None:
     classification = draft.data["classification"]
     winner = classification["domain"]
     if winner == "other":
-        await answer(update, texts.CLASSIFIED_OTHER,
+        turn.reply(texts.CLASSIFIED_OTHER,
                      reply_markup=keyboards.domain_choice(draft.id, None, offer_other=True))
     elif not classification.get("confident"):
         terms = classification.get("terms") or []
         hint = f"（关键词：{texts.terms_list(terms)}）" if terms else ""
-        await answer(update, texts.CLASSIFIED_UNSURE.format(terms_hint=hint),
+        turn.reply(texts.CLASSIFIED_UNSURE.format(terms_hint=hint),
                      reply_markup=keyboards.domain_choice(draft.id, None, offer_other=True))
     else:
         message = texts.CLASSIFIED.format(
@@ -101,117 +120,113 @@ async def _show_domain(update: Update, draft: Draft) -> None:
             confidence=classification["confidence"],
             terms=texts.terms_list(classification.get("terms") or []),
         )
-        await answer(update, message, reply_markup=keyboards.domain_choice(draft.id, winner, offer_other=False))
+        turn.reply(message, reply_markup=keyboards.domain_choice(draft.id, winner, offer_other=False))
 
 
 def _summary(draft: Draft) -> str:
+    """请确认投诉内容: the heading first, then every answer, the answered follow-up questions last."""
     data = draft.data
     department = data.get("department_name") or texts.DEPARTMENT_UNKNOWN
-    return details_block(data.get("domain"), data.get("details")) + texts.SUMMARY.format(
+    linked = texts.COMMITMENT_TEXT_IN_CASE.format(ref=data["commitment_ref"]) + "\n" \
+        if data.get("commitment_ref") else ""
+    return texts.SUMMARY.format(
         domain=texts.domain_label(data["domain"]),
         department=texts.esc(department),
         evidence=len(data.get("evidence", [])),
         contact=texts.YES if data.get("contact") else texts.NO,
-        text=texts.excerpt(data["text"], 1500),
+        text=linked + texts.excerpt(data["text"], 1500),
+        details=details_block(data.get("domain"), data.get("details")),
     )
 
 
-@refuses_politely
-async def complain_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@door()
+async def complain_command(turn: Turn) -> None:
     """Start a complaint (/complain [text] or the 我要投诉 button); resume one left unfinished."""
-    typed = " ".join(command_args(context)) if update.message.text.startswith("/") else ""
-    async with acting(update, context) as (session, actor):
-        draft = await drafts.current_draft(session=session, account_id=actor.account_id)
-        if draft is not None and draft.kind == DraftKind.COMPLAINT and not typed:
-            await session.commit()
-            await answer(update, texts.RESUME)
-            await show_step(update, draft)
-            return
-        if typed and (problem := text_problem(typed)):
-            await session.commit()
-            await answer(update, problem)
-            return
-        draft = await drafts.start_draft(
-            session=session, account_id=actor.account_id, kind=DraftKind.COMPLAINT, step=Step.TEXT,
-            now=services(context).clock.now(),
-        )
-        if typed:
-            triage_into(draft, typed, context)
-        await session.commit()
-    await show_step(update, draft)
+    typed = turn.rest() if turn.text.startswith("/") else ""
+    draft = await drafts.current_draft(session=turn.session, account_id=turn.actor.account_id)
+    if draft is not None and draft.kind == DraftKind.COMPLAINT and not typed:
+        turn.reply(texts.RESUME)
+        show_step(turn, draft)
+        return
+    if typed and (problem := text_problem(typed)):
+        turn.reply(problem)
+        return
+    draft = await drafts.start_draft(session=turn.session, account_id=turn.actor.account_id,
+                                     kind=DraftKind.COMPLAINT, step=Step.TEXT, now=turn.now)
+    if typed:
+        triage_into(draft, typed, turn)
+    show_step(turn, draft)
 
 
-async def complaint_text(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, actor: Actor, draft: Draft | None
-) -> None:
+async def complaint_text(turn: Turn, draft: Draft | None) -> None:
     """A text message while a complaint is being written, or a fresh complaint typed straight in."""
-    text = update.message.text
+    text = turn.text
     if draft is None:
         if len(text.strip()) < texts.MIN_TEXT:
-            await session.commit()
-            await answer(update, texts.SHORT_MESSAGE_HINT, reply_markup=keyboards.main_menu())
+            turn.reply(texts.SHORT_MESSAGE_HINT, reply_markup=keyboards.main_menu())
             return
-        draft = await drafts.start_draft(
-            session=session, account_id=actor.account_id, kind=DraftKind.COMPLAINT, step=Step.TEXT,
-            now=services(context).clock.now(),
-        )
+        draft = await drafts.start_draft(session=turn.session, account_id=turn.actor.account_id,
+                                         kind=DraftKind.COMPLAINT, step=Step.TEXT, now=turn.now)
     step = Step(draft.step)
+    if step is not Step.TEXT and looks_like_new_complaint(turn, text):
+        # Taken as a department name or an answer, a new complaint would be lost: ask which one is meant.
+        draft.data = {**draft.data, "pending_text": text.strip()}
+        turn.reply(texts.NEW_OR_OLD.format(excerpt=texts.excerpt(draft.data.get("text", ""), 40)),
+                   reply_markup=keyboards.new_or_old(draft.id))
+        return
     if step is Step.TEXT:
         if problem := text_problem(text):
-            await session.commit()
-            await answer(update, problem)
+            turn.reply(problem)
             return
-        triage_into(draft, text, context)
-        await session.commit()
-        await show_step(update, draft)
+        triage_into(draft, text, turn)
+        show_step(turn, draft)
     elif step is Step.DEPARTMENT:
-        await _search_department(update, context, session=session, draft=draft, query=text.strip())
+        _search_department(turn, draft, text.strip())
     elif step is Step.DETAILS:
-        svc = services(context)
         field = fields_for(draft.data["domain"])[draft.data["detail_index"]]
-        values = parse_answer(field, text, svc.deadlines.local_date(svc.clock.now()))
+        values = parse_answer(field, text, turn.svc.deadlines.local_date(turn.now))
         draft.data = {**draft.data, "details": {**draft.data.get("details", {}), **values}}
-        next_detail(draft, context=context)
-        await session.commit()
-        await show_step(update, draft)
+        next_detail(draft, turn)
+        show_step(turn, draft)
     else:
-        await session.commit()
-        await answer(update, texts.BUTTON_ONLY)
+        turn.reply(texts.BUTTON_ONLY)
 
 
-async def _search_department(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, draft: Draft, query: str
-) -> None:
+NEW_COMPLAINT_MIN = 30
+
+
+def looks_like_new_complaint(turn: Turn, text: str) -> bool:
+    """Long enough to be a complaint rather than a name or an answer, and about a domain's matters."""
+    if len(text.strip()) < NEW_COMPLAINT_MIN or text_problem(text):
+        return False
+    return bool(turn.svc.triager.triage(text).classification.terms)
+
+
+def _search_department(turn: Turn, draft: Draft, query: str) -> None:
     """The citizen typed a department name: offer the directory entries it could mean."""
-    await session.commit()
-    found = services(context).triager.search_departments(query[:64], limit=MAX_DEPARTMENT_CHOICES)
+    found = turn.svc.triager.search_departments(query[:64], limit=MAX_DEPARTMENT_CHOICES)
     if not found:
-        await answer(update, texts.DEPARTMENT_SEARCH_EMPTY.format(query=texts.esc(query[:64])),
-                     reply_markup=keyboards.department_choice(draft.id, []))
+        turn.reply(texts.DEPARTMENT_SEARCH_EMPTY.format(query=texts.esc(query[:64])),
+                   reply_markup=keyboards.department_choice(draft.id, []))
         return
-    await answer(update, texts.DEPARTMENT_SEARCH_RESULTS,
-                 reply_markup=keyboards.department_choice(draft.id, [(e.code, e.name) for e in found]))
+    turn.reply(texts.DEPARTMENT_SEARCH_RESULTS,
+               reply_markup=keyboards.department_choice(draft.id, [(e.code, e.name) for e in found]))
 
 
-async def complaint_media(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, draft: Draft | None
-) -> None:
+async def complaint_media(turn: Turn, draft: Draft | None) -> None:
     """A photo or document: evidence when the conversation is at that step."""
     if draft is None or Step(draft.step) is not Step.EVIDENCE:
-        await session.commit()
-        await answer(update, texts.TEXT_ONLY if draft is not None else texts.MEDIA_WITHOUT_CONVERSATION)
+        turn.reply(texts.TEXT_ONLY if draft is not None else texts.MEDIA_WITHOUT_CONVERSATION)
         return
     items = list(draft.data.get("evidence", []))
     if len(items) >= MAX_EVIDENCE:
-        await session.commit()
-        await answer(update, texts.EVIDENCE_LIMIT.format(limit=MAX_EVIDENCE),
-                     reply_markup=keyboards.evidence_choice(draft.id, received=len(items)))
+        turn.reply(texts.EVIDENCE_LIMIT.format(limit=MAX_EVIDENCE),
+                   reply_markup=keyboards.evidence_choice(draft.id, received=len(items)))
         return
-    items.append(evidence_item(update.message))
-    drafts.advance(draft, step=Step.EVIDENCE, now=services(context).clock.now(), evidence=items)
-    await session.commit()
-    await answer(update, texts.EVIDENCE_RECEIVED.format(count=len(items)),
-                 reply_markup=keyboards.evidence_choice(draft.id, received=len(items)))
+    items.append(evidence_item(turn.update.message))
+    drafts.advance(draft, step=Step.EVIDENCE, now=turn.now, evidence=items)
+    turn.reply(texts.EVIDENCE_RECEIVED.format(count=len(items)),
+               reply_markup=keyboards.evidence_choice(draft.id, received=len(items)))
 
 
 def evidence_item(message: Message) -> dict:
@@ -230,81 +245,83 @@ def evidence_item(message: Message) -> dict:
     return item
 
 
-@refuses_politely
-async def complaint_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@door(codec=BUTTONS)
+async def complaint_button(turn: Turn) -> None:
     """Any button of the complaint conversation: c:<draft>:<action>[:<value>]."""
-    query = update.callback_query
-    _, raw_id, action, *rest = query.data.split(":")
-    value = rest[0] if rest else ""
-    draft_id = int(raw_id)
-    svc = services(context)
-    async with acting(update, context) as (session, actor):
-        draft = await drafts.current_draft(session=session, account_id=actor.account_id)
-        now = svc.clock.now()
-        if action == "x":
-            drafts.require_step(draft, draft_id, *Step)
-            await drafts.discard_draft(session=session, account_id=actor.account_id)
-            await session.commit()
-            await close_buttons(query)
-            await answer(update, texts.CANCELLED, reply_markup=keyboards.main_menu())
-            return
-        if action == "ok":
-            await _submit(update, context, session=session, actor=actor, draft_id=draft_id)
-            return
-        if action == "dom":
-            draft = drafts.require_step(draft, draft_id, Step.DOMAIN)
-            if value not in texts.DOMAIN_LABELS:
-                raise StaleAction("stale")
-            known_department = draft.data.get("commitment_id") is not None
-            drafts.advance(draft, step=Step.EVIDENCE if known_department else Step.DEPARTMENT, now=now, domain=value)
-        elif action == "dep":
-            draft = drafts.require_step(draft, draft_id, Step.DEPARTMENT)
-            if value == "?":
-                await session.commit()
-                await query.answer()
-                await answer(update, texts.ASK_DEPARTMENT_TYPE)
-                return
-            if value == "-":
-                drafts.advance(draft, step=Step.EVIDENCE, now=now, department=None, department_name=None)
-                await after_department(draft, session=session, context=context, department_id=None)
-            else:
-                department = await department_by_code(session=session, code=value)
-                if department is None:
-                    raise StaleAction("stale")
-                drafts.advance(draft, step=Step.EVIDENCE, now=now, department=department.code,
-                               department_name=department.name)
-                await after_department(draft, session=session, context=context, department_id=department.id)
-        elif action == "dup":
-            draft = drafts.require_step(draft, draft_id, Step.DUPLICATE)
-            if value == "join":
-                await _join_existing(update, context, session=session, actor=actor, draft=draft)
-                return
-            await after_duplicate(draft, context=context)
-        elif action == "det":
-            draft = drafts.require_step(draft, draft_id, Step.DETAILS)
-            if value == "skip":
-                field = fields_for(draft.data["domain"])[draft.data.get("detail_index", 0)]
-                dropped = {field.key, "amount_yuan"} if field.key == "amount" else {field.key}
-                draft.data = {**draft.data, "details": {k: v for k, v in (draft.data.get("details") or {}).items()
-                                                        if k not in dropped}}
-            next_detail(draft, context=context)
-        elif action == "ev":
-            draft = drafts.require_step(draft, draft_id, Step.EVIDENCE)
-            drafts.advance(draft, step=Step.CONTACT, now=now)
-        elif action == "ct":
-            draft = drafts.require_step(draft, draft_id, Step.CONTACT)
-            drafts.advance(draft, step=Step.CONFIRM, now=now, contact=value == "1")
+    draft_id, action, value = turn.data
+    session, now = turn.session, turn.now
+    draft = await drafts.current_draft(session=session, account_id=turn.actor.account_id)
+    # Each step's prompt replaces the last one in place; the summary before 确认提交 shows every answer.
+    turn.replace_pressed()
+    if action == "x":
+        drafts.require_step(draft, draft_id, *Step)
+        await drafts.discard_draft(session=session, account_id=turn.actor.account_id)
+        turn.reply(texts.CANCELLED, reply_markup=keyboards.main_menu())
+        return
+    if action == "ok":
+        await _submit(turn, draft_id)
+        return
+    if action == "new":
+        draft = drafts.require_step(draft, draft_id, *Step)
+        pending = draft.data.get("pending_text")
+        if value == "start" and pending:
+            draft = await drafts.start_draft(session=session, account_id=turn.actor.account_id,
+                                             kind=DraftKind.COMPLAINT, step=Step.TEXT, now=now)
+            triage_into(draft, pending, turn)
         else:
+            draft.data = {k: v for k, v in draft.data.items() if k != "pending_text"}
+        show_step(turn, draft)
+        return
+    if action == "dom":
+        draft = drafts.require_step(draft, draft_id, Step.DOMAIN)
+        if value not in texts.DOMAIN_LABELS:
             raise StaleAction("stale")
-        await session.commit()
-    await asyncio.gather(close_buttons(query), show_step(update, draft))
+        known_department = draft.data.get("commitment_id") is not None
+        drafts.advance(draft, step=Step.EVIDENCE if known_department else Step.DEPARTMENT, now=now, domain=value)
+    elif action == "dep":
+        draft = drafts.require_step(draft, draft_id, Step.DEPARTMENT)
+        if value == "?":
+            turn.close = turn.edit = False  # the choices stay: the citizen may still pick one after typing
+            turn.reply(texts.ASK_DEPARTMENT_TYPE)
+            return
+        if value == "-":
+            drafts.advance(draft, step=Step.EVIDENCE, now=now, department=None, department_name=None)
+            await after_department(draft, turn, department_id=None)
+        else:
+            department = await department_by_code(session=session, code=value)
+            if department is None:
+                raise StaleAction("stale")
+            drafts.advance(draft, step=Step.EVIDENCE, now=now, department=department.code,
+                           department_name=department.name)
+            await after_department(draft, turn, department_id=department.id)
+    elif action == "dup":
+        draft = drafts.require_step(draft, draft_id, Step.DUPLICATE)
+        if value == "join":
+            await _join_existing(turn, draft)
+            return
+        after_duplicate(draft, turn)
+    elif action == "det":
+        draft = drafts.require_step(draft, draft_id, Step.DETAILS)
+        if value == "skip":
+            field = fields_for(draft.data["domain"])[draft.data.get("detail_index", 0)]
+            dropped = {field.key, "amount_yuan"} if field.key == "amount" else {field.key}
+            draft.data = {**draft.data, "details": {k: v for k, v in (draft.data.get("details") or {}).items()
+                                                    if k not in dropped}}
+        next_detail(draft, turn)
+    elif action == "ev":
+        draft = drafts.require_step(draft, draft_id, Step.EVIDENCE)
+        drafts.advance(draft, step=Step.CONTACT, now=now)
+    elif action == "ct":
+        draft = drafts.require_step(draft, draft_id, Step.CONTACT)
+        drafts.advance(draft, step=Step.CONFIRM, now=now, contact=value == "1")
+    else:
+        raise StaleAction("stale")
+    show_step(turn, draft)
 
 
-async def _submit(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, actor: Actor, draft_id: int
-) -> None:
-    """确认提交: take the draft and open the case in one transaction; only then say 已立案."""
-    svc = services(context)
+async def _submit(turn: Turn, draft_id: int) -> None:
+    """确认提交: take the draft and open the case in one transaction; 已立案 is said after the commit."""
+    svc, session, actor = turn.svc, turn.session, turn.actor
     draft = await drafts.claim_for_submit(session=session, draft_id=draft_id)
     if draft.account_id != actor.account_id:
         raise StaleAction("stale")
@@ -323,35 +340,27 @@ async def _submit(
         details={k: v for k, v in (data.get("details") or {}).items() if k in _detail_keys(data["domain"])} or None,
         fingerprint=svc.triager.fingerprint(data["text"]).to_bytes(),
     )
-    now = svc.clock.now()
     case = await open_case(
-        session=session, new=new, actor=actor, now=now, prefix=svc.settings.case_prefix, tz=svc.settings.tz,
+        session=session, new=new, actor=actor, now=turn.now, prefix=svc.settings.case_prefix, tz=svc.settings.tz,
         daily_limit=svc.settings.daily_case_limit, deadlines=svc.deadlines,
     )
-    outbox = Outbox()
+    turn.reply(texts.CASE_OPENED.format(ref=case.ref), reply_markup=keyboards.main_menu())
     recognised = [code for code, _ in data.get("candidates", [])]
     if should_auto_assign(new, recognised, enabled=svc.policy.auto_assign,
                           min_confidence=svc.policy.auto_assign_min_confidence):
         department = await department_by_code(session=session, code=new.department_code)
-        await assign_case(session=session, case=case, department=department, actor=SYSTEM, now=now,
+        await assign_case(session=session, case=case, department=department, actor=SYSTEM, now=turn.now,
                           deadlines=svc.deadlines)
-        await new_assignment_outbox(session, outbox, case, svc)
-        outbox.to_account(actor.account, texts.CITIZEN_ASSIGNED.format(ref=case.ref,
-                                                                       department=texts.esc(department.name)))
-    ref = case.ref
-    await session.commit()
-    await asyncio.gather(close_buttons(update.callback_query),
-                         answer(update, texts.CASE_OPENED.format(ref=ref), reply_markup=keyboards.main_menu()))
-    await outbox.send(context)
+        await new_assignment_notices(turn, case)
+        turn.outbox.to_account(actor.account, texts.CITIZEN_ASSIGNED.format(
+            ref=case.ref, department=texts.esc(department.name)))
 
 
-@refuses_politely
-async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@door()
+async def cancel_command(turn: Turn) -> None:
     """Leave whatever conversation is under way (/cancel)."""
-    async with acting(update, context) as (session, actor):
-        discarded = await drafts.discard_draft(session=session, account_id=actor.account_id)
-        await session.commit()
-    await answer(update, texts.CANCELLED if discarded else texts.NOTHING_TO_CANCEL, reply_markup=keyboards.main_menu())
+    discarded = await drafts.discard_draft(session=turn.session, account_id=turn.actor.account_id)
+    turn.reply(texts.CANCELLED if discarded else texts.NOTHING_TO_CANCEL, reply_markup=keyboards.main_menu())
 
 
 # --- duplicates and follow-up questions ------------------------------------------------------------
@@ -362,10 +371,9 @@ def _detail_keys(domain: str) -> set[str]:
     return keys | ({"amount_yuan"} if "amount" in keys else set())
 
 
-async def after_department(draft: Draft, *, session: AsyncSession, context: ContextTypes.DEFAULT_TYPE,
-                           department_id: int | None) -> None:
+async def after_department(draft: Draft, turn: Turn, *, department_id: int | None) -> None:
     """Offer an existing open case when this looks like a duplicate; otherwise go on to the questions."""
-    svc = services(context)
+    svc, session = turn.svc, turn.session
     if department_id is not None and draft.data.get("commitment_id") is None:
         fingerprint = svc.triager.fingerprint(draft.data["text"])
         similar = await svc.duplicates.similar_open_cases(session=session, fingerprint=fingerprint,
@@ -379,31 +387,30 @@ async def after_department(draft: Draft, *, session: AsyncSession, context: Cont
             }}
             draft.step = Step.DUPLICATE
             return
-    await after_duplicate(draft, context=context)
+    after_duplicate(draft, turn)
 
 
-async def after_duplicate(draft: Draft, *, context: ContextTypes.DEFAULT_TYPE) -> None:
+def after_duplicate(draft: Draft, turn: Turn) -> None:
     """Start the domain's follow-up questions, with what the text already says filled in."""
-    svc = services(context)
     fields = fields_for(draft.data.get("domain") or "")
     if not fields:
-        drafts.advance(draft, step=Step.EVIDENCE, now=svc.clock.now())
+        drafts.advance(draft, step=Step.EVIDENCE, now=turn.now)
         return
-    found = prefill(draft.data["domain"], draft.data["text"], svc.deadlines.local_date(svc.clock.now()))
-    drafts.advance(draft, step=Step.DETAILS, now=svc.clock.now(), details=found, detail_index=0)
+    found = prefill(draft.data["domain"], draft.data["text"], turn.svc.deadlines.local_date(turn.now))
+    drafts.advance(draft, step=Step.DETAILS, now=turn.now, details=found, detail_index=0)
 
 
-def next_detail(draft: Draft, *, context: ContextTypes.DEFAULT_TYPE) -> None:
+def next_detail(draft: Draft, turn: Turn) -> None:
     """On to the next question, or to evidence after the last."""
     index = draft.data.get("detail_index", 0) + 1
-    now = services(context).clock.now()
+    now = turn.now
     if index >= len(fields_for(draft.data["domain"])):
         drafts.advance(draft, step=Step.EVIDENCE, now=now)
     else:
         drafts.advance(draft, step=Step.DETAILS, now=now, detail_index=index)
 
 
-async def _show_detail(update: Update, draft: Draft) -> None:
+def _show_detail(turn: Turn, draft: Draft) -> None:
     fields = fields_for(draft.data["domain"])
     index = draft.data.get("detail_index", 0)
     field = fields[index]
@@ -413,17 +420,20 @@ async def _show_detail(update: Update, draft: Draft) -> None:
     else:
         message = texts.DETAIL_ASK.format(n=index + 1, total=len(fields), label=field.label,
                                           example=texts.DETAIL_EXAMPLES.get(field.kind, ""))
-    await answer(update, message, reply_markup=keyboards.detail_choice(draft.id, has_value=bool(value)))
+    turn.reply(message, reply_markup=keyboards.detail_choice(draft.id, has_value=bool(value)))
 
 
-async def _join_existing(update: Update, context: ContextTypes.DEFAULT_TYPE, *, session: AsyncSession, actor: Actor,
-                         draft: Draft) -> None:
+async def _join_existing(turn: Turn, draft: Draft) -> None:
     """加入该案件: the citizen becomes a co-complainant of the open case; no second case is opened."""
-    svc = services(context)
-    case = await lock_case(session=session, ref=draft.data["duplicate"]["ref"])
-    await join_case(session=session, case=case, actor=actor, text=draft.data["text"], now=svc.clock.now())
-    await drafts.discard_draft(session=session, account_id=actor.account_id)
-    ref = case.ref
-    await session.commit()
-    await close_buttons(update.callback_query)
-    await answer(update, texts.JOINED_CASE.format(ref=ref), reply_markup=keyboards.main_menu())
+    case = await lock_case(session=turn.session, ref=draft.data["duplicate"]["ref"])
+    await join_case(session=turn.session, case=case, actor=turn.actor, text=draft.data["text"], now=turn.now)
+    await drafts.discard_draft(session=turn.session, account_id=turn.actor.account_id)
+    turn.reply(texts.JOINED_CASE.format(ref=case.ref), reply_markup=keyboards.main_menu())
+
+
+def register(application: Application) -> None:
+    """The complaint conversation: /complain, 我要投诉, /cancel and its buttons (free text is routed by citizen)."""
+    application.add_handler(CommandHandler("complain", complain_command))
+    application.add_handler(CommandHandler("cancel", cancel_command))
+    application.add_handler(MessageHandler(filters.Text([texts.BTN_COMPLAIN]), complain_command))
+    application.add_handler(CallbackQueryHandler(complaint_button, pattern=BUTTONS.pattern))

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from bot import texts
+from datetime import datetime
+
 from bot.domain.details import fields_for
+from bot.domain.ladder import working_days_left
+from bot.services import Services
+from nlp.pii import mask_pii
 
 
-def details_block(domain: str | None, details: dict | None) -> str:
-    """The answered follow-up questions, one line each (shown to the citizen, the department, supervisors)."""
+def details_block(domain: str | None, details: dict | None, *, masked: bool = False) -> str:
+    """The answered follow-up questions, one line each; `masked` for a department (answers carry numbers too)."""
     if not domain or not details:
         return ""
-    lines = [texts.DETAIL_LINE.format(label=f.label, value=texts.esc(details[f.key]))
+    clean = mask_pii if masked else (lambda value: value)
+    lines = [texts.DETAIL_LINE.format(label=f.label, value=texts.esc(clean(str(details[f.key]))))
              for f in fields_for(domain) if details.get(f.key)]
     return texts.DETAILS_BLOCK.format(lines="\n".join(lines)) if lines else ""
+
+
+def days_left_text(svc: Services, due_at: datetime, now: datetime) -> str:
+    """Working days left or late, in the one wording every audience sees."""
+    return texts.days_left(working_days_left(due_at, now, calendar=svc.deadlines.calendar, tz=svc.settings.tz))
+
+
+def due_text(svc: Services, due_at: datetime) -> str:
+    return texts.local_date(due_at, svc.settings.tz)

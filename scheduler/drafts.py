@@ -5,26 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.domain import drafts
-from bot.domain.accounts import mark_unreachable
+from bot import delivery, texts
+from bot.domain import drafts, outbox
+from bot.domain.updates import prune_processed_updates
 from bot.services import services
 
 log = logging.getLogger(__name__)
 
-
-async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, account_id: int, text: str) -> None:
-    try:
-        await context.bot.send_message(chat_id, text)
-    except Forbidden:
-        async with services(context).db.session() as session:
-            await mark_unreachable(session=session, account_id=account_id)
-            await session.commit()
-    except TelegramError as error:
-        log.warning("draft notice to account %s failed: %s", account_id, error)
 
 
 async def draft_sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -48,12 +37,20 @@ async def draft_sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
                 session=session, draft_id=draft.id, now=now
             ):
                 nudged.append((draft.account.telegram_id, draft.account_id))
-        # Commit the claims before sending: a crash after this sends nothing twice.
+        # The notices are outbound rows of the same transaction as the claims: sent once, by the one sender.
+        notices = []
+        for chat_id, account_id, kind in expired:
+            if kind == drafts.DraftKind.COMPLAINT:
+                notices.append(outbox.enqueue(session=session, chat_id=chat_id, account_id=account_id, kind="draft", now=now,
+                               text=texts.DRAFT_EXPIRED.format(days=settings.draft_expiry_days)))
+        for chat_id, account_id in nudged:
+            notices.append(outbox.enqueue(session=session, chat_id=chat_id, account_id=account_id, kind="draft",
+                                          now=now, text=texts.DRAFT_NUDGE))
+        # Update ids past Telegram's redelivery horizon are forgotten here, on the same slow cadence.
+        await prune_processed_updates(session=session, now=now)
+        await session.flush()
+        ids = [notice.id for notice in notices]
         await session.commit()
-    for chat_id, account_id, kind in expired:
-        if kind == drafts.DraftKind.COMPLAINT:
-            await _send(context, chat_id, account_id, texts.DRAFT_EXPIRED.format(days=settings.draft_expiry_days))
-    for chat_id, account_id in nudged:
-        await _send(context, chat_id, account_id, texts.DRAFT_NUDGE)
+    await delivery.deliver_rows(context, ids)
     if expired or nudged:
         log.info("draft sweep: %d nudged, %d expired", len(nudged), len(expired))

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import keyboards, texts
-from bot.domain.accounts import mark_unreachable
+from bot import delivery, keyboards, texts
+from bot.domain import outbox
 from bot.domain.casework import cases_due_for_follow_up, claim_follow_up
 from bot.services import services
 
 log = logging.getLogger(__name__)
+
 
 
 async def follow_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -29,16 +29,12 @@ async def follow_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
                 await claim_follow_up(session=session, case_id=case.id, now=now)
                 continue
             if await claim_follow_up(session=session, case_id=case.id, now=now):
-                asks.append((case.complainant.telegram_id, case.complainant_id, case.ref,
-                             texts.local_date(case.closed_at, tz), texts.OUTCOME_LABELS.get(case.outcome, "")))
+                question = texts.FOLLOW_UP_ASK.format(ref=case.ref, closed=texts.local_date(case.closed_at, tz),
+                                                      outcome=texts.OUTCOME_LABELS.get(case.outcome, ""))
+                asks.append(outbox.enqueue(session=session, chat_id=case.complainant.telegram_id,
+                                           account_id=case.complainant_id, kind="follow_up", text=question,
+                                           now=now, markup=keyboards.satisfaction(case.ref).to_dict()))
+        await session.flush()
+        ids = [ask.id for ask in asks]
         await session.commit()
-    for chat_id, account_id, ref, closed, outcome in asks:
-        try:
-            await context.bot.send_message(chat_id, texts.FOLLOW_UP_ASK.format(ref=ref, closed=closed, outcome=outcome),
-                                           reply_markup=keyboards.satisfaction(ref))
-        except Forbidden:
-            async with svc.db.session() as session:
-                await mark_unreachable(session=session, account_id=account_id)
-                await session.commit()
-        except TelegramError as error:
-            log.warning("follow-up question for %s failed: %s", ref, error)
+    await delivery.deliver_rows(context, ids)

@@ -10,19 +10,17 @@ CATCH_UP_WORKING_DAYS working days; after that the month is skipped (supervisors
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
+from bot import delivery, texts
 from bot.db.models import Department, JobRun
-from bot.domain.accounts import mark_unreachable
+from bot.domain import outbox
 from bot.domain.jobruns import claim_period_run
 from bot.domain.reports import (
     department_workbook,
@@ -91,10 +89,13 @@ async def monthly_review_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await claim_period_run(session=session, name=JOB_NAME, period=period.month_key, now=now):
             await session.rollback()
             return
+        # Owed in the same transaction as the claim: a crash after it loses nothing and sends nothing twice.
+        rows = [_enqueue(session, d, now) for d in deliveries]
+        await session.flush()
+        ids = [row.id for row in rows]
         await session.commit()
     log.info("monthly review %s: %d deliveries", period.month_key, len(deliveries))
-    for delivery in deliveries:
-        await _deliver(context, delivery)
+    await delivery.deliver_rows(context, ids)
 
 
 async def _supervisor_deliveries(session, period: Period, now: datetime, region: str | None, calendar,
@@ -141,20 +142,8 @@ async def _head_deliveries(session, period: Period, now: datetime, calendar, hea
     return out
 
 
-async def _deliver(context: ContextTypes.DEFAULT_TYPE, d: _Delivery) -> None:
-    try:
-        if d.document is not None:
-            await context.bot.send_document(d.chat_id, io.BytesIO(d.document), filename=d.filename, caption=d.text,
-                                            reply_markup=d.markup)
-        elif d.photo is not None:
-            await context.bot.send_photo(d.chat_id, io.BytesIO(d.photo), caption=d.text)
-        else:
-            await context.bot.send_message(d.chat_id, d.text, reply_markup=d.markup)
-    except Forbidden:
-        if d.account_id is not None:
-            async with services(context).db.session() as session:
-                await mark_unreachable(session=session, account_id=d.account_id)
-                await session.commit()
-        log.info("monthly review: chat %s blocked the bot", d.chat_id)
-    except TelegramError as error:
-        log.warning("monthly review to %s failed: %s", d.chat_id, error)
+def _enqueue(session, d: _Delivery, now: datetime):
+    media = "document" if d.document is not None else "photo" if d.photo is not None else None
+    return outbox.enqueue(session=session, chat_id=d.chat_id, account_id=d.account_id, kind="monthly",
+                          text=d.text or "", now=now, markup=d.markup.to_dict() if d.markup else None, media=media,
+                          attachment=d.document if d.document is not None else d.photo, filename=d.filename)

@@ -8,19 +8,15 @@ what falls due then waits for the next working morning.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.db.models import Account, Department
+from bot import delivery, texts
+from bot.db.models import Department
 from bot.domain import outbox
 from bot.domain.jobruns import claim_period_run
 from bot.domain.ladder import working_days_left
@@ -35,12 +31,10 @@ from bot.services import Services, services
 
 log = logging.getLogger(__name__)
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+WORKER = delivery.WORKER
 CATCH_UP_AFTER = timedelta(minutes=30)
 MAX_LINES = 25
 MAX_BUTTONS = 6
-# Small batches: the deadline is checked between them, at ~29 messages a second.
-CLAIM_BATCH = 30
 # One delivery run drains a backlog for up to this long; ticks that fall inside it are skipped.
 DELIVERY_BUDGET_SECONDS = 280
 
@@ -55,12 +49,7 @@ def is_quiet(svc: Services, now: datetime) -> bool:
 
 
 def _left(svc: Services, due_at: datetime, now: datetime) -> str:
-    days = working_days_left(due_at, now, calendar=svc.deadlines.calendar, tz=svc.settings.tz)
-    if days > 0:
-        return texts.DAYS_LEFT.format(n=days)
-    if days == 0:
-        return texts.DUE_TODAY
-    return texts.DAYS_OVERDUE.format(n=-days)
+    return texts.days_left(working_days_left(due_at, now, calendar=svc.deadlines.calendar, tz=svc.settings.tz))
 
 
 def _label(item_ref: str | None, commitment_id: int | None) -> str:
@@ -190,93 +179,15 @@ async def _daily_digests(session, svc: Services, book: RecipientBook, digests: D
             digests.of(person.chat_id, person.account_id).supervisor_daily = lines
 
 
+async def deliver_owed_messages(context: ContextTypes.DEFAULT_TYPE, *, deadline: float | None = None) -> int:
+    """Everything owed and due, through the one sender; nothing at night or on days off."""
+    svc = services(context)
+    return await delivery.deliver_due(context, worker=WORKER, deadline=deadline, quiet=lambda now: is_quiet(svc, now))
+
+
 async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Deliver owed messages continuously (every few seconds when idle), so a backlog drains at the rate
     limit instead of only in the minute's sweep; runs alongside the sweep, claims keep them apart."""
     await deliver_owed_messages(context, deadline=time.monotonic() + DELIVERY_BUDGET_SECONDS)
 
 
-async def deliver_owed_messages(context: ContextTypes.DEFAULT_TYPE, *, deadline: float | None = None) -> int:
-    """Send claimed messages one by one (the rate limiter paces them); retry, back off, or give up.
-
-    Stops claiming at `deadline` (time.monotonic()); what is claimed is always finished or recorded.
-    """
-    svc = services(context)
-    delivered = 0
-    while True:
-        now = svc.clock.now()
-        if is_quiet(svc, now):
-            return delivered
-        if deadline is not None and time.monotonic() >= deadline:
-            return delivered
-        async with svc.db.session() as session:
-            batch = await outbox.claim_deliverable(session=session, now=now, worker=WORKER, limit=CLAIM_BATCH,
-                                                   lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
-            await session.commit()
-        if not batch:
-            return delivered
-        for message in batch:
-            outcome = await _send(context, message)
-            async with svc.db.session() as session:
-                row = await session.get(type(message), message.id)
-                await _record(session, svc, row, outcome)
-                await session.commit()
-            delivered += outcome[0] == "sent"
-
-
-async def _send(context: ContextTypes.DEFAULT_TYPE, message) -> tuple[str, object]:
-    markup = InlineKeyboardMarkup.de_json(message.markup, context.bot) if message.markup else None
-    try:
-        await context.bot.send_message(message.chat_id, message.text, reply_markup=markup)
-        return "sent", None
-    except RetryAfter as error:
-        return "retry_after", error
-    except Forbidden as error:
-        return "forbidden", error
-    except BadRequest as error:
-        return "bad_request", error
-    except TelegramError as error:  # timeouts, network errors, 5xx
-        return "transient", error
-
-
-async def _record(session, svc: Services, message, outcome: tuple[str, object]) -> None:
-    kind, error = outcome
-    now = svc.clock.now()
-    if kind == "sent":
-        outbox.mark_sent(message, now)
-    elif kind == "retry_after":
-        with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
-            warnings.simplefilter("ignore")
-            wait = error.retry_after
-        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
-        outbox.mark_retry(message, now, delay=delay, error=str(error), count=False)
-    elif kind == "forbidden":
-        outbox.mark_failed(message, error=str(error), state="unreachable")
-        await _blocked(session, svc, message.account_id, now)
-    elif kind == "bad_request" or message.attempts + 1 >= svc.policy.max_send_attempts:
-        outbox.mark_failed(message, error=str(error))
-        log.warning("giving up on message %s to chat %s: %s", message.id, message.chat_id, error)
-    else:
-        delay = timedelta(seconds=svc.policy.retry_base_seconds * 2 ** message.attempts)
-        outbox.mark_retry(message, now, delay=delay, error=str(error))
-
-
-async def _blocked(session, svc: Services, account_id: int | None, now: datetime) -> None:
-    """Mark the account unreachable and, the first time, tell its department head or the supervisors."""
-    if account_id is None:
-        return
-    account = await session.get(Account, account_id)
-    if account is None or account.unreachable:
-        return
-    account.unreachable = True
-    if account.role != "official":
-        return
-    department = await session.get(Department, account.department_id) if account.department_id else None
-    notice = texts.UNREACHABLE_NOTICE.format(name=texts.esc(account.full_name or str(account.telegram_id)),
-                                             department=texts.esc(department.name if department else ""))
-    book = RecipientBook(session, supervisors=svc.settings.supervisors, supervisor_chat=svc.settings.supervisor_chat)
-    heads = [a for a in await book.officials(account.department_id, heads_only=True) if a.id != account.id] \
-        if account.department_id else []
-    people = [(a.telegram_id, a.id) for a in heads] or [(r.chat_id, r.account_id) for r in await book.supervisors()]
-    for chat_id, recipient_id in people:
-        outbox.enqueue(session=session, chat_id=chat_id, account_id=recipient_id, kind="notice", text=notice, now=now)

@@ -102,3 +102,14 @@ async def rectified_case(harness, citizen, official) -> str:
     await official.send(f"/rectified {ref} 货款已全部支付，保证金已退还")
     assert "已报告整改完成" in official.last().text
     return ref
+
+
+async def regional_supervisor(harness, user_id: int, region: str, by=None):
+    """A supervisor invited (by the configured supervisor, or `by`) for `region` ("" for city-wide), bound."""
+    inviter = by or harness.supervisor()
+    await inviter.send(f"/invite supervisor {region}")
+    code = BIND_CODE.search(inviter.last().text).group(1)
+    person = harness.chat(user_id, first_name="区督办", last_name=region or "全市")
+    await person.send(f"/bind {code}")
+    assert "督办" in person.last().text, person.last().text
+    return person

@@ -97,7 +97,10 @@ class StandinApi:
         return update_id
 
     def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[Call]:
-        return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
+        """Calls of `method`; the default, sendMessage, also counts messages edited into a new prompt
+        (a pressed button's message becomes the next step), since that is what the person sees arrive."""
+        methods = {"sendMessage", "editMessageText"} if method == "sendMessage" else {method}
+        return [c for c in self.calls if c.method in methods and (chat_id is None or c.chat_id == chat_id)]
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout

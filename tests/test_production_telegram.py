@@ -9,8 +9,11 @@ from bot import texts
 from bot.app import build_application
 from bot.clock import FrozenClock
 from bot.web.server import serve
+from handlers.commands import help_text
 from tests.conftest import START, make_settings
 from tests.standin_api import StandinApi, text_update
+
+CITIZEN_HELP = help_text("citizen")
 
 TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
 USER = 7401
@@ -33,7 +36,7 @@ async def test_updates_survive_api_errors_and_offsets_follow_handling(database_u
         return None
 
     def rate_limited(call):
-        if call.method == "sendMessage" and call.params.get("text") == texts.HELP["citizen"] and failures["429"]:
+        if call.method == "sendMessage" and call.params.get("text") == CITIZEN_HELP and failures["429"]:
             failures["429"] -= 1
             return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                          "parameters": {"retry_after": 1}}
@@ -48,7 +51,7 @@ async def test_updates_survive_api_errors_and_offsets_follow_handling(database_u
         assert failures["getUpdates"] == 0                      # served after two 502s, not lost
         ids.append(await api.push(text_update(USER, "/help")))
         await api.wait_for(lambda: len(api.sent(USER)) >= 3, 20, "the help after a 429")
-        helps = [c for c in api.sent(USER) if c.text == texts.HELP["citizen"]]
+        helps = [c for c in api.sent(USER) if c.text == CITIZEN_HELP]
         assert len(helps) == 2 and failures["429"] == 0         # retried by the rate limiter after retry_after
         ids.append(await api.push(text_update(USER, "/start")))
         await api.wait_for(lambda: len(api.sent(USER)) >= 4, 20, "the third reply")

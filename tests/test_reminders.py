@@ -235,7 +235,8 @@ async def test_a_message_that_keeps_failing_is_given_up(harness):
         await sweep(harness, moment)
         moment += timedelta(minutes=20)
     async with harness.session() as session:
-        row = await session.scalar(select(OutboundMessage).where(OutboundMessage.chat_id == flaky.user_id))
+        row = await session.scalar(select(OutboundMessage).where(OutboundMessage.chat_id == flaky.user_id,
+                                                                 OutboundMessage.kind == "digest"))
     assert row.state == "failed" and row.attempts == harness.services.policy.max_send_attempts
     assert "Internal Server Error" in row.last_error
 

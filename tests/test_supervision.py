@@ -17,7 +17,7 @@ from bot.domain.stats import month_period, monthly_trend, parse_period, period_s
 from handlers.supervision import find_command, register_supervision_handlers
 from scheduler.monthly import monthly_review_job
 from tests.conftest import SHANGHAI, SUPERVISOR_ID, make_settings, start_harness, stop_harness
-from tests.flows import BIND_CODE, accepted_case, bind_official, file_complaint
+from tests.flows import accepted_case, bind_official, file_complaint, regional_supervisor
 
 _refs = count(1)
 
@@ -102,14 +102,6 @@ def workbook_of(upload: dict):
 
 def rows(sheet) -> list[tuple]:
     return [tuple(cell for cell in row) for row in sheet.iter_rows(values_only=True)]
-
-
-async def regional_supervisor(harness, user_id: int, region: str):
-    await harness.supervisor().send(f"/invite supervisor {region}")
-    code = BIND_CODE.search(harness.supervisor().last().text).group(1)
-    person = harness.chat(user_id, first_name="区督办", last_name=region)
-    await person.send(f"/bind {code}")
-    return person
 
 
 def monthly_job(harness):

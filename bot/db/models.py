@@ -424,6 +424,22 @@ class OutboundMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # Evidence forwarded to officials: "photo" or "document" with the Telegram file id; `text` is the caption.
+    media: Mapped[str | None] = mapped_column(String(12))
+    file_id: Mapped[str | None] = mapped_column(String(256))
+    # A file the bot made (monthly workbook, chart) instead of a Telegram file id.
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    filename: Mapped[str | None] = mapped_column(String(128))
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update whose effects are committed: written in the same transaction, so a second
+    delivery of the update (to this instance or another) finds it and changes nothing."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class JobRun(Base):

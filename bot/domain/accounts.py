@@ -6,6 +6,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -46,16 +47,8 @@ async def resolve_actor(
     row = (await session.execute(_ACCOUNT_AND_DRAFT, {"telegram_id": telegram_id})).first()
     account, draft = row if row is not None else (None, None)
     if account is None:
-        account = Account(
-            telegram_id=telegram_id,
-            role=Role.CITIZEN,
-            full_name=full_name,
-            username=username,
-            created_at=now,
-            last_seen_at=now,
-        )
-        session.add(account)
-        await session.flush()
+        account = await _create_account(session, telegram_id=telegram_id, full_name=full_name, username=username,
+                                        now=now)
         remember_draft(session, account.id, None)
     else:
         remember_draft(session, account.id, draft)
@@ -68,6 +61,19 @@ async def resolve_actor(
             account.unreachable = False
     role = Role.SUPERVISOR if telegram_id in supervisors else Role(account.role)
     return Actor(role=role, account=account)
+
+
+async def _create_account(session: AsyncSession, *, telegram_id: int, full_name: str | None,
+                          username: str | None, now: datetime) -> Account:
+    """First contact as an upsert: two instances (or two updates) creating the same account both get it,
+    neither a unique-constraint error."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    await session.execute(
+        dialect.insert(Account).values(telegram_id=telegram_id, role=Role.CITIZEN.value, full_name=full_name,
+                                       username=username, created_at=now, last_seen_at=now)
+        .on_conflict_do_nothing(index_elements=["telegram_id"])
+    )
+    return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
 
 
 async def account_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Account | None:

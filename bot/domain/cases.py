@@ -234,7 +234,9 @@ async def add_evidence(*, session: AsyncSession, case: Case, item: dict, actor: 
     evidence = _evidence_row(case, item, actor, now)
     session.add(evidence)
     case.updated_at = now
-    await append_event(session=session, case=case, action="evidence", actor=actor, now=now, note=item["kind"])
+    # Whose file it is shows in every timeline: the department's rectification proof is not the complainant's.
+    action = "rectification_evidence" if actor.is_official else "evidence"
+    await append_event(session=session, case=case, action=action, actor=actor, now=now, note=item["kind"])
     return evidence
 
 

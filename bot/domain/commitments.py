@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import case as when
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Commitment, CommitmentVersion, Department, DepartmentAlias, Obligation
@@ -303,8 +303,11 @@ class FulfilmentRate:
         return self.on_time / decided if decided else None
 
 
-async def fulfilment_rates(*, session: AsyncSession, start: date, end: date) -> list[FulfilmentRate]:
-    """Per department, commitments due in [start, end]: kept on time, kept late, broken, still open."""
+async def fulfilment_rates(*, session: AsyncSession, start: date, end: date,
+                           actor: Actor | None = None) -> list[FulfilmentRate]:
+    """Per department, commitments due in [start, end]: kept on time, kept late, broken, still open;
+    with `actor`, only the departments in their scope."""
+    in_scope = scope.departments_clause(actor, Commitment.department_id) if actor is not None else true()
     on_time = func.sum(when((Obligation.state == "met", 1), else_=0))
     late = func.sum(when(((Obligation.state == "missed") & (Commitment.status == "fulfilled"), 1), else_=0))
     broken = func.sum(when((Commitment.status == "broken", 1), else_=0))
@@ -315,7 +318,7 @@ async def fulfilment_rates(*, session: AsyncSession, start: date, end: date) -> 
         .join(Department, Department.id == Commitment.department_id)
         .join(Obligation, (Obligation.commitment_id == Commitment.id) & (Obligation.state != "extended")
               & (Obligation.state != "cancelled"))
-        .where(Commitment.due_on >= start, Commitment.due_on <= end)
+        .where(Commitment.due_on >= start, Commitment.due_on <= end, in_scope)
         .group_by(Department.name).order_by(Department.name)
     )).all()
     return [FulfilmentRate(name, int(a or 0), int(b or 0), int(c or 0), int(d or 0)) for name, a, b, c, d in rows]

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, BindFailure, Department, Invite
 from bot.domain.errors import DomainError, Forbidden, NotFound
+from bot.domain import scope
+from bot.domain.audit import record_account_change
 from bot.domain.roles import Actor, Role
 
 INVITE_TTL = timedelta(hours=72)
@@ -110,15 +112,42 @@ async def officials_of(*, session: AsyncSession, department_id: int, heads_only:
     return list((await session.scalars(query.order_by(Account.id))).all())
 
 
-async def unbind_official(*, session: AsyncSession, actor: Actor, telegram_id: int) -> Account:
+async def unbind_official(*, session: AsyncSession, actor: Actor, telegram_id: int,
+                         now: datetime | None = None) -> Account:
     """Return an official to citizen rights (they keep their own complaints)."""
     if not actor.is_supervisor:
         raise Forbidden("forbidden")
     account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
-    if account is None or account.role != Role.OFFICIAL:
+    if account is None or account.role != Role.OFFICIAL or not scope.may_manage_account(actor, account):
         raise NotFound("official_not_found", who=telegram_id)
-    account.role, account.department_id, account.is_head = Role.CITIZEN, None, False
+    _revoke(session, actor, account, now)
     return account
+
+
+async def revoke_account(*, session: AsyncSession, actor: Actor, telegram_id: int, now: datetime,
+                         configured: Collection[int] = ()) -> tuple[Account, str]:
+    """Take an official's or an invited supervisor's role away (/unbind); returns the account and the role
+    it had. Someone outside the actor's scope gets the same refusal as someone unknown. Supervisors named
+    in the configuration are supervisors by configuration and cannot be unbound here."""
+    if not actor.is_supervisor:
+        raise Forbidden("forbidden")
+    account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
+    if (account is None or account.role not in (Role.OFFICIAL, Role.SUPERVISOR) or telegram_id in configured
+            or not scope.may_manage_account(actor, account)):
+        raise NotFound("account_not_found", who=telegram_id)
+    role = account.role
+    _revoke(session, actor, account, now)
+    return account, role
+
+
+def _revoke(session: AsyncSession, actor: Actor, account: Account, now: datetime | None) -> None:
+    before = {"role": str(account.role), "department_id": account.department_id, "is_head": account.is_head,
+              "region": account.region}
+    account.role, account.department_id, account.is_head, account.region = Role.CITIZEN, None, False, None
+    account.department = None
+    if now is not None:
+        record_account_change(session=session, action="unbind", actor=actor, account=account, before=before,
+                              now=now)
 
 
 async def supervisor_chat_ids(*, session: AsyncSession, configured: Collection[int]) -> list[int]:

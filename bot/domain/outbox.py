@@ -16,11 +16,29 @@ LEASE = timedelta(minutes=10)
 
 
 def enqueue(*, session: AsyncSession, chat_id: int, account_id: int | None, kind: str, text: str, now: datetime,
-            markup: dict[str, Any] | None = None) -> OutboundMessage:
+            markup: dict[str, Any] | None = None, media: str | None = None, file_id: str | None = None,
+            attachment: bytes | None = None, filename: str | None = None) -> OutboundMessage:
+    """A message owed to a chat, as a row of the caller's transaction.
+
+    `media` photo/document sends `file_id` (a Telegram file) or `attachment` (bytes we made, named `filename`),
+    with `text` as its caption.
+    """
     message = OutboundMessage(chat_id=chat_id, account_id=account_id, kind=kind, text=text, markup=markup,
-                              state="pending", attempts=0, next_attempt_at=now, created_at=now)
+                              state="pending", attempts=0, next_attempt_at=now, created_at=now,
+                              media=media, file_id=file_id, attachment=attachment, filename=filename)
     session.add(message)
     return message
+
+
+async def claim_rows(*, session: AsyncSession, ids, now: datetime, worker: str) -> list[OutboundMessage]:
+    """These pending rows, for the sender that wrote them; rows another sender already holds are skipped."""
+    rows = list((await session.scalars(
+        select(OutboundMessage).where(OutboundMessage.id.in_(list(ids)), OutboundMessage.state == "pending")
+        .order_by(OutboundMessage.id).with_for_update(skip_locked=True)
+    )).all())
+    for message in rows:
+        message.state, message.claimed_at, message.claimed_by = "sending", now, worker
+    return rows
 
 
 async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str, limit: int = 200,

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import CalendarDay, Case, Department, DepartmentAlias, Obligation
 from bot.domain.calendar_table import StoredCalendar, days_late_sql, stored_calendar
+from bot.domain import scope
 from bot.domain.errors import InvalidInput
 from bot.domain.lifecycle import OPEN_STATUSES
+from bot.domain.roles import Actor
 from bot.domain.workdays import WorkCalendar
 
 MAX_RANGE_DAYS = 366
@@ -552,10 +554,13 @@ def _filter_conditions(flt: CaseFilter, now: datetime) -> list:
 
 
 async def search_cases(
-    *, session: AsyncSession, flt: CaseFilter, now: datetime, offset: int, limit: int
+    *, session: AsyncSession, flt: CaseFilter, now: datetime, offset: int, limit: int, actor: Actor | None = None
 ) -> tuple[list[Case], int]:
-    """Cases matching the filter, newest first, one page at a time, with the total."""
+    """Cases matching the filter, newest first, one page at a time, with the total; with `actor`, only the
+    cases the one scope function lets them see."""
     conditions = _filter_conditions(flt, now)
+    if actor is not None:
+        conditions.append(scope.cases_clause(actor))
     total = await session.scalar(select(func.count(Case.id)).where(*conditions)) or 0
     page = await session.scalars(
         select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id.desc()).offset(offset).limit(limit)

@@ -1,0 +1,177 @@
+"""The one sender: every message the bot owes someone leaves through here.
+
+Messages are rows of the outbound table (bot.domain.outbox), written in the transaction that decided
+them. This module claims them, sends them (texts over Telegram's limit in parts, evidence as photo or
+document), and records the outcome: sent; retried with backoff on timeouts, network errors and 5xx;
+retried after `retry_after` on 429; given up after the policy's attempts or a 400; a recipient who
+blocked the bot is marked unreachable and, for an official, their head or the supervisors are told.
+
+Two callers: the delivery job (every instance, claims with SKIP LOCKED) and the handler wrapper, which
+delivers the rows an update wrote right after its commit, so a notice arrives at once and survives a
+crash either way.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, InputFile
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot import texts
+from bot.db.models import Account, Department, OutboundMessage
+from bot.domain import outbox
+from bot.domain.scope import supervisors_for
+from bot.services import Services, services
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 30
+# Who holds a claim: one name per process, so a clean shutdown releases everything this process claimed.
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Parts of at most `limit` characters, cut at line ends where possible (tags here never span lines)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+async def deliver_due(context: Any, *, worker: str = WORKER, deadline: float | None = None,
+                      quiet: Callable[[datetime], bool] | None = None) -> int:
+    """Claim and send what is due until nothing is left, `deadline` (time.monotonic()) passes or it is `quiet`."""
+    svc = services(context)
+    delivered = 0
+    while True:
+        now = svc.clock.now()
+        if (quiet is not None and quiet(now)) or (deadline is not None and time.monotonic() >= deadline):
+            return delivered
+        async with svc.db.session() as session:
+            batch = await outbox.claim_deliverable(session=session, now=now, worker=worker, limit=CLAIM_BATCH,
+                                                   lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
+            await session.commit()
+        if not batch:
+            return delivered
+        delivered += await _send_claimed(context, svc, batch)
+
+
+async def deliver_rows(context: Any, ids: Sequence[int], *, worker: str = WORKER) -> int:
+    """Send these rows now (an update just wrote them); rows another sender holds are left to it."""
+    if not ids:
+        return 0
+    svc = services(context)
+    async with svc.db.session() as session:
+        batch = await outbox.claim_rows(session=session, ids=ids, now=svc.clock.now(), worker=worker)
+        await session.commit()
+    return await _send_claimed(context, svc, batch)
+
+
+async def _send_claimed(context: Any, svc: Services, batch: list[OutboundMessage]) -> int:
+    delivered = 0
+    for message in batch:
+        outcome = await _send(context.bot, message)
+        async with svc.db.session() as session:
+            row = await session.get(OutboundMessage, message.id)
+            await _record(session, svc, row, outcome)
+            await session.commit()
+        delivered += outcome[0] == "sent"
+    return delivered
+
+
+async def _send(bot, message: OutboundMessage) -> tuple[str, object]:
+    markup = InlineKeyboardMarkup.de_json(message.markup, bot) if message.markup else None
+    caption = message.text[:CAPTION_LIMIT] or None
+    payload = InputFile(io.BytesIO(message.attachment), filename=message.filename) \
+        if message.attachment is not None else message.file_id
+    try:
+        if message.media == "photo":
+            await bot.send_photo(message.chat_id, payload, caption=caption, reply_markup=markup)
+        elif message.media == "document":
+            await bot.send_document(message.chat_id, payload, caption=caption, reply_markup=markup)
+        else:
+            parts = split_text(message.text)
+            for number, part in enumerate(parts, start=1):
+                # The buttons belong under the last part, where the reader ends.
+                await bot.send_message(message.chat_id, part, reply_markup=markup if number == len(parts) else None)
+        return "sent", None
+    except RetryAfter as error:
+        return "retry_after", error
+    except Forbidden as error:
+        return "forbidden", error
+    except BadRequest as error:
+        return "bad_request", error
+    except TelegramError as error:  # timeouts, network errors, 5xx
+        return "transient", error
+
+
+async def _record(session, svc: Services, message: OutboundMessage, outcome: tuple[str, object]) -> None:
+    kind, error = outcome
+    now = svc.clock.now()
+    if kind == "sent":
+        outbox.mark_sent(message, now)
+    elif kind == "retry_after":
+        with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
+            warnings.simplefilter("ignore")
+            wait = error.retry_after
+        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+        outbox.mark_retry(message, now, delay=delay, error=str(error), count=False)
+    elif kind == "forbidden":
+        outbox.mark_failed(message, error=str(error), state="unreachable")
+        await _blocked(session, svc, message.account_id, now)
+    elif kind == "bad_request" or message.attempts + 1 >= svc.policy.max_send_attempts:
+        outbox.mark_failed(message, error=str(error))
+        log.warning("giving up on message %s to chat %s: %s", message.id, message.chat_id, error)
+    else:
+        delay = timedelta(seconds=svc.policy.retry_base_seconds * 2 ** message.attempts)
+        outbox.mark_retry(message, now, delay=delay, error=str(error))
+
+
+async def _blocked(session, svc: Services, account_id: int | None, now: datetime) -> None:
+    """Mark the account unreachable and, the first time, tell its department head or the supervisors."""
+    from bot.domain.officials import officials_of
+
+    if account_id is None:
+        return
+    account = await session.get(Account, account_id)
+    if account is None or account.unreachable:
+        return
+    account.unreachable = True
+    if account.role != "official":
+        return
+    department = await session.get(Department, account.department_id) if account.department_id else None
+    notice = texts.UNREACHABLE_NOTICE.format(name=texts.esc(account.full_name or str(account.telegram_id)),
+                                             department=texts.esc(department.name if department else ""))
+    heads = [a for a in await officials_of(session=session, department_id=account.department_id, heads_only=True)
+             if a.id != account.id and not a.unreachable] if account.department_id else []
+    people = [(a.telegram_id, a.id) for a in heads] or [
+        (s.chat_id, s.account_id) for s in await supervisors_for(
+            session=session, configured=svc.settings.supervisors, region=department.region if department else None)]
+    for chat_id, recipient_id in people:
+        outbox.enqueue(session=session, chat_id=chat_id, account_id=recipient_id, kind="notice", text=notice, now=now)

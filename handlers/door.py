@@ -1,0 +1,263 @@
+"""The one door in: every command, message and button handler is wrapped by `door`.
+
+The wrapper does the plumbing, so a handler body only parses, calls the domain and chooses its reply:
+- the chat kind: private only unless the handler says otherwise; a button pressed in a group is
+  answered with a short alert there and nothing else (no case data ever goes to a group);
+- callback data: parsed by the module's codec before anything else; forged, truncated or stale data
+  gets the stale-button alert and no ERROR log;
+- one session and one transaction (`session.begin()`), committed when the body returns;
+- the update id, claimed in that transaction: a second delivery of an update already committed (to
+  this instance or another) changes nothing and says nothing, one still in flight elsewhere waits
+  for it (PostgreSQL holds the second insert until the first transaction ends);
+- the acting account and its role; a caller without one of the allowed roles is refused;
+- domain refusals turned into their polite texts (nothing was committed, so nothing changed);
+- after the commit: the pressed buttons closed, the replies sent to the person who acted, and the
+  outbound rows the body wrote delivered at once through the one sender (`bot.delivery`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import delivery, texts
+from bot.domain.accounts import resolve_actor
+from bot.domain.errors import DomainError
+from bot.domain.updates import claim_update
+from bot.domain.roles import Actor, Role
+from bot.services import Services, services
+from handlers.codec import BadData, Codec
+from bot.domain.notices import Notices
+
+log = logging.getLogger(__name__)
+
+ANYONE = frozenset(Role) - {Role.SYSTEM}
+OFFICIALS = frozenset({Role.OFFICIAL})
+SUPERVISORS = frozenset({Role.SUPERVISOR})
+STAFF = OFFICIALS | SUPERVISORS
+
+# A refused role is told why in the words of what they lack.
+_ROLE_REFUSALS = {Role.OFFICIAL: "not_official", Role.SUPERVISOR: "not_supervisor"}
+
+
+@dataclass
+class Turn:
+    """One update being handled: who acts, in which session, what they typed or pressed, what to answer."""
+
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    svc: Services
+    session: AsyncSession
+    actor: Actor
+    now: datetime
+    data: tuple = ()
+    outbox: Notices = field(default_factory=Notices)
+    replies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    alert_text: str | None = None
+    close: bool = False
+    edit: bool = False
+    # Bot API calls that only make sense once the change is committed (e.g. a new role's command menu).
+    after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    @property
+    def query(self) -> CallbackQuery | None:
+        return self.update.callback_query
+
+    @property
+    def text(self) -> str:
+        """The message's text (or caption)."""
+        message = self.update.effective_message
+        return (message.text or message.caption or "") if message is not None else ""
+
+    @property
+    def args(self) -> list[str]:
+        return list(self.context.args or [])
+
+    def ref_and_rest(self) -> tuple[str, str]:
+        """`/cmd REF rest of the line` → (REF, rest); both may be empty."""
+        parts = self.text.split(maxsplit=2)
+        return (parts[1] if len(parts) > 1 else ""), (parts[2].strip() if len(parts) > 2 else "")
+
+    def rest(self) -> str:
+        """Everything after the command word."""
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+    def reply(self, text: str, **kwargs: Any) -> None:
+        """Answer the person who acted, once the transaction has committed."""
+        self.replies.append((text, kwargs))
+
+    def alert(self, text: str) -> None:
+        """Answer a button press with a pop-up instead of (or before) a message."""
+        self.alert_text = text
+
+    def close_buttons(self) -> None:
+        """Take the buttons off the pressed message after the commit, so it cannot be pressed twice."""
+        self.close = True
+
+    def replace_pressed(self) -> None:
+        """Turn the pressed message itself into the first reply (one call instead of two, and the old
+        buttons are gone with it); used by conversations whose next prompt replaces the last."""
+        self.close = self.edit = True
+
+
+Body = Callable[[Turn], Awaitable[None]]
+
+
+def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, private: bool = True,
+         claim: bool = True) -> Callable[[Body], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]:
+    """Wrap a handler body (see the module docstring); `roles` may act, `codec` parses the button data."""
+
+    def wrap(body: Body):
+        @functools.wraps(body)
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            query = update.callback_query
+            if private and update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE:
+                await _refuse_in_group(update)
+                return
+            data: tuple = ()
+            if codec is not None:
+                try:
+                    data = codec.parse(query.data if query is not None else "")
+                except BadData:
+                    await _answer_query(query, texts.STALE_BUTTON, alert=True)
+                    return
+            svc = services(context)
+            turn = await _run(body, update, context, svc, data, roles, claim)
+            if turn is None:
+                return
+            await _after_commit(turn)
+
+        handler.door = True  # the command table checks that every handler went through here
+        return handler
+
+    return wrap
+
+
+async def _run(body: Body, update: Update, context, svc: Services, data: tuple, roles, claim: bool) -> Turn | None:
+    user = update.effective_user
+    now = svc.clock.now()
+    actor_role = Role.CITIZEN
+    try:
+        async with svc.db.session() as session, session.begin():
+            if claim and not await claim_update(session=session, update_id=update.update_id, now=now):
+                log.info("update %s was already handled; nothing done", update.update_id)
+                await _answer_query(update.callback_query, None)
+                return None
+            actor = await resolve_actor(session=session, telegram_id=user.id, full_name=user.full_name,
+                                        username=user.username, supervisors=svc.settings.supervisors, now=now)
+            actor_role = actor.role
+            if actor.role not in roles:
+                raise DomainError(_ROLE_REFUSALS.get(next(iter(roles)), "forbidden"))
+            turn = Turn(update=update, context=context, svc=svc, session=session, actor=actor, now=now, data=data)
+            turn.outbox.bind(session, svc.settings.supervisors, now)
+            await body(turn)
+            await session.flush()
+            turn.outbox.remember_ids()
+    except DomainError as refusal:  # raised inside the transaction, so it rolled back: nothing changed
+        await _refuse(update, refusal, actor_role)
+        return None
+    return turn
+
+
+async def _after_commit(turn: Turn) -> None:
+    query = turn.query
+    if query is not None and turn.edit and turn.replies and await _edit_pressed(query, turn):
+        turn.replies.pop(0)
+    elif query is not None:
+        if turn.close:
+            await _close_buttons(query, turn.alert_text)
+        else:
+            await _answer_query(query, turn.alert_text, alert=turn.alert_text is not None)
+    elif turn.alert_text is not None:
+        turn.replies.insert(0, (turn.alert_text, {}))
+    chat = turn.update.effective_chat
+    for text, kwargs in turn.replies:
+        parts = delivery.split_text(text)
+        for number, part in enumerate(parts, start=1):
+            extra = kwargs if number == len(parts) else {}
+            await chat.send_message(part, **extra)
+    for call in turn.after_commit:
+        try:
+            await call()
+        except TelegramError as error:  # a convenience (a menu): it must not turn a done action into an error
+            log.warning("after-commit call failed: %s", error)
+    if turn.outbox.ids:
+        await delivery.deliver_rows(turn.context, turn.outbox.ids)
+
+
+async def _edit_pressed(query: CallbackQuery, turn: Turn) -> bool:
+    """Edit the pressed message into the first reply; False when it cannot be (then it is sent instead)."""
+    import asyncio
+
+    text, kwargs = turn.replies[0]
+    markup = kwargs.get("reply_markup")
+    if len(text) > delivery.TEXT_LIMIT or (markup is not None and not isinstance(markup, InlineKeyboardMarkup)):
+        return False
+    edited, answered = await asyncio.gather(
+        query.edit_message_text(text, reply_markup=markup),
+        query.answer(turn.alert_text[:200] if turn.alert_text else None, show_alert=turn.alert_text is not None),
+        return_exceptions=True,
+    )
+    for result in (edited, answered):
+        if isinstance(result, BaseException) and not isinstance(result, TelegramError):
+            raise result
+    if isinstance(answered, TelegramError):
+        log.warning("could not answer a button press: %s", answered)
+    if isinstance(edited, TelegramError):
+        # Too old to edit, or deleted: close it the ordinary way and send the reply as a new message.
+        log.info("could not edit the pressed message: %s", edited)
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(reply_markup=None)
+        return False
+    return True
+
+
+async def _refuse(update: Update, refusal: DomainError, role: Role) -> None:
+    message = texts.refusal(refusal.code, refusal.params, role=role.value)
+    if update.callback_query is not None:
+        await _answer_query(update.callback_query, texts.plain(message), alert=True)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(message)
+
+
+async def _refuse_in_group(update: Update) -> None:
+    if update.callback_query is not None:
+        await _answer_query(update.callback_query, texts.PRIVATE_ONLY_BUTTON, alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(texts.PRIVATE_ONLY)
+
+
+async def _answer_query(query: CallbackQuery | None, text: str | None, *, alert: bool = False) -> None:
+    """Answer a press; failing to (too late after a restart) must not undo what was done."""
+    if query is None:
+        return
+    try:
+        await query.answer(text[:200] if text else None, show_alert=alert)
+    except TelegramError as error:
+        log.warning("could not answer a button press: %s", error)
+
+
+async def _close_buttons(query: CallbackQuery, text: str | None) -> None:
+    import asyncio
+
+    results = await asyncio.gather(
+        query.answer(text[:200] if text else None, show_alert=text is not None),
+        query.edit_message_reply_markup(reply_markup=None), return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, TelegramError):
+            log.warning("could not close the pressed buttons: %s", result)
+        elif isinstance(result, BaseException):
+            raise result
