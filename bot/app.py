@@ -40,7 +40,7 @@ from scheduler.calendar_table import calendar_table_job, refresh_calendar
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
 from scheduler.monthly import monthly_review_job
-from scheduler.reminders import delivery_job, reminder_sweep_job
+from scheduler.reminders import DELIVERY_JOB_KWARGS, delivery_job, reminder_sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,8 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
                 reminder_sweep_job, interval=settings.sweep_seconds, first=5, name="reminder_sweep_job"
             )
             application.job_queue.run_repeating(
-                delivery_job, interval=settings.delivery_seconds, first=10, name="delivery_job"
+                delivery_job, interval=settings.delivery_seconds, first=10, name="delivery_job",
+                job_kwargs=DELIVERY_JOB_KWARGS,
             )
             application.job_queue.run_repeating(
                 monthly_review_job, interval=300, first=120, name="monthly_review_job"

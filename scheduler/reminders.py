@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -190,10 +191,28 @@ async def _daily_digests(session, svc: Services, book: RecipientBook, digests: D
             digests.of(person.chat_id, person.account_id).supervisor_daily = lines
 
 
+# Registration of delivery_job (bot/app.py): APScheduler may start a second instance while one drains a
+# backlog (instead of logging "maximum number of running instances reached" as a WARNING every tick);
+# that second instance sees the first and returns at once, quietly. Missed ticks are coalesced into one.
+DELIVERY_JOB_KWARGS = {"max_instances": 2, "coalesce": True}
+_delivering: weakref.WeakSet = weakref.WeakSet()  # applications whose delivery_job is running
+
+
 async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Deliver owed messages continuously (every few seconds when idle), so a backlog drains at the rate
-    limit instead of only in the minute's sweep; runs alongside the sweep, claims keep them apart."""
-    await deliver_owed_messages(context, deadline=time.monotonic() + DELIVERY_BUDGET_SECONDS)
+    limit instead of only in the minute's sweep; runs alongside the sweep, claims keep them apart.
+
+    Never overlaps itself: a tick that comes while a run is still draining is skipped without a word
+    (the running one keeps claiming until the backlog is gone or its budget is spent)."""
+    application = context.application
+    if application in _delivering:
+        log.debug("delivery_job: the previous run is still delivering; this tick is skipped")
+        return
+    _delivering.add(application)
+    try:
+        await deliver_owed_messages(context, deadline=time.monotonic() + DELIVERY_BUDGET_SECONDS)
+    finally:
+        _delivering.discard(application)
 
 
 async def deliver_owed_messages(context: ContextTypes.DEFAULT_TYPE, *, deadline: float | None = None) -> int:

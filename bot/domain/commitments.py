@@ -29,7 +29,8 @@ from bot.domain.obligations import Deadlines, close_clock, extend_clock, start_c
 from bot.domain.refs import next_sequence
 from bot.domain.roles import Actor
 from nlp import DOMAINS
-from nlp.extract import extract_amounts
+from nlp.extract import extract_amounts, oversized_amounts
+from nlp.numbers import MAX_AMOUNT_YUAN, NumberTooLarge, parse_number
 
 COMMITMENT_SEQUENCE = "commitment_ref"
 REF_PATTERN = re.compile(r"^CN-\d{4}-\d{4,}$")
@@ -67,9 +68,17 @@ def parse_amount(raw: str) -> Decimal | None:
     raw = raw.strip()
     if not raw:
         return None
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        return Decimal(raw)
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw):
+        try:
+            value = parse_number(raw)
+        except NumberTooLarge:
+            value = None
+        if value is None or value > MAX_AMOUNT_YUAN:
+            raise InvalidInput("amount_too_large", text=raw)
+        return value.quantize(Decimal("0.01"))
     amounts = extract_amounts(raw)
+    if not amounts and oversized_amounts(raw):
+        raise InvalidInput("amount_too_large", text=raw)
     if not amounts:
         raise InvalidInput("amount_unreadable", text=raw)
     return amounts[0].value_yuan.quantize(Decimal("0.01"))
@@ -385,8 +394,10 @@ async def import_ledger(*, session: AsyncSession, raw: bytes, actor: Actor, now:
         amount = None
         try:
             amount = parse_amount(row["amount"] or "")
-        except InvalidInput:
-            problems.append(f"金额“{row['amount']}”无法识别")
+        except InvalidInput as problem:
+            shown = (row["amount"] or "")[:40]
+            problems.append(f"金额“{shown}”超过上限（10万亿元）" if problem.code == "amount_too_large"
+                            else f"金额“{shown}”无法识别")
         public = (row["public"] or "").strip().lower()
         if public not in ("", "是", "否", "公开", "不公开", "yes", "no", "true", "false", "1", "0"):
             problems.append(f"是否公开“{public}”应为 是/否")
