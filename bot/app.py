@@ -36,7 +36,7 @@ from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
 from handlers import citizen, common, commitments, complaint, official, supervision, supervisor
 from nlp import Classifier
 from scheduler.calendar_table import CHECK_SECONDS as CALENDAR_CHECK_SECONDS
-from scheduler.calendar_table import calendar_table_job, refresh_calendar
+from scheduler.calendar_table import COVERAGE_CHECK_SECONDS, calendar_coverage_job, calendar_table_job, refresh_calendar
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
 from scheduler.monthly import monthly_review_job
@@ -206,6 +206,9 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             application.job_queue.run_repeating(
                 calendar_table_job, interval=CALENDAR_CHECK_SECONDS, first=CALENDAR_CHECK_SECONDS,
                 name="calendar_table_job",
+            )
+            application.job_queue.run_repeating(
+                calendar_coverage_job, interval=COVERAGE_CHECK_SECONDS, first=1, name="calendar_coverage_job"
             )
         log.info("Chengxin ready: %d departments, database %s", len(entries), db.url.get_backend_name())
 
