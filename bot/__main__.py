@@ -1,4 +1,4 @@
-"""The `chengxin` command (also `python -m bot`): run, console, classify, db upgrade, departments import, audit verify."""
+"""The `chengxin` command (also `python -m bot`): run, console, classify, db upgrade, departments import, audit verify, doctor."""
 
 from __future__ import annotations
 
@@ -178,6 +178,12 @@ def report(args: argparse.Namespace) -> int:
     return report_command(args.month, args.out)
 
 
+def doctor(args: argparse.Namespace) -> int:
+    from bot.cli_doctor import doctor as run_doctor
+
+    return run_doctor(_settings())
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="chengxin", description="诚信 Chengxin government-integrity bot")
     commands = top.add_subparsers(dest="command", required=True)
@@ -222,6 +228,8 @@ def parser() -> argparse.ArgumentParser:
     workbook.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
     workbook.add_argument("--out", required=True, help="where to write the .xlsx")
     workbook.set_defaults(func=report)
+    commands.add_parser("doctor", help="check the installation (versions, database, calendar, policy, font, "
+                                       "Bot API); paste its output into a support request").set_defaults(func=doctor)
     audit = commands.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check every case's hash chain").set_defaults(func=audit_verify)
     return top
