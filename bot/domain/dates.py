@@ -8,7 +8,9 @@ Understood (full-width digits and spaces tolerated; 前/之前/以前/为止 aft
   今天 · 明天 · 后天 · 大后天
   周五 · 星期五 · 礼拜五 (next occurrence, today included) · 本周五 · 这周五 · 下周五 · 下下周五
   月底 · 本月底 · 下月底 · 年底 · 今年年底 · 明年年底
-Numbers may be written in Chinese numerals (一 … 九十九, 两, 百).
+Numbers may be written in Chinese numerals (一 … 九十九, 两, 百, 廿); they are read by nlp.numbers,
+the project's one number reader. A count whose span is beyond max_days (99999999个工作日内) is
+refused as too far before any date arithmetic.
 A month-day without a year that has already passed this year is ambiguous: the user is
 asked to write the year.
 """
