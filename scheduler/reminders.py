@@ -193,8 +193,9 @@ async def _daily_digests(session, svc: Services, book: RecipientBook, digests: D
 
 # Registration of delivery_job (bot/app.py): APScheduler may start a second instance while one drains a
 # backlog (instead of logging "maximum number of running instances reached" as a WARNING every tick);
-# that second instance sees the first and returns at once, quietly. Missed ticks are coalesced into one.
-DELIVERY_JOB_KWARGS = {"max_instances": 2, "coalesce": True}
+# that second instance sees the first and returns at once, quietly. Ticks missed while the event loop was
+# busy are coalesced into one run, however late (no "Run time of job ... was missed" WARNING either).
+DELIVERY_JOB_KWARGS = {"max_instances": 2, "coalesce": True, "misfire_grace_time": None}
 _delivering: weakref.WeakSet = weakref.WeakSet()  # applications whose delivery_job is running
 
 
