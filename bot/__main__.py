@@ -1,4 +1,4 @@
-"""The `chengxin` command (also `python -m bot`): run, console, classify, db upgrade, departments import, audit verify."""
+"""The `chengxin` command (also `python -m bot`): run, console, classify, db upgrade, departments import, audit verify, doctor."""
 
 from __future__ import annotations
 
@@ -130,23 +130,9 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def departments_import(args: argparse.Namespace) -> int:
-    from bot.domain.departments import import_directory
+    from bot.cli_imports import departments_import as run_import
 
-    raw = Path(args.file).read_bytes()
-
-    async def work(db) -> int:
-        async with db.session() as session:
-            report = await import_directory(session=session, raw=raw)
-            if report.errors:
-                print("导入失败，未做任何更改：", file=sys.stderr)
-                for problem in report.errors:
-                    print(f"  {problem}", file=sys.stderr)
-                return 1
-            await session.commit()
-        print(f"导入完成：新增 {report.created} 个部门，更新 {report.updated} 个（运行中的机器人重启后生效）")
-        return 0
-
-    return asyncio.run(_with_db(work))
+    return run_import(args.file, _with_db)
 
 
 def audit_verify(args: argparse.Namespace) -> int:
@@ -165,39 +151,9 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def commitments_import(args: argparse.Namespace) -> int:
     """Load an existing ledger (台账); all rows or none."""
-    from bot.domain.commitments import import_ledger
-    from bot.domain.obligations import Deadlines
-    from bot.domain.roles import Actor, Role
-    from bot.domain.workdays import WorkCalendar
-    from bot.clock import Clock
-    from bot.policy import load_policy
+    from bot.cli_imports import commitments_import as run_import
 
-    settings = _settings()
-    raw = Path(args.file).read_bytes()
-    deadlines = Deadlines(
-        policy=load_policy(Path(settings.policy_file) if settings.policy_file else None),
-        calendar=WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None),
-        tz=settings.tz,
-    )
-
-    async def work(db) -> int:
-        async with db.session() as session:
-            report = await import_ledger(session=session, raw=raw, actor=Actor(Role.SUPERVISOR), now=Clock().now(),
-                                         deadlines=deadlines)
-            if report.errors:
-                print("导入失败，未做任何更改：", file=sys.stderr)
-                for problem in report.errors:
-                    print(f"  {problem}", file=sys.stderr)
-                return 1
-            await session.commit()
-        if report.encoding != "utf-8":
-            print("提示：文件按 GBK 编码读取。")
-        for warning in report.duplicates:
-            print(f"重复：{warning}")
-        print(f"导入完成：登记 {len(report.created)} 项承诺" + (f"（{report.created[0]} 起）" if report.created else ""))
-        return 0
-
-    return asyncio.run(_with_db(work))
+    return run_import(args.file, _settings(), _with_db)
 
 
 def lexicon_check(args: argparse.Namespace) -> int:
@@ -240,6 +196,12 @@ def report(args: argparse.Namespace) -> int:
     return report_command(args.month, args.out)
 
 
+def doctor(args: argparse.Namespace) -> int:
+    from bot.cli_doctor import doctor as run_doctor
+
+    return run_doctor(_settings())
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="chengxin", description="诚信 Chengxin government-integrity bot")
     commands = top.add_subparsers(dest="command", required=True)
@@ -260,12 +222,13 @@ def parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=db_upgrade)
     departments = commands.add_parser("departments", help="department directory").add_subparsers(
         dest="departments_command", required=True)
-    importer = departments.add_parser("import", help="load a city's directory CSV")
+    importer = departments.add_parser(
+        "import", help="load a city's directory: CSV (UTF-8 or GBK) or Excel .xlsx")
     importer.add_argument("file")
     importer.set_defaults(func=departments_import)
     register = commands.add_parser("commitments", help="commitment register (承诺台账)").add_subparsers(
         dest="commitments_command", required=True)
-    ledger = register.add_parser("import", help="load an existing ledger CSV (UTF-8 or GBK)")
+    ledger = register.add_parser("import", help="load an existing ledger: CSV (UTF-8 or GBK) or Excel .xlsx")
     ledger.add_argument("file")
     ledger.set_defaults(func=commitments_import)
     lexicon = commands.add_parser("lexicon", help="classifier lexicon maintenance").add_subparsers(
@@ -283,6 +246,8 @@ def parser() -> argparse.ArgumentParser:
     workbook.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
     workbook.add_argument("--out", required=True, help="where to write the .xlsx")
     workbook.set_defaults(func=report)
+    commands.add_parser("doctor", help="check the installation (versions, database, calendar, policy, font, "
+                                       "Bot API); paste its output into a support request").set_defaults(func=doctor)
     audit = commands.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check every case's hash chain").set_defaults(func=audit_verify)
     return top

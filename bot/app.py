@@ -25,11 +25,11 @@ from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
 from handlers import citizen, commands, common, commitments, complaint, official, supervision, supervisor
 from nlp import Classifier
 from scheduler.calendar_table import CHECK_SECONDS as CALENDAR_CHECK_SECONDS
-from scheduler.calendar_table import calendar_table_job, refresh_calendar
+from scheduler.calendar_table import COVERAGE_CHECK_SECONDS, calendar_coverage_job, calendar_table_job, refresh_calendar
 from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
 from scheduler.monthly import monthly_review_job
-from scheduler.reminders import delivery_job, reminder_sweep_job
+from scheduler.reminders import DELIVERY_JOB_KWARGS, delivery_job, reminder_sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,8 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
                 reminder_sweep_job, interval=settings.sweep_seconds, first=5, name="reminder_sweep_job"
             )
             application.job_queue.run_repeating(
-                delivery_job, interval=settings.delivery_seconds, first=10, name="delivery_job"
+                delivery_job, interval=settings.delivery_seconds, first=10, name="delivery_job",
+                job_kwargs=DELIVERY_JOB_KWARGS,
             )
             application.job_queue.run_repeating(
                 monthly_review_job, interval=300, first=120, name="monthly_review_job"
@@ -113,6 +114,9 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             application.job_queue.run_repeating(
                 calendar_table_job, interval=CALENDAR_CHECK_SECONDS, first=CALENDAR_CHECK_SECONDS,
                 name="calendar_table_job",
+            )
+            application.job_queue.run_repeating(
+                calendar_coverage_job, interval=COVERAGE_CHECK_SECONDS, first=1, name="calendar_coverage_job"
             )
         log.info("Chengxin ready: %d departments, database %s", len(entries), db.url.get_backend_name())
 

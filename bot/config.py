@@ -59,6 +59,15 @@ class Settings(BaseSettings):
             raise ValueError("CHENGXIN_WEBHOOK_SECRET must be 1-256 characters A-Z, a-z, 0-9, _ or -")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _driver_installed(cls, value: str) -> str:
+        from bot.db.drivers import driver_problem
+
+        if problem := driver_problem(value):
+            raise ValueError(problem)
+        return value
+
     @field_validator("supervisors", mode="before")
     @classmethod
     def _parse_ids(cls, value: object) -> object:

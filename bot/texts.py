@@ -904,6 +904,8 @@ REFUSALS.update({
     "amount_unreadable": AMOUNT_UNREADABLE,
     "domain_unknown": DOMAIN_UNKNOWN,
 })
+AMOUNT_TOO_LARGE = "金额“{text}”超过了上限（10万亿元，即 10000000000000 元），请核对后重新填写。"
+REFUSALS["amount_too_large"] = AMOUNT_TOO_LARGE
 
 # The database could not be reached (outage, failover): nothing was saved, the user should retry.
 DB_UNAVAILABLE = "抱歉，系统暂时无法保存，刚才的操作没有生效，请稍后重试。已经提示“已保存”“已立案”的内容不会丢失。"
@@ -974,3 +976,5 @@ REFUSALS.update({
 })
 # The door refuses a command kept for supervisors with this code.
 REFUSALS.setdefault("not_supervisor", FORBIDDEN)
+DETAIL_AMOUNT_TOO_LARGE = "金额“{text}”超过了上限（10万亿元），请核对后重新输入，例如 380万元。"
+REFUSALS["detail_amount_too_large"] = DETAIL_AMOUNT_TOO_LARGE

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .classifier import normalize_text
+from .numbers import CN_NUMERAL_CHARS, DIGITS, MAX_AMOUNT_YUAN, NumberTooLarge, cn_to_int, parse_number
 
 __all__ = [
     "Amount",
@@ -31,54 +32,13 @@ __all__ = [
     "extract_case_number",
     "extract_case_numbers",
     "extract_dates",
+    "oversized_amounts",
 ]
 
 # --------------------------------------------------------------------------- numerals
-_CN_DIGIT = {
-    "零": 0, "〇": 0, "○": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3,
-    "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8,
-    "九": 9, "玖": 9,
-}
-_CN_SMALL_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
-_CN_BIG_UNIT = {"万": 10_000, "亿": 100_000_000}
-_CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_SMALL_UNIT) + "".join(_CN_BIG_UNIT)
-
-
-def cn_to_int(s: str) -> int | None:
-    """Chinese numeral -> int: 一百二十万 -> 1200000, 三万五 -> 35000, 两千五 -> 2500,
-    十五 -> 15, 二〇二三 -> 2023 (digit by digit).  None if it is not a numeral."""
-    if not s or any(ch not in _CN_CHARS for ch in s):
-        return None
-    if all(ch in _CN_DIGIT for ch in s):  # 二〇二三
-        return int("".join(str(_CN_DIGIT[ch]) for ch in s))
-    total = 0  # finished 亿/万 sections
-    section = 0  # inside the current section
-    digit = None  # pending digit
-    last_unit = 1  # last unit seen, for the 三万五 / 两千五 shorthand
-    for ch in s:
-        if ch in _CN_DIGIT:
-            digit = _CN_DIGIT[ch]
-        elif ch in _CN_SMALL_UNIT:
-            unit = _CN_SMALL_UNIT[ch]
-            section += (1 if digit is None else digit) * unit
-            digit, last_unit = None, unit
-        else:  # 万 / 亿
-            unit = _CN_BIG_UNIT[ch]
-            section += digit or 0
-            if section == 0:
-                section = 1
-            if unit == 100_000_000:
-                total = (total + section) * unit
-            else:
-                total += section * unit
-            section, digit, last_unit = 0, None, unit
-    if digit is not None:
-        # trailing digit after a unit means the next unit down: 三万五 = 35000, 两千五 = 2500
-        if last_unit >= 10 and s[-2] not in "零〇○":
-            section += digit * (last_unit // 10)
-        else:
-            section += digit
-    return total + section
+# One reader of numbers for the whole project (nlp.numbers); re-exported here for callers of cn_to_int.
+_CN_DIGIT = DIGITS
+_CN_CHARS = CN_NUMERAL_CHARS
 
 
 # --------------------------------------------------------------------------- amounts
@@ -107,20 +67,9 @@ _NOT_MONEY_AFTER = re.compile(
 )
 
 
-def _to_decimal(number: str) -> Decimal | None:
-    try:
-        return Decimal(number.replace(",", ""))
-    except InvalidOperation:
-        return None
-
-
-def extract_amounts(text: str) -> list[Amount]:
-    """Money amounts in yuan.  Needs a unit (元, 块, 万, 亿, 千/k, w) or a currency sign:
-    bare numbers (phone numbers, years, IDs) are never amounts."""
-    if not text:
-        return []
+def _scan_amounts(text: str):
+    """(value in yuan, or None when it is over MAX_AMOUNT_YUAN; raw; start; approximate) for each money mention."""
     folded = normalize_text(text)
-    out: list[Amount] = []
     for m in _AMOUNT_RE.finditer(folded):
         arabic, cn = m.group("arabic"), m.group("cn")
         mult = m.group("mult") or ""
@@ -129,36 +78,61 @@ def extract_amounts(text: str) -> list[Amount]:
         if arabic is not None:
             if not (mult or cur or sign):
                 continue  # bare number: phone, year, ID
-            base = _to_decimal(arabic)
-            if base is None:
-                continue
             if mult in ("十", "百") and not cur:
                 continue  # 3百 without 元: too ambiguous
+            number = arabic
         else:
-            if cn[0] not in _CN_DIGIT and cn[0] not in "十拾":
+            if cn[0] not in _CN_DIGIT and cn[0] not in "十拾廿卅":
                 continue  # 万一, 千万别, 百万富翁
-            n = cn_to_int(cn)
-            if n is None:
-                continue
-            base = Decimal(n)
             if mult in ("w", "k"):
                 continue
             if not (cur or sign or mult or "万" in cn or "亿" in cn):
                 continue  # 一千多 (people? yuan?) -- not sure enough
+            number = cn
         if not cur and not sign and _NOT_MONEY_AFTER.match(folded, m.end()):
             continue  # 5千人, 三万平方米
-        value = base * _MULT[mult]
-        if value <= 0:
-            continue
         start = m.start("arabic") if arabic is not None else m.start("cn")
         if sign:
             start = m.start("sign")
         end = m.end()
         while end > start and folded[end - 1].isspace():
             end -= 1
+        raw = text[start:end]
+        try:
+            base = parse_number(number)
+        except NumberTooLarge:
+            yield None, raw, start, approx
+            continue
+        if base is None:
+            continue
+        if base > MAX_AMOUNT_YUAN:  # before multiplying: the product of two huge numbers is never made
+            yield None, raw, start, approx
+            continue
+        value = base * _MULT[mult]
+        if value <= 0:
+            continue
+        if value > MAX_AMOUNT_YUAN:
+            yield None, raw, start, approx
+            continue
         value = Decimal(int(value)) if value == value.to_integral_value() else value.normalize()
-        out.append(Amount(value, text[start:end], start, approx))
-    return out
+        yield value, raw, start, approx
+
+
+def extract_amounts(text: str) -> list[Amount]:
+    """Money amounts in yuan.  Needs a unit (元, 块, 万, 亿, 千/k, w) or a currency sign:
+    bare numbers (phone numbers, years, IDs) are never amounts.  An amount over MAX_AMOUNT_YUAN
+    (10^13 元) is not one (see :func:`oversized_amounts`)."""
+    if not text:
+        return []
+    return [Amount(value, raw, start, approx) for value, raw, start, approx in _scan_amounts(text)
+            if value is not None]
+
+
+def oversized_amounts(text: str) -> list[str]:
+    """Money mentions (as written) larger than MAX_AMOUNT_YUAN: refused where an amount is asked for."""
+    if not text:
+        return []
+    return [raw for value, raw, _start, _approx in _scan_amounts(text) if value is None]
 
 
 # --------------------------------------------------------------------------- dates
@@ -202,17 +176,20 @@ _DATE_RE = re.compile(
             # 昨天 / 前天 / 今天
             r"(?P<reld>大前天|前天|昨天|今天)",
             # 三个月前 / 3天前 / 两年前 / 半年前
-            r"(?P<ago>(?P<an>\d+|[一二两三四五六七八九十]+|半)(?:个)?(?P<au>天|日|周|星期|月|年)(?:以前|之前|前))",
+            r"(?P<ago>(?P<an>(?<!\d)\d+|(?<![一二两三四五六七八九十百千廿卅])[一二两三四五六七八九十百千廿卅]+|半)(?:个)?(?P<au>天|日|周|星期|月|年)(?:以前|之前|前))",
         ]
     )
 )
 
 
+# A relative date further back than this is not a date anyone means ("99999999天前").
+_MAX_AGO_YEARS = 200
+
+
 def _small(s: str | None) -> int | None:
+    """A small whole number (digits or Chinese numerals); NumberTooLarge (a ValueError) when huge."""
     if s is None:
         return None
-    if s.isdigit():
-        return int(s)
     return cn_to_int(s)
 
 
@@ -287,6 +264,8 @@ def extract_dates(text: str, today: date) -> list[Mention]:
                     n = _small(n_raw)
                     if n is None:
                         continue
+                    if n > {"天": 366, "日": 366, "周": 53, "星期": 53, "月": 12, "年": 1}[unit] * _MAX_AGO_YEARS:
+                        continue
                     if unit in ("天", "日"):
                         value = today - timedelta(days=n)
                     elif unit in ("周", "星期"):
@@ -295,7 +274,7 @@ def extract_dates(text: str, today: date) -> list[Mention]:
                         value, approx = _shift_month(today.year, today.month, -n), True
                     else:
                         value, approx = (today.year - n, None), True
-        except ValueError:  # 2月30日 and the like
+        except (ValueError, OverflowError):  # 2月30日, a number too large for a date, and the like
             continue
         if value is None:
             continue

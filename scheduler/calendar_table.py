@@ -35,3 +35,22 @@ async def calendar_table_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Move the table's span on with the year, so a bot that runs for years never falls back to Python."""
     svc = services(context)
     await refresh_calendar(svc.db, svc.deadlines.calendar, svc.clock.now(), svc.settings.tz)
+
+
+# Whether the calendar knows this year's and next year's 调休: checked at start and then once a day.
+COVERAGE_CHECK_SECONDS = 24 * 3600
+
+
+def check_calendar_coverage(calendar: WorkCalendar, today) -> str | None:
+    """Log a WARNING naming the missing year(s) and what to do; the problem line, or None when covered."""
+    problem = calendar.coverage_problem(today)
+    if problem:
+        log.warning("%s", problem)
+    return problem
+
+
+async def calendar_coverage_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """At start (+1 s) and once a day: when next year's 调休 is in neither the holidays package nor the
+    override file, say so, so an operator adds it when the State Council publishes it (around November)."""
+    svc = services(context)
+    check_calendar_coverage(svc.deadlines.calendar, svc.deadlines.local_date(svc.clock.now()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -183,11 +184,28 @@ async def deliver_owed_messages(context: ContextTypes.DEFAULT_TYPE, *, deadline:
     """Everything owed and due, through the one sender; nothing at night or on days off."""
     svc = services(context)
     return await delivery.deliver_due(context, worker=WORKER, deadline=deadline, quiet=lambda now: is_quiet(svc, now))
+# Registration of delivery_job (bot/app.py): APScheduler may start a second instance while one drains a
+# backlog (instead of logging "maximum number of running instances reached" as a WARNING every tick);
+# that second instance sees the first and returns at once, quietly. Ticks missed while the event loop was
+# busy are coalesced into one run, however late (no "Run time of job ... was missed" WARNING either).
+DELIVERY_JOB_KWARGS = {"max_instances": 2, "coalesce": True, "misfire_grace_time": None}
+_delivering: weakref.WeakSet = weakref.WeakSet()  # applications whose delivery_job is running
 
 
 async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Deliver owed messages continuously (every few seconds when idle), so a backlog drains at the rate
-    limit instead of only in the minute's sweep; runs alongside the sweep, claims keep them apart."""
-    await deliver_owed_messages(context, deadline=time.monotonic() + DELIVERY_BUDGET_SECONDS)
+    limit instead of only in the minute's sweep; runs alongside the sweep, claims keep them apart.
+
+    Never overlaps itself: a tick that comes while a run is still draining is skipped without a word
+    (the running one keeps claiming until the backlog is gone or its budget is spent)."""
+    application = context.application
+    if application in _delivering:
+        log.debug("delivery_job: the previous run is still delivering; this tick is skipped")
+        return
+    _delivering.add(application)
+    try:
+        await deliver_owed_messages(context, deadline=time.monotonic() + DELIVERY_BUDGET_SECONDS)
+    finally:
+        _delivering.discard(application)
 
 

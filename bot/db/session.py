@@ -13,6 +13,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.db.drivers import MissingDriver, driver_problem
+
 # Rows fetched together with the statement itself. Bigger results (streamed reports) come in
 # further trips of this size, so memory stays bounded; an update's queries fit in the first one.
 _FIRST_ROWS = 256
@@ -240,6 +242,8 @@ class Database:
     """Owns the engine; hands out sessions."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
+        if problem := driver_problem(str(url)):
+            raise MissingDriver(problem)
         self.url = make_url(url)
         kwargs: dict = {"echo": echo}
         if self.is_sqlite:

@@ -8,9 +8,7 @@ append-only version history (changes need a reason and a supervisor), and a hash
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,8 +27,10 @@ from bot.domain.obligations import Deadlines, close_clock, extend_clock, start_c
 from bot.domain.refs import next_sequence
 from bot.domain import scope
 from bot.domain.roles import Actor
+from bot.domain.tables import TableError, decode_text, read_table
 from nlp import DOMAINS
-from nlp.extract import extract_amounts
+from nlp.extract import extract_amounts, oversized_amounts
+from nlp.numbers import MAX_AMOUNT_YUAN, NumberTooLarge, parse_number
 
 COMMITMENT_SEQUENCE = "commitment_ref"
 REF_PATTERN = re.compile(r"^CN-\d{4}-\d{4,}$")
@@ -68,9 +68,17 @@ def parse_amount(raw: str) -> Decimal | None:
     raw = raw.strip()
     if not raw:
         return None
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        return Decimal(raw)
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw):
+        try:
+            value = parse_number(raw)
+        except NumberTooLarge:
+            value = None
+        if value is None or value > MAX_AMOUNT_YUAN:
+            raise InvalidInput("amount_too_large", text=raw)
+        return value.quantize(Decimal("0.01"))
     amounts = extract_amounts(raw)
+    if not amounts and oversized_amounts(raw):
+        raise InvalidInput("amount_too_large", text=raw)
     if not amounts:
         raise InvalidInput("amount_unreadable", text=raw)
     return amounts[0].value_yuan.quantize(Decimal("0.01"))
@@ -338,33 +346,30 @@ class LedgerReport:
 def decode_ledger(raw: bytes) -> tuple[str, str]:
     """UTF-8 (with or without BOM), else GBK/GB18030 as government offices' spreadsheets save it."""
     try:
-        return raw.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), "gbk"
-    except UnicodeDecodeError as error:
+        return decode_text(raw)
+    except TableError as error:
         raise InvalidInput("ledger_encoding") from error
 
 
 async def import_ledger(*, session: AsyncSession, raw: bytes, actor: Actor, now: datetime,
                         deadlines: Deadlines) -> LedgerReport:
-    """Register every row, or none: a file with any bad row is refused whole, naming each bad line and why."""
+    """Register every row, or none: a file with any bad row is refused whole, naming each bad line and why.
+    CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or an Excel workbook (.xlsx, first sheet)."""
     report = LedgerReport()
     try:
-        content, report.encoding = decode_ledger(raw)
-    except InvalidInput:
-        report.errors.append("无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV")
+        table = read_table(raw)
+    except TableError as error:
+        report.errors.append(str(error))
         return report
-    reader = csv.DictReader(io.StringIO(content))
-    missing = [c for c in LEDGER_COLUMNS if c not in (reader.fieldnames or [])]
+    report.encoding = table.encoding
+    missing = [c for c in LEDGER_COLUMNS if c not in table.fieldnames]
     if missing:
         report.errors.append(f"缺少列：{', '.join(missing)}（需要 {','.join(LEDGER_COLUMNS)}）")
         return report
     today = deadlines.local_date(now)
     parsed: list[tuple[int, NewCommitment]] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(reader, start=2):
+    for line, row in table.rows:
         problems = []
         name = (row["department"] or "").strip()
         department = await _department_named(session, name)
@@ -381,8 +386,10 @@ async def import_ledger(*, session: AsyncSession, raw: bytes, actor: Actor, now:
         amount = None
         try:
             amount = parse_amount(row["amount"] or "")
-        except InvalidInput:
-            problems.append(f"金额“{row['amount']}”无法识别")
+        except InvalidInput as problem:
+            shown = (row["amount"] or "")[:40]
+            problems.append(f"金额“{shown}”超过上限（10万亿元）" if problem.code == "amount_too_large"
+                            else f"金额“{shown}”无法识别")
         public = (row["public"] or "").strip().lower()
         if public not in ("", "是", "否", "公开", "不公开", "yes", "no", "true", "false", "1", "0"):
             problems.append(f"是否公开“{public}”应为 是/否")

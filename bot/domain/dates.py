@@ -8,7 +8,9 @@ Understood (full-width digits and spaces tolerated; 前/之前/以前/为止 aft
   今天 · 明天 · 后天 · 大后天
   周五 · 星期五 · 礼拜五 (next occurrence, today included) · 本周五 · 这周五 · 下周五 · 下下周五
   月底 · 本月底 · 下月底 · 年底 · 今年年底 · 明年年底
-Numbers may be written in Chinese numerals (一 … 九十九, 两, 百).
+Numbers may be written in Chinese numerals (一 … 九十九, 两, 百, 廿); they are read by nlp.numbers,
+the project's one number reader. A count whose span is beyond max_days (99999999个工作日内) is
+refused as too far before any date arithmetic.
 A month-day without a year that has already passed this year is ambiguous: the user is
 asked to write the year.
 """
@@ -23,6 +25,7 @@ from datetime import date, timedelta
 
 from bot.domain.errors import InvalidInput
 from bot.domain.workdays import WorkCalendar
+from nlp.numbers import NumberTooLarge, cn_to_int
 
 __all__ = ["DateProblem", "parse_due_date", "split_date_and_text"]
 
@@ -39,41 +42,16 @@ class DateProblem(InvalidInput):
 
 # --- numbers ---------------------------------------------------------------------------
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_CN = "[零〇一二两三四五六七八九十百]+"
+_CN = "[零〇一二两三四五六七八九十百千廿卅]+"
 _NUM = rf"(?:\d+|{_CN})"
 
 
-def _cn_to_int(text: str) -> int | None:
-    """一 → 1, 十 → 10, 十五 → 15, 三十一 → 31, 一百二十 → 120, 一二 → None (not a number word)."""
-    if text.isdigit():
-        return int(text)
-    total, current, seen_unit = 0, None, False
-    for ch in text:
-        if ch in _CN_DIGITS:
-            if current is not None:  # two digits in a row (一二): not a number word we read
-                return None
-            current = _CN_DIGITS[ch]
-        elif ch == "十":
-            total += (1 if current is None else current) * 10
-            current, seen_unit = None, True
-        elif ch == "百":
-            if current is None or total:
-                return None
-            total += current * 100
-            current, seen_unit = None, True
-        else:
-            return None
-    if current is not None:
-        total += current
-    if not seen_unit and current is None:
-        return None
-    return total
-
-
 def _num(text: str) -> int:
-    value = _cn_to_int(text)
+    """Digits or Chinese numerals (nlp.numbers, the project's one reader); _Unreadable otherwise or when huge."""
+    try:
+        value = cn_to_int(text, digit_sequence=False)
+    except NumberTooLarge:
+        raise _Unreadable from None
     if value is None:
         raise _Unreadable
     return value
@@ -118,7 +96,7 @@ def _add_months(d: date, months: int) -> date:
 def _make(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):  # 2月30日, 13月, a month of 10^20
         raise _Unreadable from None
 
 
@@ -245,6 +223,9 @@ _RULES: list[tuple[str, Callable[[re.Match, date, WorkCalendar], Result]]] = [
 _COMPILED = [(re.compile(_PREFIX + rx), fn) for rx, fn in _RULES]
 _TAIL_BEFORE = re.compile(_BEFORE)
 _PERIOD_HANDLERS = {_working_days, _calendar_days, _weeks, _months}
+# The fewest calendar days one unit of each period spans: a count whose span is already beyond
+# max_days is refused before any date arithmetic (99999999个工作日内 would otherwise loop for seconds).
+_MIN_DAYS_PER_UNIT = {_working_days: 1, _calendar_days: 1, _weeks: 7, _months: 28}
 
 
 def _normalize(text: str) -> tuple[str, list[int]]:
@@ -256,6 +237,15 @@ def _normalize(text: str) -> tuple[str, list[int]]:
             out.append(c)
             index.append(i)
     return "".join(out), index
+
+
+def _period_days_at_least(count: str, fn: Callable) -> float:
+    """The fewest calendar days `count` units of the period span (infinite for a number beyond reading)."""
+    try:
+        n = cn_to_int(count, digit_sequence=False)
+    except NumberTooLarge:
+        return float("inf")
+    return 0 if n is None else n * _MIN_DAYS_PER_UNIT[fn]
 
 
 def _match_at_start(norm: str) -> list[tuple[int, re.Match, Callable]]:
@@ -289,9 +279,13 @@ def parse_due_date(text: str, *, today: date, calendar: WorkCalendar, max_days: 
         if norm[end:].strip():
             continue
         try:
+            if fn in _PERIOD_HANDLERS and _period_days_at_least(m["n"], fn) > max_days:
+                raise DateProblem("date_too_far", text=raw, example=problem_example, max_days=max_days)
             day, ambiguous_example = fn(m, today, calendar)
         except _Unreadable:
             raise DateProblem("date_unreadable", text=raw, example=problem_example) from None
+        except OverflowError:  # past the last date Python knows
+            raise DateProblem("date_too_far", text=raw, example=problem_example, max_days=max_days) from None
         if ambiguous_example is not None:
             raise DateProblem("date_ambiguous", text=raw, example=ambiguous_example, date=day.isoformat())
         if day < today:

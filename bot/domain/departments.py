@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Department, DepartmentAlias
+from bot.domain.tables import Table, TableError, read_table
 from nlp import DepartmentEntry
 
 SAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "departments.csv"
@@ -33,22 +32,27 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     errors: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"  # utf-8 | gbk | xlsx
 
 
 def parse_directory(raw: bytes) -> tuple[list[DirectoryRow], list[str]]:
-    """Rows of a directory CSV and every problem found (line number first); all-or-nothing input."""
-    errors: list[str] = []
+    """Rows of a directory file (CSV in UTF-8 or GBK, or .xlsx) and every problem found (line or row
+    number first); all-or-nothing input."""
     try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], ["文件不是 UTF-8 编码；如为 GBK，请先另存为 UTF-8（iconv -f GBK -t UTF-8）"]
-    reader = csv.DictReader(io.StringIO(content))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        table = read_table(raw)
+    except TableError as error:
+        return [], [str(error)]
+    return _directory_rows(table)
+
+
+def _directory_rows(table: Table) -> tuple[list[DirectoryRow], list[str]]:
+    errors: list[str] = []
+    missing = [c for c in COLUMNS if c not in table.fieldnames]
     if missing:
         return [], [f"缺少列：{', '.join(missing)}（需要 {','.join(COLUMNS)}）"]
     rows: list[DirectoryRow] = []
     seen: set[str] = set()
-    for line, record in enumerate(reader, start=2):
+    for line, record in table.rows:
         code = (record["code"] or "").strip()
         name = (record["name"] or "").strip()
         kind = (record["kind"] or "").strip()
@@ -73,8 +77,12 @@ def parse_directory(raw: bytes) -> tuple[list[DirectoryRow], list[str]]:
 
 async def import_directory(*, session: AsyncSession, raw: bytes) -> ImportReport:
     """Create or update departments from a CSV; a file with any bad row changes nothing."""
-    rows, errors = parse_directory(raw)
-    report = ImportReport(errors=errors)
+    try:
+        table = read_table(raw)
+    except TableError as error:
+        return ImportReport(errors=[str(error)])
+    rows, errors = _directory_rows(table)
+    report = ImportReport(errors=errors, encoding=table.encoding)
     if errors:
         return report
     existing = {d.code: d for d in (await session.scalars(select(Department))).all()}

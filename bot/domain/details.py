@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from bot.domain.errors import InvalidInput
-from nlp.extract import extract_amounts, extract_case_number, extract_dates
+from nlp.extract import extract_amounts, extract_case_number, extract_dates, oversized_amounts
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ def parse_answer(field: DetailField, answer: str, today: date) -> dict[str, str]
         raise InvalidInput("detail_empty", label=field.label)
     if field.kind == "amount":
         amounts = extract_amounts(answer) or extract_amounts(answer + "元")
+        if not amounts and (oversized_amounts(answer) or oversized_amounts(answer + "元")):
+            raise InvalidInput("detail_amount_too_large", text=answer)
         if not amounts:
             raise InvalidInput("detail_amount", text=answer)
         return {"amount": amounts[0].raw.strip() or answer, "amount_yuan": str(amounts[0].value_yuan)}

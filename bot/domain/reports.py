@@ -12,6 +12,7 @@ import asyncio
 import io
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,7 @@ from bot.domain.stats import (
     working_days_late,
 )
 from bot.domain.workdays import WorkCalendar
+from nlp.numbers import MAX_AMOUNT_YUAN
 
 TELEGRAM_DOCUMENT_LIMIT = 50 * 1024 * 1024
 FONT_DIR = Path(__file__).resolve().parent.parent / "data" / "fonts"
@@ -105,15 +107,38 @@ async def _per_department_counts(session: AsyncSession, period: Period, now: dat
         "overdue": select(Obligation.department_id, func.count()).where(
             Obligation.state == CLOCK_OPEN, Obligation.due_at < now, in_region(Obligation.department_id, region)),
     }
-    # Arrears citizens reported this period (the 拖欠金额 follow-up answer), summed by the database.
-    queries["arrears"] = select(Case.department_id, func.sum(Case.details["amount_yuan"].as_float())).where(
-        Case.created_at >= period.start_at, Case.created_at < period.end_at, scope_case)
     for key, query in queries.items():
         column = query.selected_columns[0]
         for department_id, n in (await session.execute(query.group_by(column))).all():
             if department_id is not None and n is not None:
                 counts.setdefault(department_id, {})[key] = int(n)
+    for department_id, total in (await _arrears(session, period, scope_case)).items():
+        counts.setdefault(department_id, {})["arrears"] = total
     return counts
+
+
+async def _arrears(session: AsyncSession, period: Period, scope_case) -> dict[int, Decimal | int]:
+    """Arrears citizens reported this period (the 拖欠金额 follow-up answer) by department, summed as exact
+    decimals: the answers are stored as decimal strings, never above MAX_AMOUNT_YUAN (nlp.numbers), and
+    neither database's float or double may round or overflow them. A stored value that is not a number or
+    over the cap (written before the cap existed) is left out, not allowed to break the review."""
+    amount = Case.details["amount_yuan"].as_string()
+    query = (select(Case.department_id, amount)
+             .where(Case.created_at >= period.start_at, Case.created_at < period.end_at, scope_case,
+                    amount.is_not(None))
+             .execution_options(yield_per=2000))
+    totals: dict[int, Decimal] = {}
+    async for department_id, raw in await session.stream(query):
+        if department_id is None or not raw or len(raw) > 40:
+            continue
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            continue
+        if not value.is_finite() or not 0 < value <= MAX_AMOUNT_YUAN:
+            continue
+        totals[department_id] = totals.get(department_id, Decimal(0)) + value
+    return {d: int(t) if t == t.to_integral_value() else t for d, t in totals.items()}
 
 
 async def _record_rows(session: AsyncSession, period: Period, region: str | None, department_id: int | None):

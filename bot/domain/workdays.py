@@ -67,6 +67,7 @@ class WorkCalendar:
         self._official = official
         self._cache: dict[date, bool] = {}
         self._digests: dict[tuple[date, date], str] = {}
+        self.override_file: Path | None = None  # where the overrides came from (china())
 
     @classmethod
     def china(cls, override_file: Path | None = None) -> "WorkCalendar":
@@ -78,7 +79,40 @@ class WorkCalendar:
         overrides = load_overrides(override_file) if override_file is not None else {}
         this_year = date.today().year
         official = holidays.China(years=range(this_year - 1, this_year + 4))
-        return cls(overrides=overrides, official=official)
+        calendar = cls(overrides=overrides, official=official)
+        calendar.override_file = Path(override_file) if override_file is not None else None
+        return calendar
+
+    # -- coverage ---------------------------------------------------------------------------
+
+    def schedule_source(self, year: int) -> str | None:
+        """Where `year`'s official schedule (holidays and 调休 make-up working days) comes from:
+        "overrides" (the override file lists days of that year), "holidays" (the package has the
+        year's make-up working days), "weekdays" (a plain Monday–Friday calendar, no official one), or
+        None: neither has it, so the year's 调休 is missing and deadlines that fall in it can be wrong."""
+        if any(day.year == year for day in self._overrides):
+            return "overrides"
+        if self._official is None:
+            return "weekdays"
+        date(year, 1, 1) in self._official  # noqa: B015 - populates that year
+        if any(day.year == year for day in getattr(self._official, "weekend_workdays", ())):
+            return "holidays"
+        return None
+
+    def missing_years(self, today: date) -> list[int]:
+        """Of the current and the next year, those whose 调休 neither the package nor the override file has."""
+        return [year for year in (today.year, today.year + 1) if self.schedule_source(year) is None]
+
+    def coverage_problem(self, today: date) -> str | None:
+        """One line for the log, /healthz and `chengxin doctor` when a year's 调休 is missing; None when covered."""
+        missing = self.missing_years(today)
+        if not missing:
+            return None
+        years = "、".join(str(y) for y in missing)
+        where = self.override_file or DEFAULT_OVERRIDE_FILE
+        return (f"working-day calendar: no {years} 调休 (make-up working days) in the holidays package "
+                f"(version {_holidays_version()}) or in {where}; add the days to the override file (or set "
+                f"CHENGXIN_CALENDAR_FILE) when the State Council publishes them, or upgrade holidays")
 
     # -- days -------------------------------------------------------------------------
 
@@ -192,6 +226,15 @@ class WorkCalendar:
         nxt = self.next_working_day(day)
         start = datetime.combine(nxt, time(0, 0), tzinfo=tz)
         return datetime.combine(nxt, qe, tzinfo=tz) if quiet(time(0, 0)) else start
+
+
+def _holidays_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("holidays")
+    except Exception:  # noqa: BLE001 - only for the message
+        return "unknown"
 
 
 def _plain(t: time) -> time:

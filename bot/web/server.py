@@ -100,6 +100,8 @@ async def healthz(request: web.Request) -> web.Response:
     body = {"status": "ok" if running and database else "unavailable",
             "application": "running" if running else "stopped",
             "database": "ok" if database else "unreachable"}
+    if svc is not None:  # a warning, not a fault: the status stays 200
+        body["calendar"] = svc.deadlines.calendar.coverage_problem(svc.deadlines.local_date(svc.clock.now())) or "ok"
     return web.json_response(body, status=200 if running and database else 503)
 
 
