@@ -26,7 +26,7 @@ HOSTILE = [
     "\t=1+1",
     "\r=1+1",
     "＝HYPERLINK(\"http://evil.example\")",
-    "响铃\x07和\x00控制字符",
+    "响铃\x07和\x1b控制字符",
 ]
 
 
