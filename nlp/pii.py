@@ -29,6 +29,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import permutations
 
@@ -96,17 +97,28 @@ class _Text:
                 origin.append(index)
         self.norm = "".join(chars)
         self.origin = origin
-        self.spans: list[tuple[int, int, str]] = []  # in normalised positions
-        self.protected = [m.span() for m in _PROTECTED.finditer(self.norm)]
+        self.spans: list[tuple[int, int, str]] = []  # in normalised positions, sorted, never overlapping
+        self._starts: list[int] = []
+        self.protected = [m.span() for m in _PROTECTED.finditer(self.norm)]  # sorted, never overlapping
+        self._protected_starts = [a for a, _ in self.protected]
+
+    @staticmethod
+    def _overlaps(starts: list[int], spans: list, a: int, b: int) -> bool:
+        index = bisect_right(starts, a)
+        if index and spans[index - 1][1] > a:
+            return True
+        return index < len(spans) and spans[index][0] < b
 
     def free(self, a: int, b: int) -> bool:
-        return not any(a < y and b > x for x, y, *_ in self.spans) and \
-            not any(a < y and b > x for x, y in self.protected)
+        return not self._overlaps(self._starts, self.spans, a, b) and \
+            not self._overlaps(self._protected_starts, self.protected, a, b)
 
     def add(self, a: int, b: int, replacement: str) -> bool:
         if a >= b or not self.free(a, b):
             return False
-        self.spans.append((a, b, replacement))
+        index = bisect_right(self._starts, a)
+        self._starts.insert(index, a)
+        self.spans.insert(index, (a, b, replacement))
         return True
 
     def render(self) -> str:
@@ -114,7 +126,7 @@ class _Text:
             return self.text
         out: list[str] = []
         position = 0
-        for a, b, replacement in sorted(self.spans):
+        for a, b, replacement in self.spans:
             start, end = self.origin[a], self.origin[b - 1] + 1
             out.append(_visible(self.text[position:start]))
             out.append(replacement)
@@ -181,6 +193,23 @@ def _classify(t: _Text, digits: str, positions: list[int], seps: set[str], x: st
     return None
 
 
+def _could_be_pii(digits: str) -> bool:
+    """A cheap first look before _classify: the leading digit each length needs."""
+    n, first = len(digits), digits[0]
+    if n <= 8:
+        return first != "0" and first != "1"
+    if n <= 12:
+        return first in "01"
+    if n == 13:
+        return digits.startswith("86")
+    return True
+
+
+_MAX_GROUPS = 8
+# digit counts of what _classify masks: local, landline/mobile with prefixes, ID numbers, cards
+_PII_LENGTHS = frozenset({7, 8, 10, 11, 12, 13, 15, 16, 17, 18, 19})
+
+
 def _mask_numbers(t: _Text) -> None:
     for m in _RUN.finditer(t.norm):
         run_start = m.start(2)
@@ -193,13 +222,22 @@ def _mask_numbers(t: _Text) -> None:
             sep = _GROUP_SPLIT.match(t.norm, position)
             if sep:
                 position = sep.end()
+        lengths = [0]
+        for group in groups:
+            lengths.append(lengths[-1] + len(group[0]))
         i = 0
         while i < len(groups):
-            for j in range(len(groups), i, -1):
+            # The longest number masked has 19 digits in at most 8 groups; a longer run is tried in windows.
+            for j in range(min(len(groups), i + _MAX_GROUPS), i, -1):
+                if (lengths[j] - lengths[i]) not in _PII_LENGTHS:
+                    continue
                 start, end = groups[i][1], groups[j - 1][2]
                 last = j == len(groups)
                 x = m.group(3) if last else None
                 digits = "".join(g[0] for g in groups[i:j])
+                if not _could_be_pii(digits) or (
+                        len(digits) <= 8 and not _PHONE_CUE.search(t.norm, max(0, start - 6), start)):
+                    continue
                 positions = [k for g in groups[i:j] for k in range(g[1], g[2])]
                 seps = set(t.norm[start:end]) - set("0123456789")
                 replacement = _classify(t, digits, positions, seps, x, start, end, plus and i == 0)
