@@ -334,3 +334,24 @@ def test_the_key_is_hmac_sha256():
                "2026-11-27T00:00:00.000000+00:00"]
     expected = hmac.new(b"k" * 32, json.dumps(content, ensure_ascii=False).encode(), hashlib.sha256).hexdigest()
     assert keyed_digest(b"k" * 32, event, "YC-1") == expected
+
+
+async def test_the_daily_job_makes_one_anchor_per_day(harness, caplog):
+    from scheduler.anchor import CHECK_SECONDS, audit_anchor_job
+
+    await case_with_events(harness)
+    job = harness.app.job_queue.run_repeating(audit_anchor_job, interval=CHECK_SECONDS, first=CHECK_SECONDS,
+                                              name="audit_anchor_job")
+    try:
+        with caplog.at_level(logging.INFO):
+            await job.run(harness.app)
+            await job.run(harness.app)
+            harness.clock.advance(days=1)
+            await job.run(harness.app)
+    finally:
+        job.schedule_removal()
+    async with harness.session() as session:
+        days = (await session.scalars(select(AuditAnchor.day).order_by(AuditAnchor.id))).all()
+    assert days == ["2026-11-27", "2026-11-28"]
+    assert caplog.text.count("audit anchor 2026-11-27: anchor") == 1
+    assert await verify(harness) == []
