@@ -173,7 +173,7 @@ def _classify(t: _Text, digits: str, positions: list[int], seps: set[str], x: st
         return digits[:6] + "*" * 5 + digits[-4:]
     for prefix in ("0086", "86", ""):
         if n == 11 + len(prefix) and digits.startswith(prefix) and re.fullmatch(r"1[3-9]\d{9}", digits[len(prefix):]):
-            if _AMOUNT_AFTER.match(t.norm, end) or (not prefix and plus):
+            if _AMOUNT_AFTER.match(t.norm, end):
                 return None
             mobile = digits[len(prefix):]
             typed_prefix = t.norm[start:positions[len(prefix)]]
