@@ -100,13 +100,14 @@ async def make_anchor(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> 
     day = now.astimezone(tz).date().isoformat()
     if await session.scalar(select(AuditAnchor.id).where(AuditAnchor.day == day)) is not None:
         return None
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("LOCK TABLE case_events, commitment_events IN SHARE MODE"))
     previous = await latest_anchor(session=session)
     if previous is None:
         sealed = await seal_legacy_chains(session=session)
         if sealed:
             log.info("audit: sealed %d chains written before keyed audit", sealed)
+    if session.bind.dialect.name == "postgresql":
+        # After the row updates above: a writer waiting for one of those rows holds no event-table lock yet.
+        await session.execute(text("LOCK TABLE case_events, commitment_events IN SHARE MODE"))
     case_cut = await session.scalar(select(func.max(CaseEvent.id))) or 0
     commitment_cut = await session.scalar(select(func.max(CommitmentEvent.id))) or 0
     root, chains, events = await compute_root(session=session, case_cut=case_cut, commitment_cut=commitment_cut)
