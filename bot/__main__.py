@@ -1,4 +1,5 @@
-"""The `chengxin` command (also `python -m bot`): run, console, classify, db upgrade, departments import, audit verify, doctor."""
+"""The `chengxin` command (also `python -m bot`): run, console, classify, db upgrade, departments and commitments
+import, lexicon, report, doctor, audit verify/anchor, backup, restore."""
 
 from __future__ import annotations
 
@@ -113,7 +114,10 @@ def classify(args: argparse.Namespace) -> int:
 async def _with_db(work) -> int:
     from bot.db.session import Database
 
-    db = Database(_settings().database_url)
+    from bot.domain.audit import audit_key_for
+
+    settings = _settings()
+    db = Database(settings.database_url, audit_key=audit_key_for(settings))
     try:
         await db.upgrade()
         return await work(db)
@@ -136,17 +140,27 @@ def departments_import(args: argparse.Namespace) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    from bot.domain.audit import verify_chains
+    from bot.cli_audit import verify_command
 
-    async def work(db) -> int:
-        async with db.session() as session:
-            checked, broken = await verify_chains(session=session)
-        for link in broken:
-            print(f"{link.case_ref}: broken at event {link.seq}: {link.reason}")
-        print(f"{checked} cases checked, {len(broken)} broken")
-        return 1 if broken else 0
+    return verify_command(every_anchor=args.every_anchor)
 
-    return asyncio.run(_with_db(work))
+
+def audit_anchor(args: argparse.Namespace) -> int:
+    from bot.cli_audit import anchor_command
+
+    return anchor_command(as_json=args.json)
+
+
+def backup(args: argparse.Namespace) -> int:
+    from bot.cli_backup import backup_command
+
+    return backup_command(args.file)
+
+
+def restore(args: argparse.Namespace) -> int:
+    from bot.cli_backup import restore_command
+
+    return restore_command(args.file)
 
 
 def commitments_import(args: argparse.Namespace) -> int:
@@ -249,7 +263,18 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", help="check the installation (versions, database, calendar, policy, font, "
                                        "Bot API); paste its output into a support request").set_defaults(func=doctor)
     audit = commands.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
-    audit.add_parser("verify", help="check every case's hash chain").set_defaults(func=audit_verify)
+    verify = audit.add_parser("verify", help="check every chain, row seal and anchor; names the first broken link")
+    verify.add_argument("--every-anchor", action="store_true", help="recompute every anchor's root, not only the latest")
+    verify.set_defaults(func=audit_verify)
+    anchor = audit.add_parser("anchor", help="make today's anchor if missing and print the latest for publishing")
+    anchor.add_argument("--json", action="store_true")
+    anchor.set_defaults(func=audit_anchor)
+    saver = commands.add_parser("backup", help="a consistent copy of the database while the bot runs")
+    saver.add_argument("file")
+    saver.set_defaults(func=backup)
+    loader = commands.add_parser("restore", help="a backup into an empty database (refuses a non-empty one)")
+    loader.add_argument("file")
+    loader.set_defaults(func=restore)
     return top
 
 

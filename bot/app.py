@@ -15,6 +15,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import Database
+from bot.domain.audit import audit_key_for
 from bot.domain.departments import directory_entries, seed_sample_directory
 from bot.domain.obligations import Deadlines
 from bot.domain.triage import Triager
@@ -80,7 +81,7 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
     async def post_init(application: Application) -> None:
         policy = load_policy(Path(settings.policy_file) if settings.policy_file else None)
         calendar = WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, audit_key=audit_key_for(settings))
         await db.upgrade()
         async with db.session() as session:
             await seed_sample_directory(session=session)

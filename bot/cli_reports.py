@@ -12,6 +12,7 @@ def report_command(month: str, out: str, *, region: str | None = None) -> int:
     2 on a malformed month."""
     from bot.config import Settings
     from bot.db.session import Database
+    from bot.domain.audit import audit_key_for
     from bot.domain.errors import InvalidInput
     from bot.domain.reports import monthly_review
     from bot.domain.stats import parse_month
@@ -28,7 +29,7 @@ def report_command(month: str, out: str, *, region: str | None = None) -> int:
     calendar = WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None)
 
     async def work() -> int:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, audit_key=audit_key_for(settings))
         try:
             await db.upgrade()
             async with db.session() as session:

@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     port: int | None = Field(default=None, alias="CHENGXIN_PORT", ge=1, le=65535)
     # A claimed outbound message not confirmed within this many seconds is claimed again.
     outbox_lease_seconds: int = Field(default=600, alias="CHENGXIN_OUTBOX_LEASE_SECONDS", ge=1)
+    # The audit log's HMAC key: the key itself (32+ characters), or file:/path/to/key (made there if absent).
+    # Unset: audit.key beside the SQLite file (PostgreSQL: in the working directory), made on first start.
+    audit_key: SecretStr = Field(default=SecretStr(""), alias="CHENGXIN_AUDIT_KEY")
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key_shape(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value()
+        if key and not key.startswith("file:") and len(key.strip()) < 32:
+            raise ValueError("CHENGXIN_AUDIT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`) "
+                             "or file:/path/to/keyfile")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

@@ -115,7 +115,7 @@ async def test_whole_case_from_assignment_to_satisfaction(harness):
 
     assert (await events(harness, ref)) == [
         "create", "assign", "accept", "reply", "commit_proposed", "commit_approved", "report",
-        "evidence", "verify", "rated", "reopen",
+        "rectification_evidence", "verify", "rated", "reopen",
     ]
     async with harness.session() as session:
         assert (await verify_chains(session=session))[1] == []

@@ -125,6 +125,11 @@ class Case(Base):
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     # A complaint about a registered commitment (举报未兑现) points at it.
     commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id", use_alter=True), index=True)
+    # The audit chain's head and length, and a keyed hash (bot.domain.audit) over the row's content
+    # (ref, text, complainant, department, domain, status) and the two; migration 0011.
+    audit_head: Mapped[str | None] = mapped_column(String(64))
+    audit_count: Mapped[int | None]
+    audit_seal: Mapped[str | None] = mapped_column(String(64))
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     complainant: Mapped[Account] = relationship(lazy="joined")
@@ -144,6 +149,8 @@ class AuditEventColumns:
     created_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: unkeyed SHA-256 (events written before migration 0011); 2: HMAC-SHA-256 with the audit key.
+    hash_version: Mapped[int] = mapped_column(default=2, server_default="1")
 
 
 class CaseEvent(AuditEventColumns, Base):
@@ -284,6 +291,10 @@ class Commitment(Base):
     fulfilment_note: Mapped[str | None] = mapped_column(Text)
     fulfilment_reported_at: Mapped[datetime | None]
     fulfilled_at: Mapped[datetime | None]
+    # Register commitments (with a ref) carry their audit chain's head, length and seal, as cases do.
+    audit_head: Mapped[str | None] = mapped_column(String(64))
+    audit_count: Mapped[int | None]
+    audit_seal: Mapped[str | None] = mapped_column(String(64))
 
     department: Mapped[Department] = relationship(lazy="joined")
 
@@ -543,3 +554,22 @@ Index("ix_obligations_open", Obligation.department_id, Obligation.due_at, Obliga
       postgresql_where=Obligation.state == "open", sqlite_where=Obligation.state == "open")
 Index("ix_obligations_state_closed", Obligation.state, Obligation.closed_at, Obligation.department_id,
       Obligation.due_at)
+
+
+class AuditAnchor(Base):
+    """A daily anchor: the root over every audit chain's head, published outside the system. Append-only
+    (the migration adds triggers refusing UPDATE and DELETE); each row's keyed `mac` chains to the one before."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), unique=True)
+    created_at: Mapped[datetime]
+    chains: Mapped[int]
+    events: Mapped[int]
+    # the highest case_events / commitment_events id the root covers
+    case_event_cut: Mapped[int]
+    commitment_event_cut: Mapped[int]
+    root: Mapped[str] = mapped_column(String(64))
+    prev_root: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))

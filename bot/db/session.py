@@ -241,7 +241,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """Owns the engine; hands out sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, audit_key: bytes | None = None) -> None:
+        """`audit_key`: the HMAC key audit events are hashed with (bot.domain.audit), carried by every
+        session in `session.info["audit_key"]`; a session without it cannot append audit events."""
         if problem := driver_problem(str(url)):
             raise MissingDriver(problem)
         self.url = make_url(url)
@@ -253,7 +255,8 @@ class Database:
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           info={"audit_key": audit_key} if audit_key else {})
 
     async def _connect_sqlite(self) -> _OneTripConnection:
         """What aiosqlite.connect does, with the dialect's connect arguments and a 30 s timeout."""

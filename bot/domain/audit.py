@@ -1,27 +1,121 @@
-"""The case audit log: append-only events, each hashing its content and the previous hash."""
+"""The audit log: append-only events per case and per register commitment, chained and keyed.
+
+- Each event's `hash` is HMAC-SHA-256, with the audit key, over its content and the previous event's hash
+  (`hash_version` 2). Events written before migration 0011 keep their unkeyed SHA-256 (`hash_version` 1);
+  they are accepted only as the start of a chain (a keyed event covers them through its `prev_hash`) and
+  only in a chain whose row is sealed.
+- The case (or commitment) row carries the chain's head (`audit_head`), its length (`audit_count`) and a
+  keyed seal over its content (ref, text, complainant, department, domain, status; for a commitment ref,
+  content, due date, department, domain, status) together with head and length. The seal is recomputed
+  at every flush of a session that holds the key, so whatever the application writes stays sealed, and a
+  row changed outside it (SQL, a restored copy edited by hand) no longer matches.
+- The key comes from `CHENGXIN_AUDIT_KEY` or a key file made on first start (`load_audit_key`); sessions
+  carry it in `session.info["audit_key"]` (bot.db.session.Database). It is never logged.
+
+`verify_chains` names the first broken link of each chain: a missing event (deleted), one that does not
+link (inserted or replaced), content that does not match its hash, a hash recomputed without the key,
+a chain shorter or longer than its row records (truncated or appended outside), a row whose content
+does not match its seal. Daily anchors over every chain head: bot.domain.anchors.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
+import os
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import timezone
+from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import event, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.db.models import Case, CaseEvent, Commitment, CommitmentEvent
 from bot.domain.roles import Actor
 
+log = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
+LEGACY, KEYED = 1, 2
+KEY_FILE_NAME = "audit.key"
+MIN_KEY_LENGTH = 32
 
 
-def event_digest(event: CaseEvent | CommitmentEvent, case_ref: str) -> str:
-    """SHA-256 over the event's content and the hash it chains to."""
-    content = [
+class AuditKeyMissing(RuntimeError):
+    """A session without the audit key tried to write or check audit events."""
+
+
+# --- the key ---------------------------------------------------------------------------------------
+
+
+def default_key_path(database_url: str) -> Path | None:
+    """Where the key file lives when none is configured: beside the SQLite file; for a server database,
+    the working directory; None for an in-memory database (a key for this process only)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if not database or database == ":memory:" or database.startswith("file::memory:"):
+            return None
+        return Path(database).expanduser().resolve().parent / KEY_FILE_NAME
+    return Path.cwd() / KEY_FILE_NAME
+
+
+def load_audit_key(configured: str, database_url: str) -> bytes:
+    """The audit key: `configured` itself, or the file it names (`file:/path`), or the default key file;
+    a missing file is made (mode 0600) with a fresh random key. The key is never logged, only its path."""
+    configured = (configured or "").strip()
+    if configured and not configured.startswith("file:"):
+        if len(configured) < MIN_KEY_LENGTH:
+            raise ValueError(f"the audit key must be at least {MIN_KEY_LENGTH} characters")
+        return configured.encode()
+    path = Path(configured[5:]).expanduser() if configured else default_key_path(database_url)
+    if path is None:
+        return secrets.token_hex(32).encode()
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another instance made it meanwhile
+            key = path.read_text(encoding="ascii").strip()
+        else:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(key + "\n")
+            log.warning("made a new audit key in %s: keep it with the backups (without it the audit log "
+                        "cannot be verified)", path)
+    if len(key) < MIN_KEY_LENGTH:
+        raise ValueError(f"the audit key in {path} is shorter than {MIN_KEY_LENGTH} characters")
+    return key.encode()
+
+
+def audit_key_for(settings) -> bytes:
+    """The key for a Settings (CHENGXIN_AUDIT_KEY and DATABASE_URL)."""
+    return load_audit_key(settings.audit_key.get_secret_value(), settings.database_url)
+
+
+def session_key(session: AsyncSession | Session) -> bytes:
+    key = session.info.get("audit_key")
+    if not key:
+        raise AuditKeyMissing("this database session has no audit key (Database(..., audit_key=...))")
+    return key
+
+
+# --- hashes ----------------------------------------------------------------------------------------
+
+
+def _event_content(event: CaseEvent | CommitmentEvent, ref: str) -> list:
+    return [
         event.prev_hash,
-        case_ref,
+        ref,
         event.seq,
         event.action,
         event.actor_id,
@@ -31,7 +125,52 @@ def event_digest(event: CaseEvent | CommitmentEvent, case_ref: str) -> str:
         event.note,
         event.created_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
     ]
-    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+
+
+def event_digest(event: CaseEvent | CommitmentEvent, case_ref: str) -> str:
+    """The unkeyed SHA-256 of events before migration 0011 (hash_version 1)."""
+    return hashlib.sha256(json.dumps(_event_content(event, case_ref), ensure_ascii=False).encode()).hexdigest()
+
+
+def _kind(model) -> str:
+    return "case" if model is CaseEvent or model is Case else "commitment"
+
+
+def keyed_digest(key: bytes, event: CaseEvent | CommitmentEvent, ref: str) -> str:
+    """HMAC-SHA-256 of an event (hash_version 2)."""
+    content = [KEYED, _kind(type(event)), *_event_content(event, ref)]
+    return hmac.new(key, json.dumps(content, ensure_ascii=False).encode(), hashlib.sha256).hexdigest()
+
+
+def row_seal(key: bytes, row: Case | Commitment) -> str:
+    """The keyed hash over a case's (or commitment's) content and its chain's head and length."""
+    if isinstance(row, Case):
+        content = ["case", row.ref, row.text, row.complainant_id, row.department_id, row.domain, row.status]
+    else:
+        content = ["commitment", row.ref, row.content, row.due_on.isoformat() if row.due_on else None,
+                   row.department_id, row.domain, row.status]
+    content += [row.audit_count or 0, row.audit_head or GENESIS]
+    return hmac.new(key, json.dumps(content, ensure_ascii=False).encode(), hashlib.sha256).hexdigest()
+
+
+def _sealed(row) -> bool:
+    return isinstance(row, Case) or (isinstance(row, Commitment) and row.ref is not None)
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _seal_rows(session: Session, _context, _instances) -> None:
+    """Keep the seal of every case and register commitment this session writes up to date."""
+    key = session.info.get("audit_key")
+    if not key:
+        return
+    for row in (*session.new, *session.dirty):
+        if _sealed(row):
+            seal = row_seal(key, row)
+            if row.audit_seal != seal:
+                row.audit_seal = seal
+
+
+# --- appending -------------------------------------------------------------------------------------
 
 
 async def append_event(
@@ -48,7 +187,7 @@ async def append_event(
 ) -> CaseEvent:
     """Add one event to the case's chain. The caller holds the case row (see cases.lock_case);
     `first` says the case was created in this transaction, so there is no chain to read yet."""
-    return await _append(session, CaseEvent, CaseEvent.case_id, case.id, case.ref, action=action, actor=actor,
+    return await _append(session, CaseEvent, CaseEvent.case_id, case, action=action, actor=actor,
                          now=now, from_status=from_status, to_status=to_status, note=note, first=first)
 
 
@@ -64,16 +203,17 @@ async def append_commitment_event(
     note: str | None = None,
 ) -> CommitmentEvent:
     """Add one event to a register commitment's chain."""
-    return await _append(session, CommitmentEvent, CommitmentEvent.commitment_id, commitment.id, commitment.ref,
+    return await _append(session, CommitmentEvent, CommitmentEvent.commitment_id, commitment,
                          action=action, actor=actor, now=now, from_status=from_status, to_status=to_status, note=note)
 
 
-async def _append(session: AsyncSession, model, subject_column, subject_id: int, subject_ref: str, *, action: str,
+async def _append(session: AsyncSession, model, subject_column, subject: Case | Commitment, *, action: str,
                   actor: Actor, now: datetime, from_status: str | None, to_status: str | None, note: str | None,
                   first: bool = False):
+    key = session_key(session)
     last = None if first else (
         await session.execute(
-            select(model.seq, model.hash).where(subject_column == subject_id).order_by(model.seq.desc()).limit(1)
+            select(model.seq, model.hash).where(subject_column == subject.id).order_by(model.seq.desc()).limit(1)
         )
     ).first()
     event = model(
@@ -86,10 +226,13 @@ async def _append(session: AsyncSession, model, subject_column, subject_id: int,
         note=note,
         created_at=now,
         prev_hash=last.hash if last else GENESIS,
+        hash_version=KEYED,
     )
-    setattr(event, subject_column.key, subject_id)
-    event.hash = event_digest(event, subject_ref)
+    setattr(event, subject_column.key, subject.id)
+    event.hash = keyed_digest(key, event, subject.ref)
     session.add(event)
+    if subject.ref is not None:
+        subject.audit_head, subject.audit_count = event.hash, event.seq
     await session.flush()
     return event
 
@@ -100,6 +243,9 @@ async def case_events(*, session: AsyncSession, case_id: int) -> list[CaseEvent]
     )
 
 
+# --- verifying -------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class BrokenLink:
     case_ref: str
@@ -107,33 +253,126 @@ class BrokenLink:
     reason: str
 
 
-async def verify_chains(*, session: AsyncSession) -> tuple[int, list[BrokenLink]]:
-    """Check every case's and register commitment's chain; returns chains checked and the first broken
-    link of each bad one."""
+@dataclass
+class ChainState:
+    """What a chain's events say, for verification and anchoring."""
+
+    count: int
+    head: str
+    broken: BrokenLink | None
+    keyed: bool  # at least one keyed event
+
+
+def check_events(key: bytes, ref: str, events) -> ChainState:
+    """Walk one chain's events (in seq order); the first broken link, if any."""
+    previous, expected, keyed = GENESIS, 1, False
+    for event in events:
+        if event.seq != expected:
+            gap = f"event {expected} is missing" if event.seq == expected + 1 else \
+                f"events {expected}–{event.seq - 1} are missing"
+            return ChainState(expected - 1, previous, BrokenLink(ref, event.seq, f"{gap} (deleted)"), keyed)
+        if event.prev_hash != previous:
+            return ChainState(expected - 1, previous, BrokenLink(
+                ref, event.seq, f"does not link to event {event.seq - 1} (an event was inserted, replaced or edited)"),
+                keyed)
+        if event.hash_version == LEGACY:
+            if keyed:
+                return ChainState(expected - 1, previous, BrokenLink(
+                    ref, event.seq, "an unkeyed event after keyed ones (hash recomputed without the key)"), keyed)
+            digest = event_digest(event, ref)
+        elif event.hash_version == KEYED:
+            keyed = True
+            digest = keyed_digest(key, event, ref)
+        else:
+            return ChainState(expected - 1, previous, BrokenLink(
+                ref, event.seq, f"unknown hash version {event.hash_version}"), keyed)
+        if not hmac.compare_digest(digest, event.hash):
+            reason = "content does not match its hash (the event was edited)"
+            if event.hash_version == KEYED and event.hash == event_digest(event, ref):
+                reason = "hash recomputed without the audit key"
+            elif event.hash_version == KEYED and event.hash != digest:
+                reason += " or its hash was recomputed without the audit key"
+            return ChainState(expected - 1, previous, BrokenLink(ref, event.seq, reason), keyed)
+        previous, expected = event.hash, expected + 1
+    return ChainState(expected - 1, previous, None, keyed)
+
+
+def check_row(key: bytes, row: Case | Commitment, state: ChainState, *, legacy_allowed: bool) -> BrokenLink | None:
+    """The row's recorded head, length and seal against its chain."""
+    kind = "case" if isinstance(row, Case) else "commitment"
+    if state.broken is not None:
+        return state.broken
+    if row.audit_seal is None:
+        if legacy_allowed and not state.keyed:
+            return None  # written before keyed audit, sealed by the first anchor
+        return BrokenLink(row.ref, state.count, f"the {kind} row carries no seal (its chain head was removed)")
+    recorded = row.audit_count or 0
+    if recorded > state.count:
+        return BrokenLink(row.ref, state.count + 1,
+                          f"the chain ends at event {state.count} but the {kind} records {recorded} events "
+                          f"(events {state.count + 1}–{recorded} were deleted: truncated)")
+    if recorded < state.count:
+        return BrokenLink(row.ref, recorded + 1,
+                          f"the {kind} records {recorded} events but the chain has {state.count} "
+                          f"(events after {recorded} were added outside the application)")
+    if (row.audit_head or GENESIS) != state.head:
+        return BrokenLink(row.ref, state.count, f"the last event's hash is not the head the {kind} records")
+    if not hmac.compare_digest(row_seal(key, row), row.audit_seal):
+        what = "text, complainant, department, domain or status" if kind == "case" else \
+            "content, due date, department, domain or status"
+        return BrokenLink(row.ref, state.count, f"the {kind}'s {what} does not match its seal (edited)")
+    return None
+
+
+BATCH = 500
+
+
+async def _subjects(session: AsyncSession, *, unsealed_only: bool = False, release: bool = False):
+    """Every case and register commitment with its events (in seq order), read in batches; `release` drops
+    each batch from the session afterwards (for a session used for nothing else)."""
+    for row_model, model, column, condition in (
+        (Case, CaseEvent, CaseEvent.case_id, None),
+        (Commitment, CommitmentEvent, CommitmentEvent.commitment_id, Commitment.ref.is_not(None)),
+    ):
+        last_id = 0
+        while True:
+            query = select(row_model).where(row_model.id > last_id).order_by(row_model.id).limit(BATCH)
+            if condition is not None:
+                query = query.where(condition)
+            if unsealed_only:
+                query = query.where(row_model.audit_seal.is_(None))
+            rows = list((await session.scalars(query)).unique().all())
+            if not rows:
+                break
+            last_id = rows[-1].id
+            events = (await session.scalars(
+                select(model).where(column.in_([r.id for r in rows])).order_by(column, model.seq))).all()
+            by_subject: dict[int, list] = {}
+            for event in events:
+                by_subject.setdefault(getattr(event, column.key), []).append(event)
+            for row in rows:
+                yield row, by_subject.get(row.id, [])
+            if release:
+                for item in (*rows, *events):
+                    if item in session and item not in session.dirty:
+                        session.expunge(item)
+
+
+async def verify_chains(*, session: AsyncSession, key: bytes | None = None,
+                        release: bool = False) -> tuple[int, list[BrokenLink]]:
+    """Check every case's and register commitment's chain and row; returns chains checked and the first
+    broken link of each bad one. Rows from before keyed audit may be unsealed until the first anchor."""
+    from bot.domain.anchors import has_anchor
+
+    key = key or session_key(session)
+    legacy_allowed = not await has_anchor(session=session)
     broken: list[BrokenLink] = []
     checked = 0
-    subjects = [(case_id, ref, CaseEvent, CaseEvent.case_id)
-                for case_id, ref in (await session.execute(select(Case.id, Case.ref).order_by(Case.id))).all()]
-    subjects += [(commitment_id, ref, CommitmentEvent, CommitmentEvent.commitment_id)
-                 for commitment_id, ref in (await session.execute(
-                     select(Commitment.id, Commitment.ref).where(Commitment.ref.is_not(None)).order_by(Commitment.id)
-                 )).all()]
-    for subject_id, ref, model, column in subjects:
+    async for row, events in _subjects(session, release=release):
         checked += 1
-        previous = GENESIS
-        expected_seq = 1
-        events = (await session.scalars(select(model).where(column == subject_id).order_by(model.seq))).all()
-        for event in events:
-            if event.seq != expected_seq:
-                broken.append(BrokenLink(ref, event.seq, f"missing event {expected_seq}"))
-                break
-            if event.prev_hash != previous:
-                broken.append(BrokenLink(ref, event.seq, "prev_hash does not match the previous event"))
-                break
-            if event_digest(event, ref) != event.hash:
-                broken.append(BrokenLink(ref, event.seq, "content does not match its hash"))
-                break
-            previous, expected_seq = event.hash, expected_seq + 1
+        problem = check_row(key, row, check_events(key, row.ref, events), legacy_allowed=legacy_allowed)
+        if problem is not None:
+            broken.append(problem)
     return checked, broken
 
 
@@ -161,4 +400,4 @@ def record_account_change(*, session: AsyncSession, action: str, actor: Actor, a
         account_log.info("audit action=%s actor_id=%s actor_role=%s account_id=%s telegram_id=%s before=%s at=%s",
                          *args, extra={"audit": audit})
 
-    event.listen(session.sync_session, "after_commit", committed, once=True)
+    sa_event.listen(session.sync_session, "after_commit", committed, once=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -37,14 +38,10 @@ class NewCase:
     fingerprint: bytes | None = None
 
 
-def masked_for_officials(text: str, complainant: Account) -> str:
-    """Personal numbers masked, and the complainant's own account names (if they typed them) hidden."""
-    masked = mask_pii(text)
-    names = {complainant.full_name or "", (complainant.full_name or "").replace(" ", ""), complainant.username or ""}
-    names |= {part for part in (complainant.full_name or "").split() if len(part) >= 2}
-    for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
-        masked = masked.replace(name, "某某")
-    return masked
+def masked_for_officials(text: str, complainant: Account, extra_names: Iterable[str] = ()) -> str:
+    """The one masking function (nlp.pii.mask_pii) with the complainant's own names: their Telegram name in
+    every order, their username, and `extra_names` they marked as theirs."""
+    return mask_pii(text, names=[complainant.full_name or "", complainant.username or "", *extra_names])
 
 
 def should_auto_assign(new: NewCase, recognised: list[str], *, enabled: bool, min_confidence: float) -> bool:

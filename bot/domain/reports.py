@@ -168,6 +168,32 @@ def _workbook():
     return Workbook(write_only=True)
 
 
+# A text cell starting with one of these is a formula (or becomes one when re-typed or exported to CSV).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+EXCEL_CELL_LIMIT = 32767
+
+
+def text_cell(sheet, value: str):
+    """A cell that is text whatever the text says: written as a string (never a formula, however it starts),
+    with Excel's quote-prefix flag on formula-leading text (what Excel itself stores for '=…) so editing
+    the cell keeps it text; characters XML cannot carry become U+FFFD."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)[:EXCEL_CELL_LIMIT]
+    cell = WriteOnlyCell(sheet)
+    cell.value = value
+    cell.data_type = "s"
+    if value.lstrip(" ").startswith(FORMULA_LEADS):
+        cell.quotePrefix = True
+    return cell
+
+
+def _append(sheet, row) -> None:
+    """Every row of every workbook goes through here: strings become text cells, numbers stay numbers."""
+    sheet.append([text_cell(sheet, value) if isinstance(value, str) else value for value in row])
+
+
 def _save(workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -194,24 +220,24 @@ def _summary_sheet(workbook, stats: PeriodStats, now: datetime, overdue: int, re
     tz = stats.period.tz
     sheet = workbook.create_sheet(texts.SHEET_SUMMARY)
     b, p = stats.backlog, stats.previous
-    sheet.append([texts.WB_TITLE.format(month=stats.period.label)])
-    sheet.append([texts.WB_PERIOD, stats.period.start.isoformat(), stats.period.end.isoformat()])
-    sheet.append([texts.WB_SCOPE, stats.region or texts.WB_SCOPE_CITY])
-    sheet.append([texts.WB_GENERATED, texts.local_time(now, tz)])
-    sheet.append([])
+    _append(sheet, [texts.WB_TITLE.format(month=stats.period.label)])
+    _append(sheet, [texts.WB_PERIOD, stats.period.start.isoformat(), stats.period.end.isoformat()])
+    _append(sheet, [texts.WB_SCOPE, stats.region or texts.WB_SCOPE_CITY])
+    _append(sheet, [texts.WB_GENERATED, texts.local_time(now, tz)])
+    _append(sheet, [])
     for label, value in zip(texts.WB_BACKLOG_ROWS,
                             (b.open_at_start, b.new, b.closed, b.open_at_end, p.new, p.closed, p.open_at_end)):
-        sheet.append([label, value])
-    sheet.append([texts.WB_OVERDUE_TOTAL, overdue])
-    sheet.append([texts.WB_RECORDS_TOTAL, records])
-    sheet.append([])
-    sheet.append([texts.WB_BY_DOMAIN])
+        _append(sheet, [label, value])
+    _append(sheet, [texts.WB_OVERDUE_TOTAL, overdue])
+    _append(sheet, [texts.WB_RECORDS_TOTAL, records])
+    _append(sheet, [])
+    _append(sheet, [texts.WB_BY_DOMAIN])
     for domain, n in stats.by_domain:
-        sheet.append([texts.domain_label(domain), n])
-    sheet.append([])
-    sheet.append([texts.WB_BY_STATUS])
+        _append(sheet, [texts.domain_label(domain), n])
+    _append(sheet, [])
+    _append(sheet, [texts.WB_BY_STATUS])
     for status, n in stats.by_status:
-        sheet.append([texts.status_label(status), n])
+        _append(sheet, [texts.status_label(status), n])
 
 
 def _satisfaction_rows(scores: list[DepartmentScore]):
@@ -233,7 +259,7 @@ async def _stream_overdue(sheet, session, now, region, calendar, tz, department_
     calendar = WorkdayIndex(calendar) if isinstance(calendar, WorkCalendar) else calendar
     async for name, code, ref, kind, due_at in overdue_rows(session=session, now=now, region=region,
                                                            department_id=department_id, before=before):
-        sheet.append([code or "", name or texts.OVERDUE_UNASSIGNED, ref or "", texts.CLOCK_LABELS.get(kind, kind),
+        _append(sheet, [code or "", name or texts.OVERDUE_UNASSIGNED, ref or "", texts.CLOCK_LABELS.get(kind, kind),
                       texts.local_date(due_at, tz), working_days_late(calendar, due_at, now, tz)])
 
 
@@ -241,7 +267,7 @@ async def _stream_records(sheet, session, period, region, department_id=None) ->
     tz = period.tz
     async for record_id, ref, code, name, domain, status, created_at, summary in _record_rows(
             session, period, region, department_id):
-        sheet.append([record_id, ref or "", code, name, texts.domain_label(domain),
+        _append(sheet, [record_id, ref or "", code, name, texts.domain_label(domain),
                       texts.RECORD_STATUS_LABELS.get(status, status), texts.local_time(created_at, tz), summary])
 
 
@@ -261,24 +287,24 @@ async def monthly_review(
     _summary_sheet(workbook, stats, now, overdue, records)
 
     sheet = workbook.create_sheet(texts.SHEET_DEPARTMENTS)
-    sheet.append(list(texts.WB_DEPARTMENT_HEADERS))
+    _append(sheet, list(texts.WB_DEPARTMENT_HEADERS))
     for score in sorted(scores, key=lambda s: s.code):
         counts_of = counts.get(score.department_id, {})
         if score.active or counts_of:
-            sheet.append(_score_row(score, counts_of))
+            _append(sheet, _score_row(score, counts_of))
 
     sheet = workbook.create_sheet(texts.SHEET_OVERDUE)
-    sheet.append(list(texts.WB_OVERDUE_HEADERS))
+    _append(sheet, list(texts.WB_OVERDUE_HEADERS))
     await _stream_overdue(sheet, session, now, region, calendar, period.tz)
 
     sheet = workbook.create_sheet(texts.SHEET_RECORDS)
-    sheet.append(list(texts.WB_RECORD_HEADERS))
+    _append(sheet, list(texts.WB_RECORD_HEADERS))
     await _stream_records(sheet, session, period, region)
 
     sheet = workbook.create_sheet(texts.SHEET_SATISFACTION)
-    sheet.append(list(texts.WB_SATISFACTION_HEADERS))
+    _append(sheet, list(texts.WB_SATISFACTION_HEADERS))
     for row in _satisfaction_rows(sorted(scores, key=lambda s: s.code)):
-        sheet.append(row)
+        _append(sheet, row)
     review.workbook = await asyncio.to_thread(_save, workbook)
     return review
 
@@ -300,18 +326,18 @@ async def department_workbook(
     counts = (await _per_department_counts(session, period, now, department.region)).get(department.id, {})
     workbook = _workbook()
     sheet = workbook.create_sheet(texts.SHEET_DEPARTMENT)
-    sheet.append([texts.WB_TITLE.format(month=period.label), department.name])
-    sheet.append([texts.WB_GENERATED, texts.local_time(now, period.tz)])
-    sheet.append(list(texts.WB_DEPARTMENT_HEADERS))
+    _append(sheet, [texts.WB_TITLE.format(month=period.label), department.name])
+    _append(sheet, [texts.WB_GENERATED, texts.local_time(now, period.tz)])
+    _append(sheet, list(texts.WB_DEPARTMENT_HEADERS))
     if score is not None:
-        sheet.append(_score_row(score, counts))
-    sheet.append([])
-    sheet.append([texts.SHEET_OVERDUE])
-    sheet.append(list(texts.WB_OVERDUE_HEADERS))
+        _append(sheet, _score_row(score, counts))
+    _append(sheet, [])
+    _append(sheet, [texts.SHEET_OVERDUE])
+    _append(sheet, list(texts.WB_OVERDUE_HEADERS))
     await _stream_overdue(sheet, session, now, None, calendar, period.tz, department_id=department.id)
-    sheet.append([])
-    sheet.append([texts.SHEET_RECORDS])
-    sheet.append(list(texts.WB_RECORD_HEADERS))
+    _append(sheet, [])
+    _append(sheet, [texts.SHEET_RECORDS])
+    _append(sheet, list(texts.WB_RECORD_HEADERS))
     await _stream_records(sheet, session, period, None, department_id=department.id)
     return await asyncio.to_thread(_save, workbook)
 
