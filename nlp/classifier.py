@@ -1,4 +1,6 @@
-"""Lexicon-based complaint classifier (jieba segmentation + weighted terms + rules).
+"""Complaint classifier: jieba segmentation, the curated lexicon (weighted terms +
+rules) and, when ``nlp/data/weights.json`` is shipped, term weights learned from real
+complaints (``nlp.learned``) that turn both into calibrated probabilities.
 
 One ``jieba.Tokenizer`` per :class:`Classifier`, initialised lazily and once, with
 the packaged user dictionary loaded into it.  Classification is a single
@@ -156,8 +158,10 @@ class Classification:
 # --------------------------------------------------------------------------- classifier
 class Classifier:
     #: Below this confidence the bot should ask the citizen to pick the domain
-    #: instead of guessing.  0.30 ~ "one clear domain term, or several with a margin";
-    #: on the held-out test set 95.6% of complaints clear it and 99.3% of those are right.
+    #: instead of guessing.  This value serves the lexicon alone (no weights.json):
+    #: 0.30 ~ "one clear domain term, or several with a margin".  With learned weights
+    #: the confidence is a calibrated probability and the instance takes the weights'
+    #: threshold: the lowest confidence whose guesses were right >= 90% out-of-fold.
     CONFIDENCE_THRESHOLD: float = 0.30
     HMM: bool = False
 
@@ -353,14 +357,14 @@ class Classifier:
 
     def _entry(self, token: str) -> tuple[tuple[str, ...], tuple, tuple | None]:
         """Everything a token contributes, memoised: its lexicon strings and hits, and
-        its learned weights ((domain vector, gate weight), or None)."""
+        its learned weights (the domain vector followed by the gate weight, or None)."""
         feats, hits = self._features(token)
         weights = None
         if self.weights is not None:
             vec = self.weights.domain_vectors.get(token)
             gate = self.weights.gate_weights.get(token)
             if vec is not None or gate is not None:
-                weights = (vec or self._zero_vec, gate or 0.0)
+                weights = (*(vec or self._zero_vec), gate or 0.0)  # 9 domain weights + the gate's
         return feats, hits, weights
 
     def _features(self, token: str) -> tuple[tuple[str, ...], tuple]:
@@ -410,27 +414,29 @@ class Classifier:
         if self._tokenizer is None:
             self._ensure_tokenizer()
         norm = normalize_text(text) if text else ""
-        raw, seen, hits_in_order, fired, learned = self._lexicon_pass(norm)
+        raw, seen, hits_in_order, fired, learned, actors = self._lexicon_pass(norm)
         if self.weights is not None:
             if _HAS_CONTENT.search(norm) is None:
                 return Classification("other", 0.0, dict(_EMPTY_SCORES), [], {})
-            return self._decide_learned(norm, raw, learned, hits_in_order, fired, seen)
+            return self._decide_learned(norm, raw, actors, learned, hits_in_order, fired, seen)
         return self._decide_lexicon(norm, raw, hits_in_order, fired, seen)
 
-    def evidence(self, text: str) -> tuple[list[str], dict[str, float]]:
+    def evidence(self, text: str) -> tuple[list[str], dict[str, float], tuple[bool, bool]]:
         """What the learned model sees of a text: its distinct evidence tokens (in
-        order) and the lexicon's scores per domain (before 'other''s prior).  Used
-        for training, so it does not depend on any learned weights."""
+        order), the lexicon's scores per domain (before 'other''s prior) and whether a
+        government / a private actor is named.  Used for training, so it does not
+        depend on any learned weights."""
         self._ensure_tokenizer()
         norm = normalize_text(text) if text else ""
-        raw = self._lexicon_pass(norm)[0]
+        raw, actors = self._lexicon_pass(norm)[::5]
         tokens = dict.fromkeys(t for t in self._segment(norm) if t not in self._stop and is_evidence_token(t))
-        return list(tokens), raw
+        return list(tokens), raw, actors
 
     def _lexicon_pass(self, norm: str) -> tuple:
         """One segmentation: lexicon scores per domain (after actor gating, before
-        'other''s prior), features seen, (domain, term) hits, fired rules, and the
-        learned weights of the distinct evidence tokens."""
+        'other''s prior), features seen, (domain, term) hits, fired rules, the
+        learned weights of the distinct evidence tokens, and (government actor named,
+        private actor named)."""
         memo = self._memo
         seen: dict[str, str] = {}  # feature -> token it first appeared in (ordered)
         found: list[tuple] = []  # memoised (key, domain, weight, shown) hits, in order
@@ -485,7 +491,7 @@ class Classifier:
         elif not gov and not private:
             for d in GOVERNMENT_DOMAINS:
                 raw[d] *= self._no_actor_factor
-        return raw, seen, hits_in_order, fired, learned
+        return raw, seen, hits_in_order, fired, learned, (gov, private)
 
     def _lexicon_terms(self, raw: dict[str, float], hits_in_order, fired, seen) -> dict[str, list[str]]:
         """Matched terms per domain in order of first appearance, then the strings
@@ -505,7 +511,7 @@ class Classifier:
                         lst.append(shown)
         return terms_by_domain
 
-    def _decide_learned(self, norm: str, raw: dict[str, float], learned: dict[str, tuple],
+    def _decide_learned(self, norm: str, raw: dict[str, float], actors: tuple[bool, bool], learned: dict[str, tuple],
                         hits_in_order, fired, seen) -> Classification:
         """Calibrated probabilities from the learned weights plus the lexicon (see
         nlp.learned); the explanation is the lexicon terms and the learned tokens that
@@ -515,37 +521,43 @@ class Classifier:
         w = self.weights
         n = len(learned)
         if n:
-            vals = learned.values()
-            nb = [sum(col) for col in zip(*[v for v, _ in vals])]
-            nb_gate = sum([g for _, g in vals])
+            sums = [sum(col) for col in zip(*learned.values())]
+            nb_gate = sums.pop()
         else:
-            nb, nb_gate = self._zero_vec, 0.0
+            sums, nb_gate = self._zero_vec, 0.0
         mult = self._multipliers.get(n)
         if mult is None:
             mult = self._multipliers[n] = w.multipliers(n)
         m_nb, m_lex, m_gate, m_glg, m_glo = mult
-        lex = [x if x > 0.0 else 0.0 for x in [raw[d] for d in GOVERNMENT_DOMAINS]]
-        z = [m_nb * a + m_lex * x + b for a, x, b in zip(nb, lex, w.domain_bias)]
+        raws = list(raw.values())  # DOMAINS order, 'other' last
+        other_raw = raws.pop()
+        lex = [x if x > 0.0 else 0.0 for x in raws]
+        z = [m_nb * a + m_lex * x + b for a, x, b in zip(sums, lex, w.domain_bias)]
         top = max(z)
         ez = [_exp(v - top) for v in z]
-        other_raw = raw["other"]
-        g = m_gate * nb_gate + m_glg * max(lex) + m_glo * (other_raw if other_raw > 0.0 else 0.0) + w.gate_coef[6]
+        gc = w.gate_coef
+        g = (m_gate * nb_gate + m_glg * max(lex) + m_glo * (other_raw if other_raw > 0.0 else 0.0)
+             + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8])
         p_gov = 1.0 / (1.0 + _exp(-g)) if g > -700.0 else 0.0
         scale = p_gov / sum(ez)
         p_dom = [e * scale for e in ez]
         p_other = 1.0 - p_gov
-        scores = dict(zip(DOMAINS, p_dom + [p_other]))
-        best_gov = p_dom.index(max(p_dom))  # first in DOMAINS order on ties
-        winner = "other" if p_other > p_dom[best_gov] else GOVERNMENT_DOMAINS[best_gov]
+        p_dom.append(p_other)
+        scores = dict(zip(DOMAINS, p_dom))
+        p_dom.pop()
+        top_p = max(p_dom)
+        best_gov = p_dom.index(top_p)  # first in DOMAINS order on ties
+        winner = "other" if p_other > top_p else GOVERNMENT_DOMAINS[best_gov]
 
         lexicon_terms = self._lexicon_terms(raw, hits_in_order, fired, seen)
         # The learned tokens shown are those that pushed the winner: towards its domain
         # over the runner-up, or (winner 'other') away from government dishonesty.
         if winner == "other":
-            pushed = [(-m_gate * g, t) for t, (_, g) in learned.items() if -m_gate * g >= MIN_LEARNED_PUSH]
+            pushed = [(x, t) for t, v in learned.items() if (x := -m_gate * v[-1]) >= MIN_LEARNED_PUSH]
         else:
-            second = max((i for i in range(len(p_dom)) if i != best_gov), key=lambda i: (p_dom[i], -i))
-            pushed = [(x, t) for t, (v, _) in learned.items()
+            p_dom[best_gov] = -1.0
+            second = p_dom.index(max(p_dom))
+            pushed = [(x, t) for t, v in learned.items()
                       if (x := m_nb * (v[best_gov] - v[second])) >= MIN_LEARNED_PUSH]
         terms_by_domain = lexicon_terms
         if pushed:

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 from .lexicon import DATA_DIR, GOVERNMENT_DOMAINS
 
-__all__ = ["DEFAULT_WEIGHTS_PATH", "LearnedWeights", "is_evidence_token"]
+__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token"]
 
 DEFAULT_WEIGHTS_PATH = DATA_DIR / "weights.json"
 FORMAT = 1
@@ -43,10 +43,24 @@ _DIGIT = re.compile(r"\d")
 # quantity (三个月, 两年, 十几万, 万元, 上午), never a topic.
 _QUANTITY_CHARS = frozenset("零〇○一二两三四五六七八九十百千万亿几多余半个年月日号天周时分秒元块角毛整第每上下午点")
 
+# Function words and the vocabulary of every complaint (反映, 领导, 问题...): frequent,
+# topic-free, so never shown as the reason for a domain (shared with nlp.suggest).
+FUNCTION_WORDS = frozenset(
+    """的 了 是 在 我 我们 你 你们 他 他们 她 它 这 那 就 也 都 还 又 和 与 及 或 把 被 给 对 说 着 过 吧 呢 吗 啊 呀
+    一个 一直 已经 没有 不 没 有 个 这个 那个 什么 怎么 现在 然后 但是 可是 因为 所以 如果 就是 还是 而且 自己 这样
+    那样 这些 那些 一些 一下 一点 可以 能 会 要 想 让 去 来 到 从 向 跟 等 再 很 太 最 更 只 才 却 并 而 但 就要 还要
+    问题 情况 时候 今年 去年 明年 目前 之前 以后 以前 后来 当时 已 多 少 上 下 里 中 后 前 年 月 日 号 天 元 万 块
+    请 请问 希望 谢谢 麻烦 领导 相关 有关 部门 反映 投诉 举报 一次 两次 几次 好几 一年 两年 多年 结果 还有 这种 这么
+    那么 为什么 怎么办 到底 真的 根本 完全 直接 一样 其他 另外 其中 每次 每个 所有 大家 人家 别人 我家 我司 公司
+    记者 表示 进行 通过 以及 对于 并且 同时 今天 近日 日前 此前 随后 之后 该 其 此 这是 就是 一位 一名 以来""".split()
+)
+
 
 def is_evidence_token(token: str) -> bool:
     """May this (normalised) jieba token count as evidence for a domain?"""
     if len(token) < 2 or _DIGIT.search(token) is not None or _WORDLIKE.search(token) is None:
+        return False
+    if token in FUNCTION_WORDS:
         return False
     return not all(ch in _QUANTITY_CHARS for ch in token)
 
@@ -71,8 +85,10 @@ class LearnedWeights:
     domain_coef: tuple[float, float, float, float]
     domain_bias: tuple[float, ...]
     # P(government) = sigmoid((g0 + g1*l) * nb_gate + (h0 + h1*l) * max lexicon_gov
-    #                         + (k0 + k1*l) * lexicon_other + bias)
-    gate_coef: tuple[float, float, float, float, float, float, float]
+    #                         + (k0 + k1*l) * lexicon_other + gov_actor * [a government body
+    #                         is named] + private_actor * [a private one is] + bias):
+    # whether a government body is the accused is the first question of the guide
+    gate_coef: tuple[float, float, float, float, float, float, float, float, float]
     # below this calibrated probability of being right the bot asks the citizen
     confidence_threshold: float
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -83,8 +99,8 @@ class LearnedWeights:
         n = len(self.domains)
         if len(self.domain_bias) != n or any(len(v) != n for v in self.domain_vectors.values()):
             raise ValueError("weights: every domain vector and the bias need one value per domain")
-        if len(self.domain_coef) != 4 or len(self.gate_coef) != 7:
-            raise ValueError("weights: domain_coef needs 4 numbers and gate_coef 7")
+        if len(self.domain_coef) != 4 or len(self.gate_coef) != 9:
+            raise ValueError("weights: domain_coef needs 4 numbers and gate_coef 9")
 
     # ------------------------------------------------------------------ files
     def to_json(self) -> dict[str, Any]:
@@ -156,23 +172,28 @@ class LearnedWeights:
         f = n_tokens ** -self.length_power if n_tokens > 1 else 1.0
         ell = math.log1p(n_tokens) - LENGTH_CENTRE
         a0, a1, c0, c1 = self.domain_coef
-        g0, g1, h0, h1, k0, k1, _ = self.gate_coef
+        g0, g1, h0, h1, k0, k1 = self.gate_coef[:6]
         return (a0 + a1 * ell) * f, c0 + c1 * ell, (g0 + g1 * ell) * f, h0 + h1 * ell, k0 + k1 * ell
 
     def probabilities(self, nb: list[float], nb_gate: float, n_tokens: int,
-                      lexicon_raw: Mapping[str, float]) -> tuple[float, list[float]]:
-        """(P(other), [P(d) for d in domains]) from summed token weights and lexicon scores."""
+                      lexicon_raw: Mapping[str, float], actors: tuple[bool, bool]) -> tuple[float, list[float]]:
+        """(P(other), [P(d) for d in domains]) from summed token weights, lexicon scores
+        and (government actor named, private actor named)."""
         lex = [max(lexicon_raw[d], 0.0) for d in self.domains]
-        return combine(self, nb, nb_gate, n_tokens, lex, max(lexicon_raw["other"], 0.0))
+        return combine(self, nb, nb_gate, n_tokens, lex, max(lexicon_raw["other"], 0.0), actors)
 
 
-def combine(w: LearnedWeights, nb, nb_gate: float, n_tokens: int, lex, lex_other: float) -> tuple[float, list[float]]:
-    """The combination itself (shared with training): P(other) and P(government domain)."""
+def combine(w: LearnedWeights, nb, nb_gate: float, n_tokens: int, lex, lex_other: float,
+            actors: tuple[bool, bool]) -> tuple[float, list[float]]:
+    """The combination itself (the classifier inlines the same arithmetic; training and
+    tests use this): P(other) and P(government domain)."""
     m_nb, m_lex, m_gnb, m_glg, m_glo = w.multipliers(n_tokens)
     z = [m_nb * s + m_lex * x + b for s, x, b in zip(nb, lex, w.domain_bias)]
     top = max(z)
     ez = [math.exp(v - top) for v in z]
     total = sum(ez)
-    g = m_gnb * nb_gate + m_glg * max(lex) + m_glo * lex_other + w.gate_coef[6]
+    gc = w.gate_coef
+    g = (m_gnb * nb_gate + m_glg * max(lex) + m_glo * lex_other
+         + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8])
     p_gov = 1.0 / (1.0 + math.exp(-g)) if g > -700 else 0.0
     return 1.0 - p_gov, [p_gov * e / total for e in ez]

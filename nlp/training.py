@@ -22,9 +22,11 @@
    the out-of-fold guesses at or above it are right at least ``TARGET_PRECISION`` of
    the time.
 
-Rows of ``extra`` (the project's written examples, supervisors' corrections) are
-added to the counts of every fold but never scored out-of-fold: the calibration is
-fitted on real complaints only.
+Docs marked ``scored=False`` (supervisors' corrections) are added to the counts of
+every fold but never scored out-of-fold.  Docs with ``weight < 1`` (the project's
+written examples: short, typed like the bot's real input, but not real) are scored
+and steady the calibration with that weight; the settings are chosen on the
+full-weight (real) texts only.
 
 Everything iterates in sorted order and uses only ``float`` arithmetic, so the same
 rows give a byte-identical weights file.
@@ -53,9 +55,11 @@ _GOV_INDEX = {d: i for i, d in enumerate(GOVERNMENT_DOMAINS)}
 class Doc:
     tokens: tuple[str, ...]  # distinct evidence tokens
     raw: tuple[float, ...]  # lexicon score per DOMAINS entry (before 'other''s prior)
+    actors: tuple[bool, bool]  # a government / a private actor is named (lexicon groups)
     domain: str
     group: str  # site (real texts) or a name for extra rows; folds never split a group
-    scored: bool  # real text: scored out-of-fold and used for calibration
+    scored: bool  # scored out-of-fold and used for calibration
+    weight: float = 1.0  # its weight in the calibration fits
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,16 @@ class TrainingSettings:
     folds: int = FOLDS
 
 
-def prepare(classifier: Any, rows: Iterable[tuple[str, str, str]], *, scored: bool = True) -> list[Doc]:
+def prepare(classifier: Any, rows: Iterable[tuple[str, str, str]], *, scored: bool = True,
+            weight: float = 1.0) -> list[Doc]:
     """(text, domain, group) -> Doc, using a lexicon-only view of ``classifier``."""
     lex_only = classifier.with_weights(None) if getattr(classifier, "weights", None) is not None else classifier
     docs = []
     for text, domain, group in rows:
         if domain not in DOMAINS:
             raise ValueError(f"unknown domain {domain!r}")
-        tokens, raw = lex_only.evidence(text)
-        docs.append(Doc(tuple(tokens), tuple(raw[d] for d in DOMAINS), domain, group, scored))
+        tokens, raw, actors = lex_only.evidence(text)
+        docs.append(Doc(tuple(tokens), tuple(raw[d] for d in DOMAINS), tuple(actors), domain, group, scored, weight))
     return docs
 
 
@@ -121,9 +126,11 @@ class _Scored:
     gate_sum: float
     lex: tuple[float, ...]  # lexicon score per government domain (>= 0)
     lex_other: float
+    actors: tuple[bool, bool]
     n: int  # known evidence tokens
     ell: float  # log(1 + n) - LENGTH_CENTRE
     domain: str
+    weight: float
 
 
 def _score(doc: Doc, tables: _Tables, length_power: float) -> _Scored:
@@ -137,8 +144,9 @@ def _score(doc: Doc, tables: _Tables, length_power: float) -> _Scored:
             nb[i] += x
         g += tables.gate[t]
     lex = tuple(max(x, 0.0) for x in doc.raw[:_G])
-    return _Scored(tuple(x * f for x in nb), g * f, tuple(nb), g, lex, max(doc.raw[DOMAINS.index("other")], 0.0), n,
-                   math.log1p(n) - LENGTH_CENTRE, doc.domain)
+    return _Scored(tuple(x * f for x in nb), g * f, tuple(nb), g, lex, max(doc.raw[DOMAINS.index("other")], 0.0),
+                   doc.actors, n,
+                   math.log1p(n) - LENGTH_CENTRE, doc.domain, doc.weight)
 
 
 # --------------------------------------------------------------------------- folds
@@ -196,7 +204,7 @@ _L2 = 0.01  # keeps the biases of rare domains finite
 def _fit_domain(samples: Sequence[_Scored]) -> list[float]:
     """[a0, a1, c0, c1, bias_1..bias_9] of softmax((a0 + a1*l)*nb + (c0 + c1*l)*lex + bias)."""
     gov = [s for s in samples if s.domain != "other"]
-    m = max(len(gov), 1)
+    m = sum(s.weight for s in gov) or 1.0
 
     def loss_grad(x: list[float]):
         a0, a1, c0, c1 = x[:4]
@@ -210,10 +218,11 @@ def _fit_domain(samples: Sequence[_Scored]) -> list[float]:
             ez = [math.exp(v - top) for v in z]
             total = sum(ez)
             y = _GOV_INDEX[s.domain]
-            loss -= z[y] - top - math.log(total)
+            sw = s.weight
+            loss -= sw * (z[y] - top - math.log(total))
             gnb = glx = 0.0
             for i in range(_G):
-                p = ez[i] / total - (1.0 if i == y else 0.0)
+                p = sw * (ez[i] / total - (1.0 if i == y else 0.0))
                 gnb += p * s.nb[i]
                 glx += p * s.lex[i]
                 grad[4 + i] += p
@@ -233,29 +242,31 @@ def _fit_domain(samples: Sequence[_Scored]) -> list[float]:
 
 
 def _fit_gate(samples: Sequence[_Scored]) -> list[float]:
-    """[g0, g1, h0, h1, k0, k1, bias] of P(government) = sigmoid((g0 + g1*l)*nb_gate
-    + (h0 + h1*l)*max lexicon_gov + (k0 + k1*l)*lexicon_other + bias)."""
-    m = max(len(samples), 1)
+    """[g0, g1, h0, h1, k0, k1, gov_actor, private_actor, bias] of P(government) =
+    sigmoid((g0 + g1*l)*nb_gate + (h0 + h1*l)*max lexicon_gov + (k0 + k1*l)*lexicon_other
+    + gov_actor*[government named] + private_actor*[private named] + bias)."""
+    m = sum(s.weight for s in samples) or 1.0
+    k = 9
     rows = []
     for s in samples:
-        base = (s.gate, max(s.lex), s.lex_other)
-        rows.append(((base[0], base[0] * s.ell, base[1], base[1] * s.ell, base[2], base[2] * s.ell, 1.0),
-                     0.0 if s.domain == "other" else 1.0))
+        nb, lg, lo = s.gate, max(s.lex), s.lex_other
+        rows.append(((nb, nb * s.ell, lg, lg * s.ell, lo, lo * s.ell, float(s.actors[0]), float(s.actors[1]), 1.0),
+                     0.0 if s.domain == "other" else 1.0, s.weight))
 
     def loss_grad(x: list[float]):
         loss = 0.0
-        grad = [0.0] * 7
-        for f, y in rows:
+        grad = [0.0] * k
+        for f, y, sw in rows:
             z = sum(xi * fi for xi, fi in zip(x, f))
             # log(1 + e^z) - y*z, computed stably
-            loss += (z if z > 0 else 0.0) + math.log1p(math.exp(-abs(z))) - y * z
+            loss += sw * ((z if z > 0 else 0.0) + math.log1p(math.exp(-abs(z))) - y * z)
             p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
-            for i in range(7):
-                grad[i] += (p - y) * f[i]
-        return (loss / m + _L2 * sum(v * v for v in x[:6]),
-                [g / m + (2 * _L2 * x[i] if i < 6 else 0.0) for i, g in enumerate(grad)])
+            for i in range(k):
+                grad[i] += sw * (p - y) * f[i]
+        return (loss / m + _L2 * sum(v * v for v in x[:k - 1]),
+                [g / m + (2 * _L2 * x[i] if i < k - 1 else 0.0) for i, g in enumerate(grad)])
 
-    return _minimise(loss_grad, [0.5, 0.0, 0.3, 0.0, -0.3, 0.0, 0.0])
+    return _minimise(loss_grad, [0.5, 0.0, 0.3, 0.0, -0.3, 0.0, 0.0, 0.0, 0.0])
 
 
 def _weights(tables: _Tables, length_power: float, dom: list[float], gate: list[float],
@@ -270,7 +281,7 @@ def _weights(tables: _Tables, length_power: float, dom: list[float], gate: list[
 def _predict(w: LearnedWeights, s: _Scored) -> tuple[str, float, list[str]]:
     """(winner, its probability, domains ranked) for an already-scored doc, exactly as
     the classifier computes it at run time."""
-    p_other, p_dom = combine(w, s.nb_sum, s.gate_sum, s.n, s.lex, s.lex_other)
+    p_other, p_dom = combine(w, s.nb_sum, s.gate_sum, s.n, s.lex, s.lex_other, s.actors)
     probs = dict(zip(GOVERNMENT_DOMAINS, p_dom))
     probs["other"] = p_other
     ranked = sorted(DOMAINS, key=lambda d: (-probs[d], DOMAINS.index(d)))
@@ -303,44 +314,63 @@ def choose_threshold(confidences: Sequence[float], correct: Sequence[bool],
     return round(best, 2) if best is not None else 0.5
 
 
+def _figures(preds, gold) -> dict:
+    n = len(gold) or 1
+    pred = [p[0] for p in preds]
+    other_gold, other_pred = gold.count("other"), pred.count("other")
+    other_right = sum(g == p == "other" for g, p in zip(gold, pred))
+    return {
+        "n": len(gold),
+        "accuracy": round(sum(p == g for p, g in zip(pred, gold)) / n, 4),
+        "macro_f1": round(_macro_f1(gold, pred), 4),
+        "top2": round(sum(g in p[2][:2] for p, g in zip(preds, gold)) / n, 4),
+        "other_recall": round(other_right / other_gold, 4) if other_gold else None,
+        "other_precision": round(other_right / other_pred, 4) if other_pred else None,
+    }
+
+
 def train(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
           log=lambda _msg: None) -> tuple[LearnedWeights, dict]:
     """Weights for ``docs`` (see the module docstring) and the out-of-fold figures
-    that chose them."""
+    that chose them.  Settings are compared on the full-weight texts (the real
+    complaints): down-weighted ones (the written set) only steady the calibration."""
     scored_docs = [d for d in docs if d.scored]
     if len({d.group for d in scored_docs}) < settings.folds:
         raise ValueError(f"need texts from at least {settings.folds} sources to cross-validate")
     folds = _folds(docs, settings.folds)
+    main = [i for i, d in enumerate(scored_docs) if d.weight >= 1.0] or list(range(len(scored_docs)))
     best: tuple | None = None
     for alpha in settings.alphas:
         for power in settings.length_powers:
             oof = _out_of_fold(docs, folds, settings.folds, alpha, settings.min_df, power)
             dom, gate = _fit_domain(oof), _fit_gate(oof)
             probe = _weights(_Tables({}, {}), power, dom, gate, 0.5, {})
-            preds = [_predict(probe, s) for s in oof]
-            gold = [s.domain for s in oof]
+            preds = [_predict(probe, oof[i]) for i in main]
+            gold = [oof[i].domain for i in main]
             f1 = _macro_f1(gold, [p[0] for p in preds])
             log(f"  alpha {alpha:<4} length_power {power:<4} out-of-fold macro-F1 {f1:.3f}")
             key = (round(f1, 6), -alpha, -power)  # ties: the smoother, simpler setting
             if best is None or key > best[0]:
-                best = (key, alpha, power, dom, gate, preds, gold, f1)
-    _, alpha, power, dom, gate, preds, gold, f1 = best
+                best = (key, alpha, power, dom, gate, preds, gold, oof, probe)
+    _, alpha, power, dom, gate, preds, gold, oof, probe = best
     threshold = choose_threshold([p[1] for p in preds], [p[0] == g for p, g in zip(preds, gold)])
     tables = _count(docs, alpha, settings.min_df)
-    counts = Counter(d.domain for d in scored_docs)
-    extra = Counter(d.domain for d in docs if not d.scored)
+    light = [i for i, d in enumerate(scored_docs) if d.weight < 1.0]
     digest = hashlib.sha256()
     for d in docs:
-        digest.update(("\t".join((d.domain, d.group, " ".join(d.tokens))) + "\n").encode("utf-8"))
-    top2 = sum(g in p[2][:2] for p, g in zip(preds, gold)) / len(gold)
+        digest.update(("\t".join((d.domain, d.group, f"{d.weight:g}", " ".join(d.tokens))) + "\n").encode("utf-8"))
     meta = {
-        "real_texts": {d: counts[d] for d in DOMAINS},
-        "extra_texts": {d: extra[d] for d in DOMAINS if extra[d]},
+        "texts": dict(Counter(scored_docs[i].domain for i in main).most_common()),
+        "down_weighted_texts": len(light),
+        "extra_texts": dict(Counter(d.domain for d in docs if not d.scored).most_common()),
         "alpha": alpha, "min_df": settings.min_df, "folds": settings.folds,
-        "out_of_fold": {"macro_f1": round(f1, 4), "top2": round(top2, 4),
-                        "accuracy": round(sum(p[0] == g for p, g in zip(preds, gold)) / len(gold), 4)},
+        "out_of_fold": _figures(preds, gold),
+        "out_of_fold_down_weighted": _figures([_predict(probe, oof[i]) for i in light],
+                                              [oof[i].domain for i in light]) if light else None,
         "threshold_rule": f"lowest confidence whose guesses at or above it were right >= "
                           f"{TARGET_PRECISION:.0%} out-of-fold",
         "data_sha256": digest.hexdigest(),
     }
+    meta["texts"] = {d: meta["texts"].get(d, 0) for d in DOMAINS}
+    meta["extra_texts"] = {d: meta["extra_texts"][d] for d in DOMAINS if d in meta["extra_texts"]}
     return _weights(tables, power, dom, gate, threshold, meta), meta
