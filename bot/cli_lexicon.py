@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from nlp import DOMAINS, Classifier, DepartmentMatcher
@@ -165,6 +166,9 @@ def lexicon_split() -> int:
         print(f"{split:<8} {len(sites):>5} {len(rows):>5}  "
               + " ".join(f"{sum(r.domain == d for r in rows):>5}" for d in DOMAINS)
               + f"  {sum(r.script == 'traditional' for r in rows):>5}")
+    kinds = Counter(r.source_kind for r in corpus.rows)
+    print("sources by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+          + f"; {len({r.site for r in corpus.rows})} sites")
     return 0
 
 

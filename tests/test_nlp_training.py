@@ -225,3 +225,11 @@ def test_train_rejects_a_bad_corrections_file(small_cli, capsys) -> None:
     bad.write_text('{"text": "x", "domain": "lottery"}\n', encoding="utf-8")
     assert cli.lexicon_train(str(bad), out=small_cli / "w.json") == 2
     assert not (small_cli / "w.json").exists()
+
+
+def test_check_without_a_file_reports_on_the_holdout_with_scripts_and_reliability(small_cli, capsys) -> None:
+    assert cli.lexicon_check() == 0
+    out = capsys.readouterr().out
+    for part in ("holdout", "macro-F1", "top-2", "'other' precision", "confusion", "by script", "simplified",
+                 "reliability", "ECE"):
+        assert part in out, part
