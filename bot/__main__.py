@@ -176,15 +176,15 @@ def lexicon_check(args: argparse.Namespace) -> int:
     return check(args.file)
 
 
-def lexicon_suggest(args: argparse.Namespace) -> int:
-    """Candidate terms from corrections: a JSONL file, or by default the supervisors' corrections in the database."""
+def _with_corrections_file(path: str | None, use) -> int:
+    """Call ``use(jsonl_path)`` with the corrections: the given JSONL file, or by default the
+    supervisors' /domain corrections from the database written to a temporary file."""
     import tempfile
 
-    from bot.cli_lexicon import lexicon_suggest as suggest
     from bot.domain.cases import corrected_examples
 
-    if args.corrections:
-        return suggest(args.corrections, args.labelled, args.domain)
+    if path:
+        return use(path)
 
     async def work(db) -> list[tuple[str, str]]:
         async with db.session() as session:
@@ -198,9 +198,31 @@ def lexicon_suggest(args: argparse.Namespace) -> int:
         for text, domain in examples:
             handle.write(json.dumps({"text": text, "domain": domain}, ensure_ascii=False) + "\n")
     try:
-        return suggest(handle.name, args.labelled, args.domain)
+        return use(handle.name)
     finally:
         Path(handle.name).unlink(missing_ok=True)
+
+
+def lexicon_suggest(args: argparse.Namespace) -> int:
+    """Candidate terms from corrections: a JSONL file, or by default the supervisors' corrections in the database."""
+    from bot.cli_lexicon import lexicon_suggest as suggest
+
+    return _with_corrections_file(args.corrections, lambda path: suggest(path, args.labelled, args.domain))
+
+
+def lexicon_split(args: argparse.Namespace) -> int:
+    from bot.cli_lexicon import lexicon_split as split
+
+    return split()
+
+
+def lexicon_train(args: argparse.Namespace) -> int:
+    """Learn the classifier's weights; --with-corrections adds supervisors' corrections (file or database)."""
+    from bot.cli_lexicon import lexicon_train as train
+
+    if args.with_corrections is None:
+        return train(None, args.accept, args.out)
+    return _with_corrections_file(args.with_corrections or None, lambda path: train(path, args.accept, args.out))
 
 
 def report(args: argparse.Namespace) -> int:
@@ -247,7 +269,8 @@ def parser() -> argparse.ArgumentParser:
     ledger.set_defaults(func=commitments_import)
     lexicon = commands.add_parser("lexicon", help="classifier lexicon maintenance").add_subparsers(
         dest="lexicon_command", required=True)
-    check = lexicon.add_parser("check", help="accuracy, macro-F1, confusion matrix on a labelled JSONL file")
+    check = lexicon.add_parser("check", help="accuracy, macro-F1, confusion matrix, reliability on a labelled JSONL "
+                                             "file (default: the real corpus's holdout)")
     check.add_argument("file", nargs="?", default=None)
     check.set_defaults(func=lexicon_check)
     suggest = lexicon.add_parser("suggest", help="candidate terms from corrected cases, with their effect")
@@ -256,6 +279,15 @@ def parser() -> argparse.ArgumentParser:
     suggest.add_argument("--labelled", default=None, help="labelled JSONL to measure the effect on (default: dev set)")
     suggest.add_argument("--domain", default=None)
     suggest.set_defaults(func=lexicon_suggest)
+    split = lexicon.add_parser("split", help="validate the real-complaint corpus and record its train/dev/holdout split")
+    split.set_defaults(func=lexicon_split)
+    trainer = lexicon.add_parser("train", help="learn the classifier's term weights from the corpus (weights.json)")
+    trainer.add_argument("--with-corrections", nargs="?", const="", default=None, metavar="FILE",
+                         help="add supervisors' corrections (JSONL, or the database's /domain corrections); "
+                              "shows the change on the holdout and writes only with --accept")
+    trainer.add_argument("--accept", action="store_true", help="write the new weights after the comparison")
+    trainer.add_argument("--out", default=None, help="where to write (default: nlp/data/weights.json)")
+    trainer.set_defaults(func=lexicon_train)
     workbook = commands.add_parser("report", help="the monthly review (按月排查) as an .xlsx workbook")
     workbook.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
     workbook.add_argument("--out", required=True, help="where to write the .xlsx")

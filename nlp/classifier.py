@@ -1,4 +1,6 @@
-"""Lexicon-based complaint classifier (jieba segmentation + weighted terms + rules).
+"""Complaint classifier: jieba segmentation, the curated lexicon (weighted terms +
+rules) and, when ``nlp/data/weights.json`` is shipped, term weights learned from real
+complaints (``nlp.learned``) that turn both into calibrated probabilities.
 
 One ``jieba.Tokenizer`` per :class:`Classifier`, initialised lazily and once, with
 the packaged user dictionary loaded into it.  Classification is a single
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from math import exp as _exp
 from math import log as _log
 import re
 import threading
@@ -22,6 +25,7 @@ from jieba import re_eng as _RE_ENG
 from jieba import re_han_default as _RE_HAN
 from jieba import re_skip_default as _RE_SKIP
 
+from .learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token
 from .lexicon import (
     DEFAULT_USERDICT_PATH,
     DOMAINS,
@@ -39,6 +43,7 @@ _MEMO_LIMIT = 200_000
 _NO_FEATURES: tuple = ((), ())
 _EMPTY_SCORES = {d: (1.0 if d == "other" else 0.0) for d in DOMAINS}
 _HAS_CONTENT = re.compile(r"[^\W_]")
+_DIGIT = re.compile(r"\d")
 
 
 # --------------------------------------------------------------------------- text
@@ -153,8 +158,10 @@ class Classification:
 # --------------------------------------------------------------------------- classifier
 class Classifier:
     #: Below this confidence the bot should ask the citizen to pick the domain
-    #: instead of guessing.  0.30 ~ "one clear domain term, or several with a margin";
-    #: on the held-out test set 95.6% of complaints clear it and 99.3% of those are right.
+    #: instead of guessing.  This value serves the lexicon alone (no weights.json):
+    #: 0.30 ~ "one clear domain term, or several with a margin".  With learned weights
+    #: the confidence is a calibrated probability and the instance takes the weights'
+    #: threshold: the lowest confidence whose guesses were right >= 90% out-of-fold.
     CONFIDENCE_THRESHOLD: float = 0.30
     HMM: bool = False
 
@@ -163,8 +170,15 @@ class Classifier:
         lexicon: Lexicon,
         userdict_path: Path | str | None = None,
         extra_words: Iterable[str] = (),
+        weights: LearnedWeights | None = None,
     ) -> None:
         self.lexicon = lexicon
+        # Learned term weights (nlp/data/weights.json); None = the lexicon alone decides.
+        self.weights = weights
+        self._zero_vec = (0.0,) * len(GOVERNMENT_DOMAINS)
+        self._multipliers: dict[int, tuple] = {}  # evidence-token count -> weights.multipliers(n)
+        if weights is not None:  # a calibrated probability: the threshold says what it means
+            self.CONFIDENCE_THRESHOLD = weights.confidence_threshold
         self._userdict_path = Path(userdict_path) if userdict_path is not None else None
         self._pending_words: list[str] = [normalize_term(w) for w in extra_words]
         self._tokenizer: jieba.Tokenizer | None = None
@@ -207,7 +221,8 @@ class Classifier:
     def default(cls) -> "Classifier":
         """Packaged lexicon + user dictionary.  Construction is cheap (jieba is
         initialised on first use); keep one instance and reuse it."""
-        return cls(Lexicon.default(), DEFAULT_USERDICT_PATH, extra_words=GENERIC_DEPARTMENT_WORDS)
+        weights = LearnedWeights.load() if DEFAULT_WEIGHTS_PATH.is_file() else None
+        return cls(Lexicon.default(), DEFAULT_USERDICT_PATH, extra_words=GENERIC_DEPARTMENT_WORDS, weights=weights)
 
     def _ensure_tokenizer(self) -> jieba.Tokenizer:
         tok = self._tokenizer
@@ -249,7 +264,15 @@ class Classifier:
         """A classifier for ``lexicon`` that segments like this one (its user words and
         department names included) plus the new lexicon's words; cheap (copies the
         tokenizer's dictionary instead of reloading it), for what-if evaluations."""
-        other = Classifier(lexicon, self._userdict_path)
+        return self._sharing_tokenizer(lexicon, self.weights)
+
+    def with_weights(self, weights: LearnedWeights | None) -> "Classifier":
+        """A classifier with other learned weights (None: lexicon only) that segments
+        exactly like this one; cheap, for training and before/after comparisons."""
+        return self._sharing_tokenizer(self.lexicon, weights)
+
+    def _sharing_tokenizer(self, lexicon: Lexicon, weights: LearnedWeights | None) -> "Classifier":
+        other = Classifier(lexicon, self._userdict_path, weights=weights)
         base = self._ensure_tokenizer()
         tok = jieba.Tokenizer()
         tok.FREQ = dict(base.FREQ)
@@ -332,12 +355,25 @@ class Classifier:
                 append(buf)
         return out
 
+    def _entry(self, token: str) -> tuple[tuple[str, ...], tuple, tuple | None]:
+        """Everything a token contributes, memoised: its lexicon strings and hits, and
+        its learned weights (the domain vector followed by the gate weight, or None)."""
+        feats, hits = self._features(token)
+        weights = None
+        if self.weights is not None:
+            vec = self.weights.domain_vectors.get(token)
+            gate = self.weights.gate_weights.get(token)
+            if vec is not None or gate is not None:
+                weights = (*(vec or self._zero_vec), gate or 0.0)  # 9 domain weights + the gate's
+        return feats, hits, weights
+
     def _features(self, token: str) -> tuple[tuple[str, ...], tuple]:
         """Lexicon strings a token contains, plus the (feature, domain, weight) hits it
         contributes.  Within one token a term nested in a longer term of the same
         domain does not score again (拖欠工程款 scores once for debt, not also as
         拖欠 and 工程款), but every nested string still counts for groups/rules."""
-        if token in self._stop:
+        if token in self._stop or _DIGIT.search(token) is not None:
+            # a number (phone, date, amount, 13912345678 containing 12345) is never evidence
             return _NO_FEATURES
         found: list[tuple[str, int, int]] = []  # (feature, start, end)
         by_first = self._by_first
@@ -378,19 +414,45 @@ class Classifier:
         if self._tokenizer is None:
             self._ensure_tokenizer()
         norm = normalize_text(text) if text else ""
+        raw, seen, hits_in_order, fired, learned, actors = self._lexicon_pass(norm)
+        if self.weights is not None:
+            if _HAS_CONTENT.search(norm) is None:
+                return Classification("other", 0.0, dict(_EMPTY_SCORES), [], {})
+            return self._decide_learned(norm, raw, actors, learned, hits_in_order, fired, seen)
+        return self._decide_lexicon(norm, raw, hits_in_order, fired, seen)
+
+    def evidence(self, text: str) -> tuple[list[str], dict[str, float], tuple[bool, bool]]:
+        """What the learned model sees of a text: its distinct evidence tokens (in
+        order), the lexicon's scores per domain (before 'other''s prior) and whether a
+        government / a private actor is named.  Used for training, so it does not
+        depend on any learned weights."""
+        self._ensure_tokenizer()
+        norm = normalize_text(text) if text else ""
+        raw, actors = self._lexicon_pass(norm)[::5]
+        tokens = dict.fromkeys(t for t in self._segment(norm) if t not in self._stop and is_evidence_token(t))
+        return list(tokens), raw, actors
+
+    def _lexicon_pass(self, norm: str) -> tuple:
+        """One segmentation: lexicon scores per domain (after actor gating, before
+        'other''s prior), features seen, (domain, term) hits, fired rules, the
+        learned weights of the distinct evidence tokens, and (government actor named,
+        private actor named)."""
         memo = self._memo
         seen: dict[str, str] = {}  # feature -> token it first appeared in (ordered)
         found: list[tuple] = []  # memoised (key, domain, weight, shown) hits, in order
 
+        learned: dict[str, tuple] = {}  # evidence token -> its learned weights, once per text
         for token in self._segment(norm):  # == tokenizer.lcut(norm, HMM=False)
             entry = memo.get(token)
             if entry is None:
                 if len(memo) > _MEMO_LIMIT:
                     memo.clear()
-                entry = memo[token] = self._features(token)
-            if entry is _NO_FEATURES:
+                entry = memo[token] = self._entry(token)
+            feats, hits, weights = entry
+            if weights is not None:
+                learned[token] = weights
+            if not feats:
                 continue
-            feats, hits = entry
             for f in feats:
                 if f not in seen:
                     seen[f] = token
@@ -429,6 +491,88 @@ class Classifier:
         elif not gov and not private:
             for d in GOVERNMENT_DOMAINS:
                 raw[d] *= self._no_actor_factor
+        return raw, seen, hits_in_order, fired, learned, (gov, private)
+
+    def _lexicon_terms(self, raw: dict[str, float], hits_in_order, fired, seen) -> dict[str, list[str]]:
+        """Matched terms per domain in order of first appearance, then the strings
+        that fired a rule; only domains that actually scored."""
+        terms_by_domain: dict[str, list[str]] = {}
+        for d, shown in hits_in_order:
+            if raw[d] > 0:
+                lst = terms_by_domain.setdefault(d, [])
+                if shown not in lst:
+                    lst.append(shown)
+        for d, feats in fired:
+            if raw[d] > 0:
+                lst = terms_by_domain.setdefault(d, [])
+                for f in feats:
+                    shown = seen[f] if f[0] == "*" else f.lstrip("=")
+                    if shown not in lst:
+                        lst.append(shown)
+        return terms_by_domain
+
+    def _decide_learned(self, norm: str, raw: dict[str, float], actors: tuple[bool, bool], learned: dict[str, tuple],
+                        hits_in_order, fired, seen) -> Classification:
+        """Calibrated probabilities from the learned weights plus the lexicon (see
+        nlp.learned); the explanation is the lexicon terms and the learned tokens that
+        pushed the winner ahead of its runner-up."""
+        # The combination of nlp.learned.combine, inlined with precomputed constants: this
+        # runs for every complaint and must stay within 1.5x of bare jieba.
+        w = self.weights
+        n = len(learned)
+        if n:
+            sums = [sum(col) for col in zip(*learned.values())]
+            nb_gate = sums.pop()
+        else:
+            sums, nb_gate = self._zero_vec, 0.0
+        mult = self._multipliers.get(n)
+        if mult is None:
+            mult = self._multipliers[n] = w.multipliers(n)
+        m_nb, m_lex, m_gate, m_glg, m_glo = mult
+        raws = list(raw.values())  # DOMAINS order, 'other' last
+        other_raw = raws.pop()
+        lex = [x if x > 0.0 else 0.0 for x in raws]
+        z = [m_nb * a + m_lex * x + b for a, x, b in zip(sums, lex, w.domain_bias)]
+        top = max(z)
+        ez = [_exp(v - top) for v in z]
+        gc = w.gate_coef
+        g = (m_gate * nb_gate + m_glg * max(lex) + m_glo * (other_raw if other_raw > 0.0 else 0.0)
+             + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8])
+        p_gov = 1.0 / (1.0 + _exp(-g)) if g > -700.0 else 0.0
+        scale = p_gov / sum(ez)
+        p_dom = [e * scale for e in ez]
+        p_other = 1.0 - p_gov
+        p_dom.append(p_other)
+        scores = dict(zip(DOMAINS, p_dom))
+        p_dom.pop()
+        top_p = max(p_dom)
+        best_gov = p_dom.index(top_p)  # first in DOMAINS order on ties
+        winner = "other" if p_other > top_p else GOVERNMENT_DOMAINS[best_gov]
+
+        lexicon_terms = self._lexicon_terms(raw, hits_in_order, fired, seen)
+        # The learned tokens shown are those that pushed the winner: towards its domain
+        # over the runner-up, or (winner 'other') away from government dishonesty.
+        if winner == "other":
+            pushed = [(x, t) for t, v in learned.items() if (x := -m_gate * v[-1]) >= MIN_LEARNED_PUSH]
+        else:
+            p_dom[best_gov] = -1.0
+            second = p_dom.index(max(p_dom))
+            pushed = [(x, t) for t, v in learned.items()
+                      if (x := m_nb * (v[best_gov] - v[second])) >= MIN_LEARNED_PUSH]
+        terms_by_domain = lexicon_terms
+        if pushed:
+            terms_by_domain = dict(lexicon_terms)
+            terms_by_domain[winner] = _merge_terms(norm, lexicon_terms.get(winner, []), pushed)
+        return Classification(
+            domain=winner,
+            confidence=scores[winner],
+            scores=scores,
+            terms=list(terms_by_domain.get(winner, [])),
+            terms_by_domain=terms_by_domain,
+        )
+
+    def _decide_lexicon(self, norm: str, raw: dict[str, float], hits_in_order, fired, seen) -> Classification:
+        """The lexicon alone (no learned weights): the original scoring."""
         if _HAS_CONTENT.search(norm):
             raw["other"] += self._other_prior
 
@@ -444,21 +588,7 @@ class Classifier:
         strength = 1.0 - math.exp(-top / self._scale)
         confidence = max(0.0, min(1.0, strength * (0.5 * share + 0.5 * margin)))
         scores = dict(zip(DOMAINS, [v / total for v in vals]))
-        # Explanations: matched terms per domain in order of first appearance, then
-        # the strings that fired a rule; only domains that actually scored.
-        terms_by_domain: dict[str, list[str]] = {}
-        for d, shown in hits_in_order:
-            if raw[d] > 0:
-                lst = terms_by_domain.setdefault(d, [])
-                if shown not in lst:
-                    lst.append(shown)
-        for d, feats in fired:
-            if raw[d] > 0:
-                lst = terms_by_domain.setdefault(d, [])
-                for f in feats:
-                    shown = seen[f] if f[0] == "*" else f.lstrip("=")
-                    if shown not in lst:
-                        lst.append(shown)
+        terms_by_domain = self._lexicon_terms(raw, hits_in_order, fired, seen)
         return Classification(
             domain=winner,
             confidence=confidence,
@@ -466,3 +596,26 @@ class Classifier:
             terms=list(terms_by_domain.get(winner, [])),
             terms_by_domain=terms_by_domain,
         )
+
+
+# Learned tokens shown as evidence: at most this many, each pushing the decision by at
+# least this much (log-odds; 0.7 ~ doubles the odds), so the list stays short and real.
+MAX_LEARNED_TERMS = 4
+MIN_LEARNED_PUSH = 0.7
+
+
+def _merge_terms(norm: str, lexicon_terms: list[str], pushed: list[tuple[float, str]]) -> list[str]:
+    """Lexicon terms plus the learned tokens that pushed hardest ((push, token) pairs), in
+    order of first appearance; a token overlapping a shown term (工程款 / 拖欠工程款) is
+    not repeated."""
+    shown = list(lexicon_terms)
+    added = 0
+    for _, t in sorted(pushed, key=lambda p: (-p[0], p[1])):
+        if added >= MAX_LEARNED_TERMS:
+            break
+        if not any(t in s or s in t for s in shown):
+            shown.append(t)
+            added += 1
+    if not added:
+        return shown
+    return sorted(shown, key=lambda t: (norm.find(t) if t in norm else len(norm), shown.index(t)))

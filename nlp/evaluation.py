@@ -13,7 +13,9 @@ Definitions:
 - precision of a domain that is never predicted is 0 (and so is its F1);
 - top-2: the gold domain is the winner or the runner-up in ``Classification.ranked()``;
 - 'other' recall: share of gold-'other' examples predicted 'other' (None if none);
-- "worst" mistakes: largest score gap ``scores[predicted] - scores[gold]`` first.
+- "worst" mistakes: largest score gap ``scores[predicted] - scores[gold]`` first;
+- reliability: predictions binned by confidence, each bin's mean confidence against its
+  accuracy (calibrated: they agree); ECE is their size-weighted mean gap.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any, Iterable, Mapping
 
 from .lexicon import DOMAINS
 
-__all__ = ["DomainMetrics", "Misclassification", "Report", "evaluate", "format_report", "as_pairs"]
+__all__ = ["DomainMetrics", "Misclassification", "ReliabilityBin", "Report", "evaluate", "format_report",
+           "format_reliability", "reliability", "expected_calibration_error", "as_pairs"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,39 @@ class Misclassification:
 
 
 @dataclass(frozen=True)
+class ReliabilityBin:
+    """Predictions whose confidence is in [low, high): how sure the classifier said it
+    was (mean confidence) against how often it was right (accuracy).  Calibrated
+    confidence means the two columns agree."""
+
+    low: float
+    high: float
+    n: int
+    mean_confidence: float
+    accuracy: float
+
+
+def reliability(pairs: Iterable[tuple[float, bool]], bins: int = 10) -> list[ReliabilityBin]:
+    """(confidence, correct) pairs -> equal-width bins over [0, 1] (empty bins left out)."""
+    filled: dict[int, list[tuple[float, bool]]] = {}
+    for conf, ok in pairs:
+        filled.setdefault(min(int(conf * bins), bins - 1), []).append((conf, ok))
+    out = []
+    for i in sorted(filled):
+        items = filled[i]
+        out.append(ReliabilityBin(i / bins, (i + 1) / bins, len(items),
+                                  sum(c for c, _ in items) / len(items), sum(ok for _, ok in items) / len(items)))
+    return out
+
+
+def expected_calibration_error(bins: Iterable[ReliabilityBin]) -> float:
+    """Mean |confidence - accuracy| over bins, weighted by their size."""
+    bins = list(bins)
+    n = sum(b.n for b in bins)
+    return sum(b.n * abs(b.mean_confidence - b.accuracy) for b in bins) / n if n else 0.0
+
+
+@dataclass(frozen=True)
 class Report:
     n: int
     accuracy: float
@@ -59,6 +95,8 @@ class Report:
     confident_share: float | None = None  # share of examples at/above the threshold
     confident_accuracy: float | None = None  # accuracy among those
     threshold: float | None = None
+    other_precision: float | None = None  # share of 'other' predictions that are gold 'other'
+    reliability: list[ReliabilityBin] = field(default_factory=list)  # by confidence, low to high
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +111,9 @@ class Report:
                 for d, m in self.per_domain.items()
             },
             "errors": len(self.errors),
+            "other_precision": None if self.other_precision is None else round(self.other_precision, 4),
+            "reliability": [{"low": b.low, "high": b.high, "n": b.n, "mean_confidence": round(b.mean_confidence, 4),
+                             "accuracy": round(b.accuracy, 4)} for b in self.reliability],
         }
 
 
@@ -103,9 +144,11 @@ def evaluate(classifier: Any, examples: Iterable[Any], *, max_errors: int = 20) 
     errors: list[Misclassification] = []
     threshold = getattr(classifier, "CONFIDENCE_THRESHOLD", None)
     confident = confident_correct = 0
+    outcomes: list[tuple[float, bool]] = []
     for text, gold in pairs:
         res = classifier.classify(text)
         pred = res.domain
+        outcomes.append((res.confidence, pred == gold))
         confusion[gold][pred] += 1
         ranked = [d for d, _ in res.ranked()]
         rank = ranked.index(gold) + 1 if gold in ranked else len(DOMAINS)
@@ -155,6 +198,8 @@ def evaluate(classifier: Any, examples: Iterable[Any], *, max_errors: int = 20) 
         confident_share=(confident / n) if (threshold is not None and n) else None,
         confident_accuracy=(confident_correct / confident) if confident else None,
         threshold=threshold,
+        other_precision=per["other"].precision if per["other"].predicted else None,
+        reliability=reliability(outcomes),
     )
 
 
@@ -174,7 +219,8 @@ def format_report(report: Report, *, errors: int = 10, labels: Mapping[str, str]
     lines = [
         f"examples {r.n}   accuracy {r.accuracy:.3f}   macro-F1 {r.macro_f1:.3f}   "
         f"top-2 {r.top2_accuracy:.3f}   'other' recall "
-        + ("n/a" if r.other_recall is None else f"{r.other_recall:.3f}"),
+        + ("n/a" if r.other_recall is None else f"{r.other_recall:.3f}")
+        + "   'other' precision " + ("n/a" if r.other_precision is None else f"{r.other_precision:.3f}"),
     ]
     if r.confident_share is not None:
         acc = "n/a" if r.confident_accuracy is None else f"{r.confident_accuracy:.3f}"
@@ -197,4 +243,13 @@ def format_report(report: Report, *, errors: int = 10, labels: Mapping[str, str]
             lines.append(f"- gold {e.gold} -> {e.predicted} (conf {e.confidence:.2f}, gold rank {e.gold_rank}): {_clip(e.text, 60)}")
             fired = "; ".join(f"{d}: {', '.join(t)}" for d, t in e.terms_by_domain.items()) or "(no terms)"
             lines.append(f"    fired  {fired}")
+    return "\n".join(lines)
+
+
+def format_reliability(bins: list[ReliabilityBin]) -> str:
+    """The reliability table: does a confidence of 0.8 mean right 8 times in 10?"""
+    lines = [f"reliability (ECE {expected_calibration_error(bins):.3f}):",
+             f"{'confidence':<12} {'n':>5} {'said':>6} {'right':>6}"]
+    for b in bins:
+        lines.append(f"{b.low:.1f}-{b.high:.1f}     {b.n:>5} {b.mean_confidence:>6.3f} {b.accuracy:>6.3f}")
     return "\n".join(lines)

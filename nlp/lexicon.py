@@ -117,6 +117,9 @@ class Lexicon:
         def term(value: Any, where: str) -> str:
             if not isinstance(value, str) or not normalize_term(value).lstrip("*="):
                 raise ValueError(f"{where}: term must be a non-empty string, got {value!r}")
+            if any(ch.isdigit() for ch in value):
+                # numbers are never evidence: 12345 (the hotline) matched inside 13912345678
+                raise ValueError(f"{where}: a term may not contain digits, got {value!r}")
             return normalize_term(value)
 
         # domains ------------------------------------------------------------

@@ -34,20 +34,14 @@ from typing import Any, Iterable, Sequence
 
 from .evaluation import as_pairs, evaluate
 from .extract import cn_to_int
+from .learned import FUNCTION_WORDS
 from .lexicon import DOMAINS, Lexicon
 
 __all__ = ["Suggestion", "suggest_terms", "format_suggestions", "candidate_features"]
 
 _WORD = re.compile(r"^[\u4e00-\u9fffa-z][\u4e00-\u9fffa-z0-9]*$")
 _HAS_DIGIT = re.compile(r"\d")
-_STOP = frozenset(
-    """的 了 是 在 我 我们 你 你们 他 他们 她 它 这 那 就 也 都 还 又 和 与 及 或 把 被 给 对 说 着 过 吧 呢 吗 啊 呀
-    一个 一直 已经 没有 不 没 有 个 这个 那个 什么 怎么 现在 然后 但是 可是 因为 所以 如果 就是 还是 而且 自己 这样
-    那样 这些 那些 一些 一下 一点 可以 能 会 要 想 让 去 来 到 从 向 跟 等 再 很 太 最 更 只 才 却 并 而 但 就要 还要
-    问题 情况 时候 今年 去年 明年 目前 之前 以后 以前 后来 当时 已 多 少 上 下 里 中 后 前 年 月 日 号 天 元 万 块
-    请 请问 希望 谢谢 麻烦 领导 相关 有关 部门 反映 投诉 举报 一次 两次 几次 好几 一年 两年 多年 结果 还有 这种 这么
-    那么 为什么 怎么办 到底 真的 根本 完全 直接 一样 其他 另外 其中 每次 每个 所有 大家 人家 别人 我家 我司 公司""".split()
-)
+_STOP = FUNCTION_WORDS
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ CLEAR = {
 def test_clear_examples(domain: str, text: str) -> None:
     res = clf().classify(text)
     assert res.domain == domain, (res.domain, res.terms_by_domain)
-    assert res.confidence >= Classifier.CONFIDENCE_THRESHOLD
+    assert res.confidence >= clf().CONFIDENCE_THRESHOLD
 
 
 def test_private_employer_wages_are_out_of_scope() -> None:
@@ -119,7 +119,7 @@ def test_traditional_characters() -> None:
 def test_empty_or_punctuation_is_other_with_low_confidence(text: str) -> None:
     res = clf().classify(text)
     assert res.domain == "other"
-    assert res.confidence < Classifier.CONFIDENCE_THRESHOLD
+    assert res.confidence < clf().CONFIDENCE_THRESHOLD
     assert res.terms == []
     assert set(res.scores) == set(DOMAINS)
 

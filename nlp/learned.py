@@ -1,0 +1,199 @@
+"""Learned term weights (``nlp/data/weights.json``): what the classifier reads at run time.
+
+Two naive-Bayes tables learned from the real-complaint corpus by ``nlp.training``
+(``chengxin lexicon train``), each a plain token -> number(s) map, so that every
+token's contribution to a decision can be shown:
+
+- ``domains``: for each jieba token, its log-likelihood under each government domain
+  (centred over the domains; only differences matter), the evidence for *which*
+  kind of government dishonesty a complaint is;
+- ``gate``: for each token, log P(token | government dishonesty) - log P(token | other),
+  the evidence for *whether* the complaint is about government dishonesty at all
+  (out-of-scope detection is this separate decision, not the absence of domain words).
+
+Both are combined with the curated lexicon's scores (the prior knowledge) by a few
+coefficients fitted on out-of-fold predictions, which also calibrates the result:
+P(other) = sigmoid(-(gate score)), P(domain) = (1 - P(other)) x softmax(domain scores).
+
+Only "evidence tokens" count: at least two characters, a Chinese character or a
+letter, no digit, and not a bare numeral or unit (三个月, 万元, 20日): numbers, phone
+numbers, dates and amounts say nothing about the domain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .lexicon import DATA_DIR, GOVERNMENT_DOMAINS
+
+__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token"]
+
+DEFAULT_WEIGHTS_PATH = DATA_DIR / "weights.json"
+FORMAT = 1
+LENGTH_CENTRE = 3.0  # log(1 + n) of a typical text (about 20 evidence tokens)
+
+_WORDLIKE = re.compile(r"[\u4e00-\u9fffa-z]")
+_DIGIT = re.compile(r"\d")
+# Numerals, counters and calendar/money units: a token made only of these is a
+# quantity (三个月, 两年, 十几万, 万元, 上午), never a topic.
+_QUANTITY_CHARS = frozenset("零〇○一二两三四五六七八九十百千万亿几多余半个年月日号天周时分秒元块角毛整第每上下午点")
+
+# Function words and the vocabulary of every complaint (反映, 领导, 问题...): frequent,
+# topic-free, so never shown as the reason for a domain (shared with nlp.suggest).
+FUNCTION_WORDS = frozenset(
+    """的 了 是 在 我 我们 你 你们 他 他们 她 它 这 那 就 也 都 还 又 和 与 及 或 把 被 给 对 说 着 过 吧 呢 吗 啊 呀
+    一个 一直 已经 没有 不 没 有 个 这个 那个 什么 怎么 现在 然后 但是 可是 因为 所以 如果 就是 还是 而且 自己 这样
+    那样 这些 那些 一些 一下 一点 可以 能 会 要 想 让 去 来 到 从 向 跟 等 再 很 太 最 更 只 才 却 并 而 但 就要 还要
+    问题 情况 时候 今年 去年 明年 目前 之前 以后 以前 后来 当时 已 多 少 上 下 里 中 后 前 年 月 日 号 天 元 万 块
+    请 请问 希望 谢谢 麻烦 领导 相关 有关 部门 反映 投诉 举报 一次 两次 几次 好几 一年 两年 多年 结果 还有 这种 这么
+    那么 为什么 怎么办 到底 真的 根本 完全 直接 一样 其他 另外 其中 每次 每个 所有 大家 人家 别人 我家 我司 公司
+    记者 表示 进行 通过 以及 对于 并且 同时 今天 近日 日前 此前 随后 之后 该 其 此 这是 就是 一位 一名 以来""".split()
+)
+
+
+def is_evidence_token(token: str) -> bool:
+    """May this (normalised) jieba token count as evidence for a domain?"""
+    if len(token) < 2 or _DIGIT.search(token) is not None or _WORDLIKE.search(token) is None:
+        return False
+    if token in FUNCTION_WORDS:
+        return False
+    return not all(ch in _QUANTITY_CHARS for ch in token)
+
+
+def _rounded(x: float) -> float:
+    # 4 significant digits: far below any difference that changes a decision; byte-stable
+    return float(f"{x:.4g}")
+
+
+@dataclass(frozen=True)
+class LearnedWeights:
+    """The shipped model.  ``domain_vectors[token]`` is aligned with ``domains``."""
+
+    domains: tuple[str, ...]
+    domain_vectors: Mapping[str, tuple[float, ...]]
+    gate_weights: Mapping[str, float]
+    # length normalisation: summed token weights are multiplied by n ** -length_power
+    length_power: float
+    # P(domain | government) = softmax(nb_mult * nb_d + lex_mult * lexicon_d + bias_d), where
+    # nb_mult = a0 + a1*l and lex_mult = c0 + c1*l, l = log(1 + n) - LENGTH_CENTRE: how far to
+    # trust the learned words against the lexicon depends on how much text there is
+    domain_coef: tuple[float, float, float, float]
+    domain_bias: tuple[float, ...]
+    # P(government) = sigmoid((g0 + g1*l) * nb_gate + (h0 + h1*l) * max lexicon_gov
+    #                         + (k0 + k1*l) * lexicon_other + gov_actor * [a government body
+    #                         is named] + private_actor * [a private one is] + bias):
+    # whether a government body is the accused is the first question of the guide
+    gate_coef: tuple[float, float, float, float, float, float, float, float, float]
+    # below this calibrated probability of being right the bot asks the citizen
+    confidence_threshold: float
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if tuple(self.domains) != GOVERNMENT_DOMAINS:
+            raise ValueError(f"weights: domains must be {GOVERNMENT_DOMAINS}, got {self.domains}")
+        n = len(self.domains)
+        if len(self.domain_bias) != n or any(len(v) != n for v in self.domain_vectors.values()):
+            raise ValueError("weights: every domain vector and the bias need one value per domain")
+        if len(self.domain_coef) != 4 or len(self.gate_coef) != 9:
+            raise ValueError("weights: domain_coef needs 4 numbers and gate_coef 9")
+
+    # ------------------------------------------------------------------ files
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "about": "learned by `chengxin lexicon train` (nlp/training.py); see docs/classifier.md",
+            "meta": self.meta,
+            "length_power": _rounded(self.length_power),
+            "combine": {
+                "domain_coef": [_rounded(x) for x in self.domain_coef],
+                "domain_bias": [_rounded(b) for b in self.domain_bias],
+                "gate_coef": [_rounded(x) for x in self.gate_coef],
+                "confidence_threshold": _rounded(self.confidence_threshold),
+            },
+            "domains": list(self.domains),
+            "gate": {t: _rounded(w) for t, w in sorted(self.gate_weights.items())},
+            "tokens": {t: [_rounded(x) for x in v] for t, v in sorted(self.domain_vectors.items())},
+        }
+
+    def dumps(self) -> str:
+        """Deterministic text: sorted keys, fixed rounding, one token per line."""
+        data = self.to_json()
+        tokens = data.pop("tokens")
+        gate = data.pop("gate")
+        head = json.dumps(data, ensure_ascii=False, sort_keys=True)[:-1]
+        lines = [head + ',\n "gate": {']
+        lines.append(",\n".join(f"  {json.dumps(t, ensure_ascii=False)}: {json.dumps(w)}" for t, w in gate.items()))
+        lines.append(' },\n "tokens": {')
+        lines.append(",\n".join(f"  {json.dumps(t, ensure_ascii=False)}: {json.dumps(v)}" for t, v in tokens.items()))
+        lines.append(" }\n}\n")
+        return "\n".join(lines)
+
+    def save(self, path: str | Path = DEFAULT_WEIGHTS_PATH) -> None:
+        Path(path).write_text(self.dumps(), encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "LearnedWeights":
+        if data.get("format") != FORMAT:
+            raise ValueError(f"weights: unsupported format {data.get('format')!r}")
+        c = data["combine"]
+
+        def num(x: Any, where: str) -> float:
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                raise ValueError(f"weights: {where} must be a finite number")
+            return float(x)
+
+        return cls(
+            domains=tuple(data["domains"]),
+            domain_vectors={t: tuple(num(x, f"tokens[{t!r}]") for x in v) for t, v in data["tokens"].items()},
+            gate_weights={t: num(w, f"gate[{t!r}]") for t, w in data["gate"].items()},
+            length_power=num(data["length_power"], "length_power"),
+            domain_coef=tuple(num(x, "domain_coef") for x in c["domain_coef"]),
+            domain_bias=tuple(num(b, "domain_bias") for b in c["domain_bias"]),
+            gate_coef=tuple(num(x, "gate_coef") for x in c["gate_coef"]),
+            confidence_threshold=num(c["confidence_threshold"], "confidence_threshold"),
+            meta=dict(data.get("meta") or {}),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_WEIGHTS_PATH) -> "LearnedWeights":
+        with Path(path).open(encoding="utf-8") as fh:
+            return cls.from_json(json.load(fh))
+
+    # ------------------------------------------------------------------ scoring
+    def multipliers(self, n_tokens: int) -> tuple[float, float, float, float, float]:
+        """(nb_mult, lex_mult, gate_nb_mult, gate_lex_gov_mult, gate_lex_other_mult) for a
+        text with ``n_tokens`` distinct known evidence tokens; nb multipliers include the
+        length normalisation."""
+        f = n_tokens ** -self.length_power if n_tokens > 1 else 1.0
+        ell = math.log1p(n_tokens) - LENGTH_CENTRE
+        a0, a1, c0, c1 = self.domain_coef
+        g0, g1, h0, h1, k0, k1 = self.gate_coef[:6]
+        return (a0 + a1 * ell) * f, c0 + c1 * ell, (g0 + g1 * ell) * f, h0 + h1 * ell, k0 + k1 * ell
+
+    def probabilities(self, nb: list[float], nb_gate: float, n_tokens: int,
+                      lexicon_raw: Mapping[str, float], actors: tuple[bool, bool]) -> tuple[float, list[float]]:
+        """(P(other), [P(d) for d in domains]) from summed token weights, lexicon scores
+        and (government actor named, private actor named)."""
+        lex = [max(lexicon_raw[d], 0.0) for d in self.domains]
+        return combine(self, nb, nb_gate, n_tokens, lex, max(lexicon_raw["other"], 0.0), actors)
+
+
+def combine(w: LearnedWeights, nb, nb_gate: float, n_tokens: int, lex, lex_other: float,
+            actors: tuple[bool, bool]) -> tuple[float, list[float]]:
+    """The combination itself (the classifier inlines the same arithmetic; training and
+    tests use this): P(other) and P(government domain)."""
+    m_nb, m_lex, m_gnb, m_glg, m_glo = w.multipliers(n_tokens)
+    z = [m_nb * s + m_lex * x + b for s, x, b in zip(nb, lex, w.domain_bias)]
+    top = max(z)
+    ez = [math.exp(v - top) for v in z]
+    total = sum(ez)
+    gc = w.gate_coef
+    g = (m_gnb * nb_gate + m_glg * max(lex) + m_glo * lex_other
+         + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8])
+    p_gov = 1.0 / (1.0 + math.exp(-g)) if g > -700 else 0.0
+    return 1.0 - p_gov, [p_gov * e / total for e in ez]

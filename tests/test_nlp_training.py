@@ -1,0 +1,235 @@
+"""nlp.training / nlp.learned: deterministic training, explanations, number-free evidence,
+the calibrated threshold, and `lexicon train` with corrections.  No network, no scikit-learn."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import bot.cli_lexicon as cli
+from nlp import DOMAINS, Classifier, Lexicon
+from nlp.classifier import normalize_text
+from nlp.evaluation import expected_calibration_error, reliability
+from nlp.learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token
+from nlp.training import TrainingSettings, choose_threshold, prepare, train
+
+DATA = Path(__file__).resolve().parent / "data"
+QUICK = TrainingSettings(alphas=(0.3,), length_powers=(0.0,))
+_BASE: Classifier | None = None
+
+
+def base() -> Classifier:
+    global _BASE
+    if _BASE is None:
+        _BASE = Classifier.default().with_weights(None)
+    return _BASE
+
+
+def labelled(name: str, per_domain: int) -> list[tuple[str, str]]:
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    out, seen = [], {d: 0 for d in DOMAINS}
+    for r in rows:
+        if seen[r["domain"]] < per_domain:
+            seen[r["domain"]] += 1
+            out.append((r["text"], r["domain"]))
+    return out
+
+
+def docs(per_domain: int = 18):
+    # ten pretend sources, so the folds have whole sources to keep apart
+    return prepare(base(), [(t, d, f"site{i % 10}") for i, (t, d) in enumerate(labelled("complaints_dev.jsonl", per_domain))])
+
+
+@pytest.fixture(scope="module")
+def trained() -> LearnedWeights:
+    return train(docs(), QUICK)[0]
+
+
+# ---------------------------------------------------------------- training
+def test_same_data_same_weights_byte_for_byte(trained, tmp_path) -> None:
+    again = train(docs(), QUICK)[0]
+    assert again.dumps() == trained.dumps()
+    trained.save(tmp_path / "w.json")
+    assert LearnedWeights.load(tmp_path / "w.json").dumps() == trained.dumps()  # stable round trip
+
+
+def test_different_data_different_weights(trained) -> None:
+    assert train(docs(per_domain=14), QUICK)[0].dumps() != trained.dumps()
+
+
+def test_too_few_sources_to_cross_validate_is_refused() -> None:
+    few = prepare(base(), [(t, d, "one-site") for t, d in labelled("complaints_dev.jsonl", 3)])
+    with pytest.raises(ValueError, match="sources"):
+        train(few, QUICK)
+
+
+def test_learned_model_classifies_unseen_text_and_its_probabilities_sum_to_one(trained) -> None:
+    clf = base().with_weights(trained)
+    held_out = labelled("complaints_test.jsonl", 6)
+    right = sum(clf.classify(t).domain == d for t, d in held_out)
+    assert right / len(held_out) >= 0.7  # a sanity floor: learned from 180 texts only
+    res = clf.classify(held_out[0][0])
+    assert sum(res.scores.values()) == pytest.approx(1.0)
+    assert res.confidence == res.scores[res.domain] == max(res.scores.values())
+    assert [d for d, _ in res.ranked()][0] == res.domain
+
+
+# ---------------------------------------------------------------- explanations
+@pytest.mark.parametrize("text", [
+    "区住建局拖欠我们工程款800万元，竣工决算早就做完了",
+    "街道办公开承诺的老小区改造没兑现，财务也从不公开",
+    "窗口工作人员推诿扯皮，办个事跑了五趟，还暗示要好处费",
+    "楼下饭店噪音太大，每天半夜还在吵，路灯也坏了",
+])
+def test_terms_are_words_of_the_text_that_back_the_winner(trained, text) -> None:
+    res = base().with_weights(trained).classify(text)
+    assert res.terms, "the decision must be explained"
+    assert res.terms == res.terms_by_domain[res.domain]
+    norm = normalize_text(text)
+    assert all(t in norm for t in res.terms)
+    assert len(res.terms) == len(set(res.terms))
+
+
+def test_learned_words_join_the_explanation_when_the_lexicon_has_none(trained) -> None:
+    # words the lexicon lacks that the training texts tie to one domain: alone, such a
+    # word decides for its domain and is shown as the reason
+    clf = base().with_weights(trained)
+    vec = trained.domain_vectors
+
+    def lead(t: str) -> float:
+        v = sorted(vec[t], reverse=True)
+        return v[0] - v[1]
+
+    shown = 0
+    for word in sorted((t for t in vec if not base().classify(t).terms_by_domain), key=lambda t: (-lead(t), t))[:10]:
+        res = clf.classify(word)
+        if res.domain == trained.domains[vec[word].index(max(vec[word]))]:
+            assert res.terms == [word]
+            shown += 1
+    assert shown
+    assert "这个" not in clf.classify("这个工程款的事").terms  # function words never explain
+
+
+# ---------------------------------------------------------------- numbers
+@pytest.mark.parametrize("token,ok", [
+    ("13912345678", False), ("12345", False), ("2022", False), ("800", False), ("万元", False),
+    ("三个月", False), ("两年", False), ("上午", False), ("工程款", True), ("拖欠", True), ("ppp", True),
+    ("欠", False),
+])
+def test_evidence_tokens(token, ok) -> None:
+    assert is_evidence_token(token) is ok
+
+
+def test_numbers_phones_dates_and_amounts_are_never_evidence(trained) -> None:
+    text = "我的电话13912345678，2023年3月15日起欠款86.5万元，拨打12345两次，合同号20230315"
+    for clf in (base(), base().with_weights(trained), Classifier.default()):
+        res = clf.classify(text)
+        for terms in res.terms_by_domain.values():
+            assert not any(re.search(r"\d", t) for t in terms), res.terms_by_domain
+    tokens = base().evidence(text)[0]
+    assert all(not re.search(r"\d", t) for t in tokens)
+    # the phone number alone is no complaint about anything
+    alone = base().with_weights(trained).classify("13912345678")
+    assert not alone.terms
+
+
+def test_the_lexicon_rejects_terms_with_digits() -> None:
+    spec = {"domains": {"conduct": {"terms": {"12345": 1.0}}}, "groups": {"government": ["政府"], "private": ["老板"]}}
+    with pytest.raises(ValueError, match="digits"):
+        Lexicon.from_dict(spec)
+
+
+def test_shipped_weights_hold_only_evidence_tokens() -> None:
+    if not DEFAULT_WEIGHTS_PATH.is_file():
+        pytest.skip("no weights.json shipped")
+    w = LearnedWeights.load(DEFAULT_WEIGHTS_PATH)
+    assert all(is_evidence_token(t) for t in w.domain_vectors)
+    assert DEFAULT_WEIGHTS_PATH.read_text(encoding="utf-8") == w.dumps()  # as `lexicon train` writes it
+
+
+# ---------------------------------------------------------------- threshold
+def test_threshold_is_where_guesses_become_right_often_enough() -> None:
+    conf = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]
+    right = [True, True, True, True, True, True, True, False, True, False]
+    t = choose_threshold(conf, right, target=0.9)
+    above = [ok for c, ok in zip(conf, right) if c >= t]
+    assert sum(above) / len(above) >= 0.9
+    assert t == 0.5  # the top 7 are all right; going lower, 7/8 and 8/9 fall short of 0.9
+    assert choose_threshold([0.9, 0.8], [False, False], target=0.9) == 0.5
+
+
+def test_classifier_asks_below_the_learned_threshold(trained) -> None:
+    clf = base().with_weights(trained)
+    assert clf.CONFIDENCE_THRESHOLD == trained.confidence_threshold
+    assert Classifier.default().CONFIDENCE_THRESHOLD == (
+        LearnedWeights.load(DEFAULT_WEIGHTS_PATH).confidence_threshold if DEFAULT_WEIGHTS_PATH.is_file()
+        else Classifier.CONFIDENCE_THRESHOLD)
+    for text in ("", "！！！", "   "):
+        res = clf.classify(text)
+        assert res.domain == "other" and res.confidence < clf.CONFIDENCE_THRESHOLD
+    vague = clf.classify("请问这个怎么办")
+    clear = clf.classify("区住建局拖欠我们工程款800万元，竣工决算早就做完了")
+    assert clear.confidence >= clf.CONFIDENCE_THRESHOLD > 0
+    assert clear.confidence > vague.confidence
+
+
+def test_reliability_bins() -> None:
+    bins = reliability([(0.95, True), (0.91, True), (0.15, False), (0.12, True), (1.0, True)])
+    assert [(b.low, b.n) for b in bins] == [(0.1, 2), (0.9, 3)]
+    assert bins[0].accuracy == 0.5 and bins[1].accuracy == 1.0
+    said_high = (0.95 + 0.91 + 1.0) / 3
+    assert expected_calibration_error(bins) == pytest.approx((2 * (0.5 - 0.135) + 3 * (1.0 - said_high)) / 5)
+
+
+# ---------------------------------------------------------------- lexicon train --with-corrections
+@pytest.fixture()
+def small_cli(monkeypatch, tmp_path):
+    """`lexicon train` on the written dev set instead of the whole corpus (fast)."""
+    holdout = labelled("complaints_test.jsonl", 4)
+
+    class Row:
+        def __init__(self, text, domain):
+            self.text, self.domain, self.site, self.script = text, domain, "x", "simplified"
+
+    monkeypatch.setattr(cli, "training_docs", lambda clf, corrections=(): docs() + prepare(
+        base(), [(t, d, "corrections") for t, d in corrections], scored=False))
+    monkeypatch.setattr(cli, "_split_rows", lambda split, quiet=False: (None, {}, [Row(t, d) for t, d in holdout]))
+    monkeypatch.setattr(cli, "train", lambda d, log=print: train(d, QUICK, log=log))
+    return tmp_path
+
+
+def test_train_with_corrections_shows_the_holdout_change_and_writes_only_when_accepted(small_cli, capsys) -> None:
+    out = small_cli / "weights.json"
+    assert cli.lexicon_train(None, out=out) == 0  # plain training writes
+    first = out.read_text(encoding="utf-8")
+    corrections = small_cli / "c.jsonl"
+    corrections.write_text("\n".join(json.dumps({"text": t, "domain": "statistics"}, ensure_ascii=False) for t in [
+        "镇里让我们把产值报高一点，说是上面要的数字", "领导让统计员把产值报高，不然完不成任务",
+        "乡里要求虚报产值，把数据做漂亮", "村里的人口数字年年往上报，实际早就没那么多人",
+    ]) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli.lexicon_train(str(corrections), out=out) == 1
+    shown = capsys.readouterr().out
+    assert "current -> new" in shown and "macro-F1" in shown and "--accept" in shown
+    assert out.read_text(encoding="utf-8") == first  # not written
+    assert cli.lexicon_train(str(corrections), accept=True, out=out) == 0
+    assert out.read_text(encoding="utf-8") != first
+    assert LearnedWeights.load(out).meta["extra_texts"] == {"statistics": 4}
+
+
+def test_train_rejects_a_bad_corrections_file(small_cli, capsys) -> None:
+    bad = small_cli / "bad.jsonl"
+    bad.write_text('{"text": "x", "domain": "lottery"}\n', encoding="utf-8")
+    assert cli.lexicon_train(str(bad), out=small_cli / "w.json") == 2
+    assert not (small_cli / "w.json").exists()
+
+
+def test_check_without_a_file_reports_on_the_holdout_with_scripts_and_reliability(small_cli, capsys) -> None:
+    assert cli.lexicon_check() == 0
+    out = capsys.readouterr().out
+    for part in ("holdout", "macro-F1", "top-2", "'other' precision", "confusion", "by script", "simplified",
+                 "reliability", "ECE"):
+        assert part in out, part
