@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing import Annotated
 
+# A step mostly waits for Telegram's answers, not for the CPU: several can be in flight at once.
+DEFAULT_CONCURRENT_UPDATES = 16
 PLACEHOLDER_TOKENS = {"", "changeme", "your-token-here", "<token>", "TOKEN", "123456:ABC"}
 
 
@@ -49,6 +51,10 @@ class Settings(BaseSettings):
     port: int | None = Field(default=None, alias="CHENGXIN_PORT", ge=1, le=65535)
     # A claimed outbound message not confirmed within this many seconds is claimed again.
     outbox_lease_seconds: int = Field(default=600, alias="CHENGXIN_OUTBOX_LEASE_SECONDS", ge=1)
+    # Updates of different chats handled at once (one chat's are always one after another); also
+    # sizes the database pool and should match the webhook's max_connections (docs/deploy/README.md).
+    concurrent_updates: int = Field(default=DEFAULT_CONCURRENT_UPDATES, alias="CHENGXIN_CONCURRENT_UPDATES",
+                                    ge=1, le=100)
 
     @field_validator("webhook_secret")
     @classmethod
