@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import random
+import time
 from collections import defaultdict
 
 from sqlalchemy import select, update
@@ -26,10 +27,10 @@ from bot.db.session import Database
 from bot.domain.refs import CASE_SEQUENCE
 from bot.simulator import Chat, LocalRequest
 from bot.web.processor import ChatOrderedProcessor, chat_key
-from bot.web.server import handle_and_wait
+from bot.web.server import handle_and_wait, serve
 from tests.conftest import START, Harness, make_settings
 from tests.flows import DEBT_TEXT, PROCUREMENT_TEXT, file_complaint, reach_confirmation
-from tests.standin_api import text_update
+from tests.standin_api import StandinApi, text_update
 
 _update_ids = itertools.count(5_000_000)
 
@@ -273,3 +274,47 @@ async def test_fifty_citizens_file_at_once(database_url, classifier, caplog):
     finally:
         await app.post_shutdown(app)
         await app.shutdown()
+
+
+# --- polling: a slow update holds back only its own confirmation ------------------------------------------
+
+TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
+SLOW, QUICK = 7501, (7502, 7503, 7504)
+
+
+async def test_polling_keeps_taking_updates_while_one_is_slow_and_confirms_only_handled_ones(database_url, classifier):
+    api = StandinApi()
+    await api.start()
+    settings = make_settings(database_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
+    application = build_application(settings, clock=FrozenClock(START), classifier=classifier)
+    answered: dict[int, float] = {}  # id(call) -> when its answer left the stand-in
+    api.faults.append(lambda call: 1.0 if call.method == "sendMessage" and call.chat_id == SLOW else None)
+    api.late_faults.append(lambda call: answered.setdefault(id(call), time.monotonic()) and None)
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve(application, settings, stop=stop, install_signals=False))
+    try:
+        await api.wait_for(lambda: api.sent(method="getUpdates"), 30, "polling")
+        slow_id = await api.push(text_update(SLOW, "/start"))
+        await api.wait_for(lambda: api.sent(SLOW), 20, "the slow chat's reply to be on its way")
+        quick_ids = [await api.push(text_update(user, "/help")) for user in QUICK]
+        await api.wait_for(lambda: all(api.sent(user) for user in QUICK), 20, "the other chats' replies")
+        slow_reply = api.sent(SLOW)[0]
+        assert not slow_reply.answered  # the others were handled while the slow one still waited
+        await api.wait_for(lambda: api.updates == [], 20, "every update confirmed")
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        await api.stop()
+    # Nothing doubled, though Telegram served the slow update again with each poll while it was in flight.
+    assert [len(api.sent(user)) for user in (SLOW, *QUICK)] == [1, 1, 1, 1]
+    polls = api.sent(method="getUpdates")
+    assert sum(1 for call in polls if call.at < answered[id(slow_reply)] and int(call.params.get("offset") or 0)
+               == slow_id) >= 2
+    # No offset passed the slow update before its reply was answered, nor a quick one before its reply went.
+    for call in polls:
+        offset = int(call.params.get("offset") or 0)
+        if offset > slow_id:
+            assert call.at >= answered[id(slow_reply)]
+        for user, update_id in zip(QUICK, quick_ids):
+            if offset > update_id:
+                assert call.at >= answered[id(api.sent(user)[0])]
