@@ -264,6 +264,7 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
                 await asyncio.sleep(2)
             await api.wait_for(lambda: not api.updates, 30, "every update confirmed")
             bot_calls = [c for c in api.calls[calls_before:] if c.method != "getUpdates"]
+            polls = len(api.calls) - calls_before - len(bot_calls)
         finally:
             bot.send_signal(signal.SIGTERM)
             try:
@@ -280,6 +281,7 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
         "updates_per_s": round(updates / elapsed, 1),
         "cpu_ms_per_update": round(cpu / updates * 1000, 3),
         "api_calls_per_update": round(len(bot_calls) / updates, 2),
+        "get_updates_per_update": round(polls / updates, 2),
         "steps_ms": _percentiles([ms for v in steps.ms.values() for ms in v]),
         "per_step_ms": {name: _percentiles(v) for name, v in steps.ms.items()},
     }
@@ -343,7 +345,8 @@ def line(r: dict) -> str:
     rate = f"{r['filings_per_s']:6.2f} filings/s" if "filings_per_s" in r else f"{r['updates_per_s']:6.1f} updates/s"
     text = (f"{r['bot']:<8} rtt {r['rtt_ms']:>4g} ms  {r['citizens']:>3} citizens: step p50 {s['p50']:7.1f}  "
             f"p95 {s['p95']:7.1f}  p99 {s['p99']:7.1f} ms   {rate}   {r['updates_per_s']:6.1f} updates/s   "
-            f"CPU {r['cpu_ms_per_update']:6.2f} ms/update   {r['api_calls_per_update']} calls/update")
+            f"CPU {r['cpu_ms_per_update']:6.2f} ms/update   {r['api_calls_per_update']} calls "
+            f"+ {r['get_updates_per_update']} getUpdates per update")
     if "profile" in r:
         p = r["profile"]
         text += (f"\n         profile: {p.get('import_searches', 0)} import searches over {p['requests']} requests "
