@@ -45,6 +45,7 @@ if __package__ in (None, ""):
 from bench._common import ROOT, emit, machine  # noqa: E402
 
 TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
+SECRET = "bench-webhook-secret"
 REF = re.compile(r"[A-Z]+-\d{8}-\d{4,}")
 STEP_TIMEOUT_S = 60
 CITIZEN_BASE = 6_100_000_000
@@ -73,6 +74,40 @@ def delayed_api_class():
             self.half = rtt_ms / 2000
             self.inboxes: dict[int, asyncio.Queue] = defaultdict(asyncio.Queue)
             self.faults.append(self._arrived)
+            self.webhook: str | None = None   # set: updates are posted there instead of served to getUpdates
+            self.posting: set[asyncio.Task] = set()
+            self.webhook_failures = 0
+            self._connections: asyncio.Semaphore | None = None
+            self._session = None
+
+        def use_webhook(self, url: str, max_connections: int) -> None:
+            import aiohttp
+
+            self.webhook, self._connections = url, asyncio.Semaphore(max_connections)
+            self._session = aiohttp.ClientSession()
+
+        async def push(self, payload: dict) -> int:
+            if self.webhook is None:
+                return await super().push(payload)
+            update_id = next(self._update_ids)
+            task = asyncio.create_task(self._post({"update_id": update_id, **payload}))
+            self.posting.add(task)
+            task.add_done_callback(self.posting.discard)
+            return update_id
+
+        async def _post(self, update: dict) -> None:
+            # As Telegram does: at most max_connections requests open, each until the bot answers it.
+            async with self._connections:
+                await asyncio.sleep(self.half)
+                async with self._session.post(self.webhook, json=update,
+                                              headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                    if response.status != 200:
+                        self.webhook_failures += 1
+
+        async def stop(self) -> None:
+            if self._session is not None:
+                await self._session.close()
+            await super().stop()
 
         def _arrived(self, call) -> None:
             if call.chat_id is not None and (call.method.startswith("send") or call.method.startswith("edit")):
@@ -175,7 +210,8 @@ async def echo_chat(api, steps: Steps, user: int, messages: int) -> None:
 
 # --- the bot process --------------------------------------------------------------------------------------
 
-def serve_bot(kind: str, api_url: str, database_url: str, concurrency: int, profile: str | None) -> None:
+def serve_bot(kind: str, api_url: str, database_url: str, concurrency: int, profile: str | None,
+              webhook_port: int | None = None) -> None:
     """Runs in the bot's own process until SIGTERM. SIGUSR1/SIGUSR2 start/stop the profile."""
     import cProfile
     import logging
@@ -207,7 +243,8 @@ def serve_bot(kind: str, api_url: str, database_url: str, concurrency: int, prof
         "CHENGXIN_SUPERVISORS": "", "CHENGXIN_RATE_LIMIT": False, "CHENGXIN_FLOOD_MESSAGES": 10_000_000,
         "CHENGXIN_DAILY_CASE_LIMIT": 1_000_000, "CHENGXIN_LOG_LEVEL": "WARNING",
         "CHENGXIN_CONCURRENT_UPDATES": concurrency,
-    })
+    } | ({"CHENGXIN_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/tg", "CHENGXIN_WEBHOOK_SECRET": SECRET,
+          "CHENGXIN_PORT": webhook_port} if webhook_port else {}))
     asyncio.run(serve(build_application(settings), settings))
 
 
@@ -225,17 +262,30 @@ def _percentiles(values: list[float]) -> dict:
     return {"n": len(ordered), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1], 1)}
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, database_url: str | None,
-                   concurrency: int, profile: str | None = None) -> dict:
+                   concurrency: int, profile: str | None = None, webhook: bool = False) -> dict:
     api = delayed_api_class()(rtt_ms)
     await api.start()
+    port = _free_port() if webhook and kind == "chengxin" else None
+    if port:
+        api.use_webhook(f"http://127.0.0.1:{port}/tg", concurrency)
     with tempfile.TemporaryDirectory(prefix="chengxin-latency-") as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'chengxin.db'}"
         command = [sys.executable, "-m", "bench.latency", "--serve", kind, "--api", api.url, "--database", url,
-                   "--concurrency", str(concurrency)] + (["--profile-to", profile] if profile else [])
+                   "--concurrency", str(concurrency)] + (["--profile-to", profile] if profile else []) \
+            + (["--webhook-port", str(port)] if port else [])
         bot = subprocess.Popen(command, cwd=ROOT)
         try:
-            await api.wait_for(lambda: api.sent(method="getUpdates") or bot.poll() is not None, 120, "the bot to poll")
+            ready = "setWebhook" if port else "getUpdates"
+            await api.wait_for(lambda: api.sent(method=ready) or bot.poll() is not None, 120, "the bot to start")
             if bot.poll() is not None:
                 raise RuntimeError(f"the {kind} bot exited with {bot.returncode}")
             base = CITIZEN_BASE + int(time.time() * 1000) % 1_000_000 * 1000  # fresh users on a reused database
@@ -262,7 +312,9 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
             if profile:
                 bot.send_signal(signal.SIGUSR2)
                 await asyncio.sleep(2)
-            await api.wait_for(lambda: not api.updates, 30, "every update confirmed")
+            await api.wait_for(lambda: not api.updates and not api.posting, 30, "every update acknowledged")
+            if api.webhook_failures:
+                raise RuntimeError(f"{api.webhook_failures} webhook requests not answered 200")
             bot_calls = [c for c in api.calls[calls_before:] if c.method != "getUpdates"]
             polls = len(api.calls) - calls_before - len(bot_calls)
         finally:
@@ -276,7 +328,8 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
     if kind != "echo" and len(set(refs)) != citizens * per_citizen:
         raise RuntimeError(f"{citizens * per_citizen} filings but {len(set(refs))} distinct references")
     result = {
-        "bot": kind, "rtt_ms": rtt_ms, "citizens": citizens, "concurrency": concurrency,
+        "bot": kind, "mode": "webhook" if port else "polling", "rtt_ms": rtt_ms, "citizens": citizens,
+        "concurrency": concurrency,
         "updates": updates, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2),
         "updates_per_s": round(updates / elapsed, 1),
         "cpu_ms_per_update": round(cpu / updates * 1000, 3),
@@ -307,11 +360,11 @@ def imports_in_profile(path: str, requests: int) -> dict:
 
 
 def run(rtt_ms: float, citizens: list[int], per_citizen: int, database_url: str | None, concurrency: int,
-        profile: bool) -> dict:
+        profile: bool, webhook: bool = False) -> dict:
     results: dict = {"benchmark": "latency", "machine": machine(), "load_average": os.getloadavg(), "runs": []}
 
-    def once(kind: str, rtt: float, n: int, filings: int, prof: str | None = None) -> dict:
-        r = asyncio.run(scenario(kind, rtt, n, filings, database_url, concurrency, prof))
+    def once(kind: str, rtt: float, n: int, filings: int, prof: str | None = None, hook: bool = False) -> dict:
+        r = asyncio.run(scenario(kind, rtt, n, filings, database_url, concurrency, prof, hook))
         results["runs"].append(r)
         print(line(r), flush=True)
         return r
@@ -321,7 +374,10 @@ def run(rtt_ms: float, citizens: list[int], per_citizen: int, database_url: str 
     zero = once("chengxin", 0, max(citizens), per_citizen)
     echo = once("echo", 0, max(citizens), per_citizen)
     echo_rtt = once("echo", rtt_ms, max(citizens), per_citizen)
-    by = {(r["bot"], r["rtt_ms"], r["citizens"]): r for r in results["runs"]}
+    by = {(r["bot"], r["rtt_ms"], r["citizens"]): r for r in results["runs"]}  # polling runs
+    if webhook:
+        for n in sorted({10, max(citizens)}):
+            once("chengxin", rtt_ms, n, max(per_citizen, -(-MIN_FILINGS // n)), hook=True)
     ten, fifty = by.get(("chengxin", rtt_ms, 10)), by.get(("chengxin", rtt_ms, max(citizens)))
     results["targets"] = {
         "step_p50_10": ten and {"value": ten["steps_ms"]["p50"], "met": ten["steps_ms"]["p50"] <= TARGETS["p50_ms"]},
@@ -343,7 +399,7 @@ def run(rtt_ms: float, citizens: list[int], per_citizen: int, database_url: str 
 def line(r: dict) -> str:
     s = r["steps_ms"]
     rate = f"{r['filings_per_s']:6.2f} filings/s" if "filings_per_s" in r else f"{r['updates_per_s']:6.1f} updates/s"
-    text = (f"{r['bot']:<8} rtt {r['rtt_ms']:>4g} ms  {r['citizens']:>3} citizens: step p50 {s['p50']:7.1f}  "
+    text = (f"{r['bot']:<8} {r['mode']:<7} rtt {r['rtt_ms']:>4g} ms  {r['citizens']:>3} citizens: step p50 {s['p50']:7.1f}  "
             f"p95 {s['p95']:7.1f}  p99 {s['p99']:7.1f} ms   {rate}   {r['updates_per_s']:6.1f} updates/s   "
             f"CPU {r['cpu_ms_per_update']:6.2f} ms/update   {r['api_calls_per_update']} calls "
             f"+ {r['get_updates_per_update']} getUpdates per update")
@@ -380,16 +436,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
+    parser.add_argument("--webhook-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--webhook", action="store_true",
+                        help="also run Chengxin in webhook mode at the RTT with 10 and the most citizens")
     args = parser.parse_args(argv)
     if args.concurrency is None:
         from bot.config import DEFAULT_CONCURRENT_UPDATES
 
         args.concurrency = DEFAULT_CONCURRENT_UPDATES
     if args.serve:
-        serve_bot(args.serve, args.api, args.database, args.concurrency, args.profile_to)
+        serve_bot(args.serve, args.api, args.database, args.concurrency, args.profile_to, args.webhook_port)
         return 0
     results = run(args.rtt_ms, [int(n) for n in args.citizens.split(",")], args.filings, args.postgres,
-                  args.concurrency, args.profile)
+                  args.concurrency, args.profile, args.webhook)
     report(results)
     emit(results, args.json)
     return 0

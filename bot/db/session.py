@@ -83,7 +83,7 @@ class _OneTripCursor:
                     result = await connection._execute(_statement, connection._conn, begin, sql, parameters, many)
                     connection._locked = begin is not None
             except BaseException:
-                if not connection._conn.in_transaction:
+                if connection._connection is None or not connection._connection.in_transaction:
                     connection._give_turn()  # nothing began: no COMMIT or ROLLBACK will come to give it back
                 raise
         self.description, rows, self.rowcount, self.lastrowid, self._open = result
