@@ -1,7 +1,7 @@
 """`python -m bench`: run every benchmark in turn (each in its own process) and print a summary table.
 
-Options: --quick (smaller runs, for a smoke test), --postgres URL (also file complaints against
-PostgreSQL), --only NAME[,NAME] (classify, filings, idle_memory, sweep, sending), --json FILE (all results).
+`python -m bench NAME …` runs only those. Options: --quick (smaller runs, for a smoke test), --postgres URL (also file complaints against
+PostgreSQL), --only NAME[,NAME] (classify, filings, idle_memory, sweep, sending, latency), --json FILE (all results).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ("classify", "filings", "idle_memory", "sweep", "sending")
-TIMEOUT_S = {"classify": 300, "filings": 900, "idle_memory": 180, "sweep": 900, "sending": 900}
+ORDER = ("classify", "filings", "idle_memory", "sweep", "sending", "latency")
+TIMEOUT_S = {"classify": 300, "filings": 900, "idle_memory": 180, "sweep": 900, "sending": 900, "latency": 1800}
 
 
 def _rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
@@ -76,6 +76,24 @@ def _rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
              f">= 27: {ok(r['rate_target_met'])}"),
             ("sending", "429 answers", str(r["responses_429"]), f"0: {ok(r['zero_429_met'])}"),
         ]
+    if name == "latency":
+        rows = []
+        for run in r["runs"]:
+            if "profile" in run:
+                continue
+            label = f"{run['bot']}, {run['rtt_ms']:g} ms, {run['citizens']} citizens"
+            rate = f"{run['filings_per_s']:.1f} filings/s" if "filings_per_s" in run else f"{run['updates_per_s']:.0f} updates/s"
+            rows.append(("latency", f"{label}: step p50/p95, rate, CPU",
+                         f"{run['steps_ms']['p50']:.0f}/{run['steps_ms']['p95']:.0f} ms, {rate}, "
+                         f"{run['cpu_ms_per_update']:.2f} ms/update", ""))
+        targets = r["targets"]
+        for key, label, target in (("step_p50_10", "step p50, 10 citizens", "<= 250 ms"),
+                                   ("step_p95_10", "step p95, 10 citizens", "<= 400 ms"),
+                                   ("throughput_ratio", "filings/s 50 citizens, RTT / 0 ms", ">= 0.8"),
+                                   ("cpu_ratio_0ms", "CPU per update / echo (0 ms)", "<= 2x")):
+            if targets.get(key):
+                rows.append(("latency", label, str(targets[key]["value"]), f"{target}: {ok(targets[key]['met'])}"))
+        return rows
     return []
 
 
@@ -85,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", metavar="URL", help="filings also against this PostgreSQL database")
     parser.add_argument("--postgres-sweep", metavar="URL",
                         help="sweep also against this PostgreSQL database, WHICH IT EMPTIES (a throwaway one)")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="run only these (as --only): " + ", ".join(ORDER))
     parser.add_argument("--only", help="comma-separated subset of: " + ", ".join(ORDER))
     parser.add_argument("--json", help="write every result to this file")
     args = parser.parse_args(argv)
-    names = [n.strip() for n in args.only.split(",")] if args.only else list(ORDER)
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(args.names or ORDER)
     unknown = set(names) - set(ORDER)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
@@ -101,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": (["--obligations", "10000", "--due", "500", "--trials", "3"] if args.quick else [])
                  + (["--postgres", args.postgres_sweep] if args.postgres_sweep else []),
         "sending": ["--quick"] if args.quick else [],
+        "latency": (["--citizens", "1,10", "--filings", "1"] if args.quick else ["--profile"])
+                   + (["--postgres", args.postgres] if args.postgres else []),
     }
     results: dict[str, dict] = {}
     failures: dict[str, str] = {}

@@ -23,6 +23,7 @@ from bot.domain.workdays import WorkCalendar
 from bot.policy import load_policy
 from bot.services import SERVICES_KEY, Services
 from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
+from bot.web.processor import ChatOrderedProcessor
 from handlers import citizen, commands, common, commitments, complaint, official, supervision, supervisor
 from nlp import Classifier
 from scheduler.calendar_table import CHECK_SECONDS as CALENDAR_CHECK_SECONDS
@@ -57,6 +58,8 @@ def build_application(
         # Counts and times updates and jobs for /metrics, and tags log lines with the update id / job name.
         .application_class(InstrumentedApplication)
         .job_queue(InstrumentedJobQueue())
+        # Different chats concurrently, each chat's updates in arrival order (bot/web/processor.py).
+        .concurrent_updates(ChatOrderedProcessor(settings.concurrent_updates))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -81,7 +84,8 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
     async def post_init(application: Application) -> None:
         policy = load_policy(Path(settings.policy_file) if settings.policy_file else None)
         calendar = WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None)
-        db = Database(settings.database_url, audit_key=audit_key_for(settings))
+        db = Database(settings.database_url, audit_key=audit_key_for(settings),
+                      concurrency=settings.concurrent_updates)
         await db.upgrade()
         async with db.session() as session:
             await seed_sample_directory(session=session)

@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing import Annotated
 
+# A step mostly waits for Telegram's answers, not for the CPU: several can be in flight at once.
+DEFAULT_CONCURRENT_UPDATES = 16
 PLACEHOLDER_TOKENS = {"", "changeme", "your-token-here", "<token>", "TOKEN", "123456:ABC"}
 PLACEHOLDER_WORDS = ("your", "token", "botfather", "xxxx", "example", "changeme")
 
@@ -62,6 +64,11 @@ class Settings(BaseSettings):
             raise ValueError("CHENGXIN_AUDIT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`) "
                              "or file:/path/to/keyfile")
         return value
+
+    # Updates of different chats handled at once (one chat's are always one after another); also
+    # sizes the database pool and should match the webhook's max_connections (docs/deploy/README.md).
+    concurrent_updates: int = Field(default=DEFAULT_CONCURRENT_UPDATES, alias="CHENGXIN_CONCURRENT_UPDATES",
+                                    ge=1, le=100)
 
     @field_validator("webhook_secret")
     @classmethod

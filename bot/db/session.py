@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.config import DEFAULT_CONCURRENT_UPDATES
 from bot.db.drivers import MissingDriver, driver_problem
 
 # Rows fetched together with the statement itself. Bigger results (streamed reports) come in
@@ -20,6 +22,8 @@ from bot.db.drivers import MissingDriver, driver_problem
 _FIRST_ROWS = 256
 # How long a transaction waits for another writer before SQLITE_BUSY (also the connect timeout).
 BUSY_TIMEOUT_MS = 30_000
+# Connections beyond one per update in flight: the scheduled jobs, /healthz, /metrics.
+SPARE_CONNECTIONS = 4
 
 
 class _OneTripCursor:
@@ -68,14 +72,21 @@ class _OneTripCursor:
             result = _statement(connection._conn, None, sql, parameters, many)
         else:
             begin, connection._pending_begin = connection._pending_begin, None
-            if begin is not None and _begin_without_waiting(connection._conn, begin):
-                connection._locked = True
-                result = _statement(connection._conn, None, sql, parameters, many)
-            else:
-                # The write lock is taken (another connection or process is writing): wait for it,
-                # up to busy_timeout, in the connection's thread, never on the event loop.
-                result = await connection._execute(_statement, connection._conn, begin, sql, parameters, many)
-                connection._locked = begin is not None
+            if begin is not None:
+                await connection._take_turn()
+            try:
+                if begin is not None and _begin_without_waiting(connection._conn, begin):
+                    connection._locked = True
+                    result = _statement(connection._conn, None, sql, parameters, many)
+                else:
+                    # The write lock is taken (another process or engine is writing): wait for it,
+                    # up to busy_timeout, in the connection's thread, never on the event loop.
+                    result = await connection._execute(_statement, connection._conn, begin, sql, parameters, many)
+                    connection._locked = begin is not None
+            except BaseException:
+                if connection._connection is None or not connection._connection.in_transaction:
+                    connection._give_turn()  # nothing began: no COMMIT or ROLLBACK will come to give it back
+                raise
         self.description, rows, self.rowcount, self.lastrowid, self._open = result
         self._rows = deque(rows)
 
@@ -159,6 +170,44 @@ def _fetch(cursor: sqlite3.Cursor, size: int | None):
     return result
 
 
+class WriteTurn:
+    """This engine's transactions take SQLite's write lock one at a time, in the order they asked.
+
+    Every transaction begins with BEGIN IMMEDIATE, so only one of them can be running at a time
+    anyway. Left to SQLite, the others would wait in its busy handler, in their connections' threads,
+    retrying every 1-100 ms: no order (a waiter can lose every retry to newcomers until busy_timeout
+    says "database is locked") and the lock idles between a release and the next retry. Here they
+    wait on the event loop, FIFO, and the next one starts the moment the previous commits. Other
+    processes (and other engines) still meet SQLite's busy handler, in the connection's thread.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # an asyncio.Lock belongs to the loop that first waited on it
+            self._lock, self._loop = asyncio.Lock(), loop
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError(
+                f"database is locked: this instance's other transactions held it for {self.timeout:g} s") from None
+
+    def release(self) -> None:
+        if self._lock is not None and self._lock.locked():
+            self._lock.release()
+
+    @property
+    def waiting(self) -> int:
+        """Transactions waiting for their turn (for tests and metrics)."""
+        waiters = getattr(self._lock, "_waiters", None)
+        return len(waiters) if waiters else 0
+
+
 class _OneTripConnection(aiosqlite.Connection):
     """aiosqlite with at most one thread trip per transaction, usually none.
 
@@ -179,9 +228,33 @@ class _OneTripConnection(aiosqlite.Connection):
 
     _pending_begin: str | None = None
     _locked = False  # this transaction began with BEGIN IMMEDIATE, which succeeded
+    _turn: WriteTurn | None = None  # the engine's; set by Database._connect_sqlite
+    _has_turn = False
 
     def cursor(self) -> _OneTripCursor:  # type: ignore[override]
         return _OneTripCursor(self)
+
+    async def _take_turn(self) -> None:
+        if self._turn is not None and not self._has_turn:
+            await self._turn.acquire()
+            self._has_turn = True
+
+    def _give_turn(self) -> None:
+        if self._has_turn:
+            self._has_turn = False
+            self._turn.release()
+
+    async def close(self) -> None:
+        try:
+            await super().close()  # ends (rolls back) a transaction still open
+        finally:
+            self._give_turn()
+
+    def stop(self):  # SQLAlchemy's forced close (terminate)
+        try:
+            return super().stop()
+        finally:
+            self._give_turn()
 
     def begin_with_next_statement(self, sql: str) -> None:
         self._pending_begin = sql
@@ -200,18 +273,22 @@ class _OneTripConnection(aiosqlite.Connection):
         await self._end(sqlite3.Connection.rollback)
 
     async def _end(self, how) -> None:
-        if self._pending_begin is not None:  # no statement ran: the transaction never started
-            self._pending_begin = None
-            return
-        connection = self._connection
-        if connection is None or not connection.in_transaction:
-            self._locked = False
-            return
-        if self._holds_write_lock():
-            self._locked = False
-            how(connection)
-        else:
-            await self._execute(how, connection)
+        try:
+            if self._pending_begin is not None:  # no statement ran: the transaction never started
+                self._pending_begin = None
+                return
+            connection = self._connection
+            if connection is None or not connection.in_transaction:
+                self._locked = False
+                return
+            if self._holds_write_lock():
+                self._locked = False
+                how(connection)
+            else:
+                await self._execute(how, connection)
+        finally:
+            # Given back even when COMMIT failed: SQLAlchemy rolls back next, which needs no turn.
+            self._give_turn()
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -238,20 +315,31 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         connection.connection.driver_connection.begin_with_next_statement("BEGIN IMMEDIATE")
 
 
+def pool_size(concurrency: int) -> tuple[int, int]:
+    """(pool_size, max_overflow) for `concurrency` updates in flight: each holds at most one connection
+    at a time; the scheduled jobs, /healthz and /metrics need a few more. The overflow absorbs a burst
+    beyond that (an update's delivery opening its own session, say) without a 30 s wait for the pool."""
+    return concurrency + SPARE_CONNECTIONS, SPARE_CONNECTIONS
+
+
 class Database:
     """Owns the engine; hands out sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False, audit_key: bytes | None = None) -> None:
+    def __init__(self, url: str, *, echo: bool = False, audit_key: bytes | None = None,
+                 concurrency: int = DEFAULT_CONCURRENT_UPDATES) -> None:
         """`audit_key`: the HMAC key audit events are hashed with (bot.domain.audit), carried by every
-        session in `session.info["audit_key"]`; a session without it cannot append audit events."""
+        session in `session.info["audit_key"]`; a session without it cannot append audit events.
+        `concurrency`: updates handled at once, which sizes the PostgreSQL pool."""
         if problem := driver_problem(str(url)):
             raise MissingDriver(problem)
         self.url = make_url(url)
-        kwargs: dict = {"echo": echo}
+        size, overflow = pool_size(concurrency)
+        kwargs: dict = {"echo": echo, "pool_size": size, "max_overflow": overflow}
         if self.is_sqlite:
             kwargs["async_creator"] = self._connect_sqlite
+            self.write_turn = WriteTurn(BUSY_TIMEOUT_MS / 1000)
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+            kwargs["pool_pre_ping"] = True
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
@@ -268,6 +356,7 @@ class Database:
         kwargs["check_same_thread"] = False
         connection = _OneTripConnection(partial(sqlite3.connect, *args, **kwargs), 64)
         connection._thread.daemon = True
+        connection._turn = self.write_turn
         return await connection
 
     @property

@@ -136,15 +136,31 @@ async def release_claims(db: Database, worker: str) -> int:
 # --- polling that confirms only what was handled ----------------------------------------------------
 
 class Poller:
-    """getUpdates in a loop; the offset that confirms updates to Telegram moves only after they were handled."""
+    """getUpdates in a loop, updates handled concurrently; the offset that confirms updates to Telegram
+    never passes one that has not been handled.
 
-    def __init__(self, application: Application, *, timeout: int = 20, poll_interval: float = 0.5) -> None:
+    Telegram serves every update at or above the last offset sent, and confirms (forgets) those below it.
+    So the offset sent is always the lowest update still being handled (or, with none, the one after the
+    newest): a crash re-serves exactly what was unfinished (and perhaps a few finished after it). An
+    update slow to handle holds back only the confirmation, not the next fetch: other chats' updates keep
+    coming. While updates are in flight Telegram answers at once (it re-serves them, skipped here), so a
+    long poll is only made when none are; until then polls are `busy_interval` apart.
+    """
+
+    def __init__(self, application: Application, *, timeout: int = 20, poll_interval: float = 0.5,
+                 busy_interval: float = 0.05) -> None:
         self.application, self.timeout, self.poll_interval = application, timeout, poll_interval
-        self.offset: int | None = None
-        self.confirmed: int | None = None
+        self.busy_interval = busy_interval
+        self.offset: int | None = None      # the next getUpdates confirms every update below it
+        self.confirmed: int | None = None   # the offset Telegram has been sent
+        self.newest: int | None = None      # the highest update id taken
+        self.in_flight: dict[int, asyncio.Task] = {}
+        self.handled_above: set[int] = set()  # handled while an earlier one is still in flight
         self.fetching = False
         self.stopping = False
         self.task: asyncio.Task | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._loop(), name="chengxin:poller")
@@ -152,10 +168,11 @@ class Poller:
     async def _loop(self) -> None:
         backoff = 1.0
         while not self.stopping:
+            busy, offset = bool(self.in_flight), self.offset
             self.fetching = True
             try:
                 updates = await self.application.bot.get_updates(
-                    offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES)
+                    offset=offset, timeout=0 if busy else self.timeout, allowed_updates=Update.ALL_TYPES)
             except RetryAfter as error:
                 wait = error.retry_after
                 await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
@@ -168,15 +185,38 @@ class Poller:
             finally:
                 self.fetching = False
             backoff = 1.0
-            self.confirmed = self.offset
-            if updates:
-                await asyncio.gather(*(handle_and_wait(self.application, u) for u in updates))
-                self.offset = updates[-1].update_id + 1
-            elif self.poll_interval:
+            self.confirmed = offset  # (the offset only grows: a newer update has a higher id)
+            for update in updates:  # oldest first: they reach the update queue in Telegram's order
+                if self._is_new(update.update_id):
+                    self._take(update)
+            if self.in_flight:
+                with suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), self.busy_interval)
+            elif not updates and self.poll_interval:
                 await asyncio.sleep(self.poll_interval)
 
+    def _is_new(self, update_id: int) -> bool:
+        return (update_id not in self.in_flight and update_id not in self.handled_above
+                and (self.offset is None or update_id >= self.offset))
+
+    def _take(self, update: Update) -> None:
+        update_id = update.update_id
+        self.newest = update_id if self.newest is None else max(self.newest, update_id)
+        task = asyncio.create_task(handle_and_wait(self.application, update), name=f"chengxin:update:{update_id}")
+        self.in_flight[update_id] = task
+        self._idle.clear()
+        task.add_done_callback(lambda _: self._handled(update_id))
+
+    def _handled(self, update_id: int) -> None:
+        del self.in_flight[update_id]
+        self.handled_above.add(update_id)
+        self.offset = min(self.in_flight) if self.in_flight else self.newest + 1
+        self.handled_above = {i for i in self.handled_above if i >= self.offset}
+        if not self.in_flight:
+            self._idle.set()
+
     async def stop(self) -> None:
-        """Stop fetching; let a batch being handled finish; confirm it so it is not served again."""
+        """Stop fetching; let the updates being handled finish; confirm them so they are not served again."""
         self.stopping = True
         if self.task is None:
             return
@@ -184,6 +224,8 @@ class Poller:
             self.task.cancel()
         with suppress(asyncio.CancelledError):
             await self.task
+        if self.in_flight:
+            await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
 
     async def confirm(self) -> None:
         if self.offset is not None and self.offset != self.confirmed:
@@ -223,8 +265,11 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
             await web.TCPSite(runner, settings.listen, port).start()
             log.info("listening on %s:%d%s", settings.listen, port, f" (webhook {path})" if path else "")
         if webhook_url:
+            # Telegram keeps at most max_connections requests open, each answered once its update is
+            # handled: matching it to the concurrency keeps every slot busy without queueing behind them.
             await application.bot.set_webhook(webhook_url, secret_token=settings.secret_token,
-                                              allowed_updates=Update.ALL_TYPES, max_connections=40)
+                                              allowed_updates=Update.ALL_TYPES,
+                                              max_connections=settings.concurrent_updates)
             log.info("webhook registered")
         else:
             await application.bot.delete_webhook(drop_pending_updates=False)
