@@ -26,6 +26,8 @@ from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
 from bot.web.processor import ChatOrderedProcessor
 from handlers import citizen, commands, common, commitments, complaint, official, supervision, supervisor
 from nlp import Classifier
+from scheduler.anchor import CHECK_SECONDS as ANCHOR_CHECK_SECONDS
+from scheduler.anchor import audit_anchor_job
 from scheduler.calendar_table import CHECK_SECONDS as CALENDAR_CHECK_SECONDS
 from scheduler.calendar_table import COVERAGE_CHECK_SECONDS, calendar_coverage_job, calendar_table_job, refresh_calendar
 from scheduler.drafts import draft_sweep_job
@@ -115,6 +117,9 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             )
             application.job_queue.run_repeating(
                 monthly_review_job, interval=300, first=120, name="monthly_review_job"
+            )
+            application.job_queue.run_repeating(
+                audit_anchor_job, interval=ANCHOR_CHECK_SECONDS, first=60, name="audit_anchor_job",
             )
             application.job_queue.run_repeating(
                 calendar_table_job, interval=CALENDAR_CHECK_SECONDS, first=CALENDAR_CHECK_SECONDS,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -51,6 +52,12 @@ STAFF = OFFICIALS | SUPERVISORS
 _ROLE_REFUSALS = {Role.OFFICIAL: "not_official", Role.SUPERVISOR: "not_supervisor"}
 
 
+def _role_refusal(roles: Collection[Role]) -> str:
+    """The refusal for a caller without the role: what they lack when it is one role, else plain forbidden."""
+    allowed = set(roles)
+    return _ROLE_REFUSALS.get(allowed.pop(), "forbidden") if len(allowed) == 1 else "forbidden"
+
+
 @dataclass
 class Turn:
     """One update being handled: who acts, in which session, what they typed or pressed, what to answer."""
@@ -64,6 +71,7 @@ class Turn:
     data: tuple = ()
     outbox: Notices = field(default_factory=Notices)
     replies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    files: list[tuple[str, bytes, str | None, str | None]] = field(default_factory=list)
     alert_text: str | None = None
     close: bool = False
     edit: bool = False
@@ -76,13 +84,15 @@ class Turn:
 
     @property
     def text(self) -> str:
-        """The message's text (or caption)."""
+        """The message's text (or caption), without NUL characters (no database stores them)."""
         message = self.update.effective_message
-        return (message.text or message.caption or "") if message is not None else ""
+        raw = (message.text or message.caption or "") if message is not None else ""
+        return raw.replace("\x00", "")
 
     @property
     def args(self) -> list[str]:
-        return list(self.context.args or [])
+        """The words after a /command (none for other messages)."""
+        return self.text.split()[1:] if self.context.args is not None else []
 
     def ref_and_rest(self) -> tuple[str, str]:
         """`/cmd REF rest of the line` → (REF, rest); both may be empty."""
@@ -97,6 +107,11 @@ class Turn:
     def reply(self, text: str, **kwargs: Any) -> None:
         """Answer the person who acted, once the transaction has committed."""
         self.replies.append((text, kwargs))
+
+    def reply_file(self, kind: str, payload: bytes, *, caption: str | None = None,
+                   filename: str | None = None) -> None:
+        """A chart ("photo") or workbook ("document") for the person who acted, after the text replies."""
+        self.files.append((kind, payload, caption, filename))
 
     def alert(self, text: str) -> None:
         """Answer a button press with a pop-up instead of (or before) a message."""
@@ -159,7 +174,7 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
                                         username=user.username, supervisors=svc.settings.supervisors, now=now)
             actor_role = actor.role
             if actor.role not in roles:
-                raise DomainError(_ROLE_REFUSALS.get(next(iter(roles)), "forbidden"))
+                raise DomainError(_role_refusal(roles))
             turn = Turn(update=update, context=context, svc=svc, session=session, actor=actor, now=now, data=data)
             turn.outbox.bind(session, svc.settings.supervisors, now)
             await body(turn)
@@ -188,6 +203,12 @@ async def _after_commit(turn: Turn) -> None:
         for number, part in enumerate(parts, start=1):
             extra = kwargs if number == len(parts) else {}
             await chat.send_message(part, **extra)
+    for kind, payload, caption, filename in turn.files:
+        upload = InputFile(io.BytesIO(payload), filename=filename)
+        if kind == "photo":
+            await chat.send_photo(upload, caption=caption)
+        else:
+            await chat.send_document(upload, caption=caption)
     for call in turn.after_commit:
         try:
             await call()

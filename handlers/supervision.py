@@ -7,14 +7,12 @@ export is limited to the acting supervisor's scope (bot.domain.scope).
 
 from __future__ import annotations
 
-import functools
-import io
 import math
 from datetime import date
 
 from telegram import InlineKeyboardButton as Button
-from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram import InlineKeyboardMarkup
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import keyboards, texts
 from bot.db.models import Case, Department, Obligation
@@ -117,33 +115,6 @@ EXTENSION_DECISION = Codec("exd", Int(), _VERDICT)
 OBJECTION_DECISION = Codec("obd", Int(), _VERDICT)
 REPAIR_DECISION = Codec("rpd", Int(), _VERDICT)
 DECISION = OneOf(COMMITMENT_DECISION, EXTENSION_DECISION, OBJECTION_DECISION, REPAIR_DECISION)
-
-
-# --- replies with a file: sent once the door has committed and answered --------------------------------
-
-_MEDIA: dict[int, list[tuple[str, bytes, dict]]] = {}
-
-
-def _reply_media(turn: Turn, kind: str, payload: bytes, **kwargs) -> None:
-    """A chart or workbook for the person who acted, sent after the door's commit and text replies."""
-    _MEDIA.setdefault(turn.update.update_id, []).append((kind, payload, kwargs))
-
-
-def _with_media(handler):
-    @functools.wraps(handler)
-    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            await handler(update, context)
-        except BaseException:
-            _MEDIA.pop(update.update_id, None)
-            raise
-        for kind, payload, kwargs in _MEDIA.pop(update.update_id, []):
-            if kind == "photo":
-                await update.effective_chat.send_photo(io.BytesIO(payload), **kwargs)
-            else:
-                await update.effective_chat.send_document(io.BytesIO(payload), **kwargs)
-
-    return run
 
 
 def region_note(region: str | None) -> str:
@@ -458,7 +429,7 @@ def _chart_caption(chinese: bool) -> str:
 
 
 @door(roles=SUPERVISORS)
-async def _stats(turn: Turn) -> None:
+async def stats_command(turn: Turn) -> None:
     """Counts by domain, department and status, and the backlog, for a period; with a chart (/stats [period])."""
     region = scope_of(turn.actor)
     period = parse_period(" ".join(turn.args), today=today_of(turn), tz=turn.svc.settings.tz)
@@ -468,17 +439,14 @@ async def _stats(turn: Turn) -> None:
         return
     png, chinese = await trend_chart(session=turn.session, period=period, region=region)
     turn.reply(_stats_text(stats, region))
-    _reply_media(turn, "photo", png, caption=_chart_caption(chinese))
-
-
-stats_command = _with_media(_stats)
+    turn.reply_file("photo", png, caption=_chart_caption(chinese))
 
 
 # --- /report -----------------------------------------------------------------------------------------
 
 
 @door(roles=SUPERVISORS)
-async def _report(turn: Turn) -> None:
+async def report_command(turn: Turn) -> None:
     """The monthly review as an .xlsx workbook, with the chart (/report [2026-11])."""
     svc = turn.svc
     region = scope_of(turn.actor)
@@ -494,13 +462,11 @@ async def _report(turn: Turn) -> None:
         turn.reply(texts.REPORT_TOO_LARGE.format(
             month=period.label, size=f"{len(review.workbook) / 1024 / 1024:.0f}", summary=summary_line(review)))
     else:
-        _reply_media(turn, "document", review.workbook, filename=report_filename(period, region),
-                     caption=texts.REPORT_CAPTION.format(month=period.label, region=note) + "\n" + summary_line(review))
+        turn.reply_file("document", review.workbook, filename=report_filename(period, region),
+                        caption=texts.REPORT_CAPTION.format(month=period.label, region=note) + "\n"
+                        + summary_line(review))
     if len(png) <= TELEGRAM_DOCUMENT_LIMIT:
-        _reply_media(turn, "photo", png, caption=_chart_caption(chinese))
-
-
-report_command = _with_media(_report)
+        turn.reply_file("photo", png, caption=_chart_caption(chinese))
 
 
 @door(roles=SUPERVISORS_OR_OFFICIALS, codec=REPORT_READ)
