@@ -108,9 +108,8 @@ async def _send_claimed(context: Any, svc: Services, batch: list[OutboundMessage
 async def _send(bot, message: OutboundMessage) -> tuple[str, object]:
     markup = InlineKeyboardMarkup.de_json(message.markup, bot) if message.markup else None
     caption = message.text[:CAPTION_LIMIT] or None
-    payload = InputFile(io.BytesIO(message.attachment), filename=message.filename) \
-        if message.attachment is not None else message.file_id
     try:
+        payload = await _payload(bot, message)
         if message.media == "photo":
             await bot.send_photo(message.chat_id, payload, caption=caption, reply_markup=markup)
         elif message.media == "document":
@@ -129,6 +128,17 @@ async def _send(bot, message: OutboundMessage) -> tuple[str, object]:
         return "bad_request", error
     except TelegramError as error:  # timeouts, network errors, 5xx
         return "transient", error
+
+
+async def _payload(bot, message: OutboundMessage):
+    """What to upload: bytes we made, a Telegram file under a new (neutral) name, or the file id as it is."""
+    if message.attachment is not None:
+        return InputFile(io.BytesIO(message.attachment), filename=message.filename)
+    if message.media == "document" and message.filename:
+        # Sending by file id keeps the sender's file name, which may name them: download, upload renamed.
+        original = await bot.get_file(message.file_id)
+        return InputFile(bytes(await original.download_as_bytearray()), filename=message.filename)
+    return message.file_id
 
 
 async def _record(session, svc: Services, message: OutboundMessage, outcome: tuple[str, object]) -> None:

@@ -10,7 +10,7 @@ from bot import keyboards, texts
 from bot.db.models import Case, Obligation
 from bot.domain import casework, drafts, records
 from bot.domain.audit import case_events
-from bot.domain.cases import add_evidence, case_for, evidence_count, supplements_of
+from bot.domain.cases import add_evidence, case_for, evidence_count, masked_for_officials, supplements_of
 from bot.domain.dates import parse_due_date, split_date_and_text
 from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import DomainError
@@ -107,7 +107,7 @@ async def official_case_view(turn: Turn, raw_ref: str) -> None:
         ref=case.ref, status=texts.status_label(case.status), domain=texts.domain_label(case.domain),
         clocks=clock_lines, evidence=evidence, text=texts.excerpt(case.text_masked, 2000),
         supplements=supplement_block, timeline=timeline,
-    ) + details_block(case.domain, case.details, masked=True)
+    ) + details_block(case.domain, case.details, mask=_masker(case))
     markup = keyboards.accept_or_dispute(case.ref) if case.status == "assigned" else None
     turn.reply(view, reply_markup=markup)
 
@@ -325,6 +325,11 @@ async def evidence_finished_button(turn: Turn) -> None:
     turn.reply(texts.RECTIFY_EVIDENCE_DONE)
 
 
+def _masker(case: Case):
+    """The one masking function with this case's complainant's names, for what the department reads."""
+    return lambda text: masked_for_officials(text, case.complainant)
+
+
 async def new_assignment_notices(turn: Turn, case: Case) -> None:
     """Every official of the department hears of a newly assigned case, with its evidence (all masked)."""
     accept = (await open_clocks(session=turn.session, case_id=case.id, kinds=("accept",)))[0]
@@ -332,7 +337,7 @@ async def new_assignment_notices(turn: Turn, case: Case) -> None:
         ref=case.ref, domain=texts.domain_label(case.domain), due=due_text(turn.svc, accept.due_at),
         evidence=await evidence_count(session=turn.session, case_id=case.id),
         text=texts.excerpt(case.text_masked, 1500),
-    ) + ("\n\n" + details_block(case.domain, case.details, masked=True).strip() if case.details else "")
+    ) + ("\n\n" + details_block(case.domain, case.details, mask=_masker(case)).strip() if case.details else "")
     officials = await turn.outbox.to_officials(case.department_id, message,
                                                reply_markup=keyboards.accept_or_dispute(case.ref))
     items = await evidence_of(session=turn.session, case_id=case.id)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from bot import texts
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.domain.details import fields_for
 from bot.domain.ladder import working_days_left
 from bot.services import Services
-from nlp.pii import mask_pii
 
 
-def details_block(domain: str | None, details: dict | None, *, masked: bool = False) -> str:
-    """The answered follow-up questions, one line each; `masked` for a department (answers carry numbers too)."""
+def details_block(domain: str | None, details: dict | None, *, mask: Callable[[str], str] | None = None) -> str:
+    """The answered follow-up questions, one line each; `mask` for a department or co-complainant (answers
+    carry numbers and names too)."""
     if not domain or not details:
         return ""
-    clean = mask_pii if masked else (lambda value: value)
+    clean = mask or (lambda value: value)
     lines = [texts.DETAIL_LINE.format(label=f.label, value=texts.esc(clean(str(details[f.key]))))
              for f in fields_for(domain) if details.get(f.key)]
     return texts.DETAILS_BLOCK.format(lines="\n".join(lines)) if lines else ""

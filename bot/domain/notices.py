@@ -18,6 +18,7 @@ from bot.domain import outbox
 from bot.domain.duplicates import co_complainants_of
 from bot.domain.officials import officials_of
 from bot.domain.scope import supervisors_for
+from nlp.pii import neutral_file_name
 
 
 def _markup(markup: Any) -> dict | None:
@@ -40,10 +41,10 @@ class Notices:
         self.session, self.configured, self.now = session, tuple(supervisors), now
 
     def _add(self, chat_id: int, account_id: int | None, text: str, *, kind: str = "notice", markup: Any = None,
-             media: str | None = None, file_id: str | None = None) -> None:
+             media: str | None = None, file_id: str | None = None, filename: str | None = None) -> None:
         self.rows.append(outbox.enqueue(session=self.session, chat_id=chat_id, account_id=account_id, kind=kind,
                                         text=text, now=self.now, markup=_markup(markup), media=media,
-                                        file_id=file_id))
+                                        file_id=file_id, filename=filename))
 
     def to_account(self, account: Account, text: str, *, reply_markup: Any = None, kind: str = "notice") -> None:
         if not account.unreachable:
@@ -80,8 +81,12 @@ class Notices:
             return
         for number, item in enumerate(items, start=1):
             caption = ((item.caption_masked if masked else item.caption) or "")[:900]
+            # A document keeps its file name on Telegram ("张三身份证.pdf"): the sender re-uploads it renamed.
+            renamed = neutral_file_name(number, item.file_name, item.mime_type) \
+                if masked and item.kind != "photo" else None
             self._add(account.telegram_id, account.id, caption, kind="evidence",
-                      media="photo" if item.kind == "photo" else "document", file_id=item.file_id)
+                      media="photo" if item.kind == "photo" else "document", file_id=item.file_id,
+                      filename=renamed)
 
     def remember_ids(self) -> None:
         """After the flush: the ids of this transaction's rows, for delivery right after the commit."""
