@@ -318,3 +318,10 @@ async def test_polling_keeps_taking_updates_while_one_is_slow_and_confirms_only_
         for user, update_id in zip(QUICK, quick_ids):
             if offset > update_id:
                 assert call.at >= answered[id(api.sent(user)[0])]
+
+
+def test_the_database_pool_fits_the_concurrency():
+    """One connection per update in flight, plus the jobs, /healthz and /metrics (not opened here)."""
+    for url in ("postgresql+asyncpg://chengxin@127.0.0.1/chengxin", "sqlite+aiosqlite:///unused.db"):
+        db = Database(url, concurrency=30)
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (34, 4)

@@ -8,9 +8,10 @@
   Telegram only after every update before it has been handled — a crash re-serves what was unfinished.
   The web server runs too when a port is set, for /healthz and /metrics.
 
-In both modes an update is acknowledged to Telegram only once handled (the webhook answers 200 then),
-so a crash loses nothing; the edge is a duplicate, see docs/deploy/README.md. The webhook is never
-deleted on stop: the other instances keep serving it.
+In both modes updates of different chats are handled concurrently, one chat's in order (the Application's
+update processor, bot/web/processor.py), and an update is acknowledged to Telegram only once handled (the
+webhook answers 200 then), so a crash loses nothing; the edge is a duplicate, see docs/deploy/README.md.
+The webhook is never deleted on stop: the other instances keep serving it.
 """
 
 from __future__ import annotations
@@ -144,7 +145,9 @@ class Poller:
     newest): a crash re-serves exactly what was unfinished (and perhaps a few finished after it). An
     update slow to handle holds back only the confirmation, not the next fetch: other chats' updates keep
     coming. While updates are in flight Telegram answers at once (it re-serves them, skipped here), so a
-    long poll is only made when none are; until then polls are `busy_interval` apart.
+    long poll is only made when none are; until then polls are `busy_interval` apart, and only while
+    fewer updates are in flight than the Application handles at once (beyond that, new ones would only
+    wait, and every poll decodes the re-served ones again).
     """
 
     def __init__(self, application: Application, *, timeout: int = 20, poll_interval: float = 0.5,
@@ -161,6 +164,8 @@ class Poller:
         self.task: asyncio.Task | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._room = asyncio.Event()
+        self.capacity = getattr(application.update_processor, "max_concurrent_updates", 1)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._loop(), name="chengxin:poller")
@@ -192,6 +197,9 @@ class Poller:
             if self.in_flight:
                 with suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._idle.wait(), self.busy_interval)
+                while len(self.in_flight) >= self.capacity and not self.stopping:
+                    self._room.clear()
+                    await self._room.wait()
             elif not updates and self.poll_interval:
                 await asyncio.sleep(self.poll_interval)
 
@@ -212,6 +220,8 @@ class Poller:
         self.handled_above.add(update_id)
         self.offset = min(self.in_flight) if self.in_flight else self.newest + 1
         self.handled_above = {i for i in self.handled_above if i >= self.offset}
+        if len(self.in_flight) < self.capacity:
+            self._room.set()
         if not self.in_flight:
             self._idle.set()
 
