@@ -42,7 +42,7 @@ class Policy:
     supervisor_digest: time = time(9, 30)
     # [assignment]
     auto_assign: bool = True
-    auto_assign_min_confidence: float = 0.75
+    auto_assign_min_confidence: float = 0.95
     # [delivery]
     max_send_attempts: int = 5
     retry_base_seconds: int = 30

@@ -31,7 +31,7 @@ def test_defaults_are_the_documented_ones():
     assert (p.quiet_start, p.quiet_end) == (time(21, 0), time(8, 0))
     assert (p.escalate_head_after, p.escalate_supervisors_after) == (3, 5)
     assert (p.morning_digest, p.supervisor_digest) == (time(9, 0), time(9, 30))
-    assert p.auto_assign and p.auto_assign_min_confidence == 0.75
+    assert p.auto_assign and p.auto_assign_min_confidence == 0.95
     assert (p.max_send_attempts, p.retry_base_seconds) == (5, 30)
 
 
