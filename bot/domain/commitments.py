@@ -68,19 +68,20 @@ def parse_amount(raw: str) -> Decimal | None:
     raw = raw.strip()
     if not raw:
         return None
+    shown = raw if len(raw) <= 60 else raw[:60] + "…"  # quoted back in a refusal
     if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw):
         try:
             value = parse_number(raw)
         except NumberTooLarge:
             value = None
         if value is None or value > MAX_AMOUNT_YUAN:
-            raise InvalidInput("amount_too_large", text=raw)
+            raise InvalidInput("amount_too_large", text=shown)
         return value.quantize(Decimal("0.01"))
     amounts = extract_amounts(raw)
     if not amounts and oversized_amounts(raw):
-        raise InvalidInput("amount_too_large", text=raw)
+        raise InvalidInput("amount_too_large", text=shown)
     if not amounts:
-        raise InvalidInput("amount_unreadable", text=raw)
+        raise InvalidInput("amount_unreadable", text=shown)
     return amounts[0].value_yuan.quantize(Decimal("0.01"))
 
 

@@ -263,13 +263,18 @@ def _match_at_start(norm: str) -> list[tuple[int, re.Match, Callable]]:
     return found
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """What the user typed, as quoted back in a refusal: a 5,000-character paste is cut, not echoed."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _example(today: date) -> str:
     return _fmt(today + timedelta(days=30))
 
 
 def parse_due_date(text: str, *, today: date, calendar: WorkCalendar, max_days: int = 3 * 365) -> date:
     """The due date the user means; DateProblem when it is unreadable, past, ambiguous or too far."""
-    raw = text
+    raw = _shown(text or "")
     norm, _ = _normalize(text or "")
     norm = norm.strip()
     problem_example = _example(today)
