@@ -24,7 +24,7 @@ from bot.policy import load_policy
 from bot.services import SERVICES_KEY, Services
 from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
 from bot.web.processor import ChatOrderedProcessor
-from handlers import citizen, commands, common, commitments, complaint, official, supervision, supervisor
+from handlers import citizen, commands, common, commitments, complaint, official, privacy, supervision, supervisor
 from nlp import Classifier
 from scheduler.anchor import CHECK_SECONDS as ANCHOR_CHECK_SECONDS
 from scheduler.anchor import audit_anchor_job
@@ -34,6 +34,8 @@ from scheduler.drafts import draft_sweep_job
 from scheduler.follow_up import follow_up_job
 from scheduler.monthly import monthly_review_job
 from scheduler.reminders import DELIVERY_JOB_KWARGS, delivery_job, reminder_sweep_job
+from scheduler.retention import CHECK_SECONDS as RETENTION_CHECK_SECONDS
+from scheduler.retention import retention_job
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def build_application(
 def register_handlers(application: Application, settings: Settings) -> None:
     """Every trigger the bot answers, in the order they are tried; each feature registers its own."""
     common.register_guards(application, flood_messages=settings.flood_messages, flood_seconds=settings.flood_seconds)
-    for feature in (complaint, citizen, official, supervisor, supervision, commitments):
+    for feature in (complaint, citizen, official, supervisor, supervision, commitments, privacy):
         feature.register(application)
     common.register_fallbacks(application)
     citizen.register_messages(application)
@@ -117,6 +119,10 @@ def _open_resources(settings: Settings, clock: Clock, classifier: Classifier | N
             )
             application.job_queue.run_repeating(
                 monthly_review_job, interval=300, first=120, name="monthly_review_job"
+            )
+            application.job_queue.run_repeating(
+                retention_job, interval=RETENTION_CHECK_SECONDS, first=RETENTION_CHECK_SECONDS // 6,
+                name="retention_job",
             )
             application.job_queue.run_repeating(
                 audit_anchor_job, interval=ANCHOR_CHECK_SECONDS, first=60, name="audit_anchor_job",

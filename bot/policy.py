@@ -26,6 +26,7 @@ class Policy:
     assign_days: int = 2  # working days for a supervisor to assign a new case
     follow_up_days: int = 7  # calendar days after closing before the satisfaction question (回访)
     reopen_window_days: int = 15  # calendar days in which 不满意 reopens
+    retention_years: int = 3  # [privacy] closed cases lose their complainant's identity after this
     # [reminders]
     ladder_before: tuple[int, ...] = (3, 1)  # working days before the due day
     remind_on_due_day: bool = True
@@ -70,6 +71,7 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, str]] = {
     ("assignment", "min_confidence"): ("auto_assign_min_confidence", "fraction"),
     ("delivery", "max_send_attempts"): ("max_send_attempts", "period"),
     ("delivery", "retry_base_seconds"): ("retry_base_seconds", "period"),
+    ("privacy", "retention_years"): ("retention_years", "period"),
 }
 _TABLES = {table for table, _ in FILE_KEYS}
 _FIELD_TO_KEY = {fieldname: key for key, (fieldname, _) in FILE_KEYS.items()}

@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "supplement": "投诉人补充说明",
     "evidence": "投诉人补充证据",
     "rectification_evidence": "承办部门提交整改证据",
+    "anonymise": "投诉人身份信息已匿名化",
 }
 
 # Reply-keyboard buttons (also matched as text triggers).
@@ -133,6 +134,9 @@ COMMAND_TEXTS = {
     "stats": ("统计：/stats [时间段]", "/stats [时间段]：统计与存量增量（附图表）"),
     "report": ("月度报表：/report [月份]", "/report [月份]：月度排查报表（Excel）"),
     "score": ("诚信评价：/score [部门]", "/score [部门]：政务诚信评价得分；/score formula 查看计分办法"),
+    "privacy": ("隐私说明", "/privacy：我们保存什么、谁能看到、保存多久"),
+    "mydata": ("导出我的数据", "/mydata：导出我们保存的您的全部信息"),
+    "forgetme": ("删除我的身份信息", "/forgetme：从已办结的投诉中删除您的身份信息"),
 }
 HELP_HEADERS = {
     "citizen": "<b>如何使用</b>",
@@ -980,3 +984,32 @@ REFUSALS.update({
 REFUSALS.setdefault("not_supervisor", FORBIDDEN)
 DETAIL_AMOUNT_TOO_LARGE = "金额“{text}”超过了上限（10万亿元），请核对后重新输入，例如 380万元。"
 REFUSALS["detail_amount_too_large"] = DETAIL_AMOUNT_TOO_LARGE
+
+
+# --- a citizen's own data (/privacy, /mydata, /forgetme) --------------------------------------------------
+
+PRIVACY_NOTICE = (
+    "<b>隐私说明</b>\n"
+    "• 我们保存：您的 Telegram 账号信息（ID、名称、用户名）、您提交的投诉内容、补充材料、证据文件编号和办理记录。\n"
+    "• 被投诉部门只能看到案件编号和去除了姓名、手机号、身份证号、银行卡号、邮箱等个人信息的内容，"
+    "证据文件会改名后转交，<b>不会知道是谁投诉的</b>。只有督办部门在需要时可以看到您的身份。\n"
+    "• 联名投诉人只能看到自己的描述和办理进展。\n"
+    "• 案件办结 {years} 年后自动匿名化（保留去除个人信息的内容用于统计）。\n"
+    "• /mydata 导出我们保存的您的全部信息；/forgetme 从已办结的案件中删除您的身份信息。"
+)
+ASK_TEXT_PRIVACY = "\n\n您的身份不会告诉被投诉部门，发送 /privacy 了解详情。"
+MYDATA_SENT = "这是我们保存的您的全部信息（{cases} 件投诉，{joined} 件联名），格式为 JSON 文件。"
+MYDATA_FILENAME = "我的数据.json"
+FORGET_OPEN_CASES = (
+    "您还有正在办理的投诉（{refs}），办理期间需要保留您的信息以便联系核实。"
+    "案件办结后再发送 /forgetme；如需现在停止办理，可先用 /withdraw 编号 撤回。"
+)
+FORGET_ASK = (
+    "确认删除吗？删除后，您已办结的投诉将不再与您的账号关联：内容只保留去除个人信息的版本（用于统计），"
+    "证据文件名被删除，办理记录中会注明“已匿名化”。此操作不能撤销。"
+)
+BTN_FORGET_YES = "确认删除"
+BTN_FORGET_NO = "取消"
+FORGET_KEPT = "已取消，您的信息没有变化。"
+FORGOTTEN = "已完成：{count} 件投诉中的身份信息已删除。"
+REFUSALS["forget_open_cases"] = FORGET_OPEN_CASES

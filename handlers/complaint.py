@@ -78,7 +78,7 @@ def show_step(turn: Turn, draft: Draft) -> None:
     """Send the prompt of the step the draft is at (also used to resume after a pause or restart)."""
     data, step = draft.data, Step(draft.step)
     if step is Step.TEXT:
-        turn.reply(texts.ASK_TEXT)
+        turn.reply(texts.ASK_TEXT + texts.ASK_TEXT_PRIVACY)
     elif step is Step.DOMAIN:
         _show_domain(turn, draft)
     elif step is Step.DEPARTMENT:
