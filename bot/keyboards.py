@@ -184,3 +184,14 @@ def detail_choice(draft_id: int, *, has_value: bool) -> InlineKeyboardMarkup:
     row = [Button(texts.BTN_DETAIL_OK, callback_data=f"c:{draft_id}:det:ok")] if has_value else []
     row.append(Button(texts.BTN_DETAIL_SKIP, callback_data=f"c:{draft_id}:det:skip"))
     return InlineKeyboardMarkup([row])
+
+
+def open_cases(refs: Iterable[str]) -> InlineKeyboardMarkup:
+    """查看 REF, one row per case, under a reminder or escalation digest (handled by supervisor.VIEW_CASE)."""
+    return InlineKeyboardMarkup([[Button(texts.BTN_OPEN_CASE.format(ref=ref), callback_data=f"vc:{ref}")]
+                                 for ref in refs])
+
+
+def report_read(department_id: int, month_key: str) -> InlineKeyboardMarkup:
+    """已阅 under a head's monthly sheet (handled by supervision.REPORT_READ)."""
+    return InlineKeyboardMarkup([[Button(texts.BTN_REPORT_READ, callback_data=f"rr:{department_id}:{month_key}")]])

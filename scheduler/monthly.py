@@ -14,14 +14,13 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.ext import ContextTypes
 
-from bot import delivery, texts
-from bot.db.models import Department, JobRun
+from bot import delivery, keyboards, texts
 from bot.domain import outbox
-from bot.domain.jobruns import claim_period_run
+from bot.domain.departments import departments_by_id
+from bot.domain.jobruns import claim_period_run, period_ran
 from bot.domain.reports import (
     department_workbook,
     monthly_review,
@@ -78,7 +77,7 @@ async def monthly_review_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     deliveries: list[_Delivery] = []
     async with svc.db.session() as session:
-        if await session.scalar(select(JobRun.id).where(JobRun.name == JOB_NAME, JobRun.period == period.month_key)):
+        if await period_ran(session=session, name=JOB_NAME, period=period.month_key):
             return
         supervisors, heads = await review_recipients(session=session, configured=svc.settings.supervisors)
         for region in sorted({r.region for r in supervisors}, key=lambda r: r or ""):
@@ -124,8 +123,7 @@ async def _head_deliveries(session, period: Period, now: datetime, calendar, hea
     department_ids = sorted({h.department_id for h in heads})
     scores = {s.department_id: s for s in await department_scores(
         session=session, period=period, now=now, region=None, calendar=calendar, department_ids=department_ids)}
-    departments = {d.id: d for d in (await session.scalars(
-        select(Department).where(Department.id.in_(department_ids)))).all()}
+    departments = await departments_by_id(session=session, ids=department_ids)
     out = []
     for department_id in department_ids:
         department = departments[department_id]
@@ -133,8 +131,7 @@ async def _head_deliveries(session, period: Period, now: datetime, calendar, hea
                                              calendar=calendar, score=scores.get(department_id))
         if workbook is None:
             continue
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            texts.BTN_REPORT_READ, callback_data=f"rr:{department_id}:{period.month_key}")]])
+        markup = keyboards.report_read(department_id, period.month_key)
         caption = texts.MONTHLY_HEAD_CAPTION.format(department=texts.esc(department.name), month=period.label)
         filename = texts.DEPARTMENT_REPORT_FILENAME.format(month=period.label, code=department.code)
         out += [_Delivery(h.chat_id, h.account_id, text=caption, document=workbook, filename=filename, markup=markup)

@@ -13,11 +13,10 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import ContextTypes
 
-from bot import delivery, texts
-from bot.db.models import Department
+from bot import delivery, keyboards, texts
+from bot.domain.departments import departments_by_id
 from bot.domain import outbox
 from bot.domain.jobruns import claim_period_run
 from bot.domain.ladder import working_days_left
@@ -103,9 +102,7 @@ class Digest:
         refs = list(dict.fromkeys(self.refs))[:MAX_BUTTONS]
         if not refs:
             return None
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(texts.BTN_OPEN_CASE.format(ref=ref),
-                                                               callback_data=f"vc:{ref}")] for ref in refs])
-        return keyboard.to_dict()
+        return keyboards.open_cases(refs).to_dict()
 
 
 class Digests(dict[int, Digest]):
@@ -150,10 +147,7 @@ async def _daily_digests(session, svc: Services, book: RecipientBook, digests: D
         session=session, name="morning_digest", period=day, now=now
     ):
         work = await open_work_by_department(session=session)
-        names = dict((await session.execute(
-            Department.__table__.select().with_only_columns(Department.id, Department.name)
-            .where(Department.id.in_(work))
-        )).all()) if work else {}
+        names = {d.id: d.name for d in (await departments_by_id(session=session, ids=work)).values()}
         for department_id, clocks in work.items():
             lines = [texts.MORNING_HEADER.format(department=texts.esc(names.get(department_id, "")), count=len(clocks))]
             lines += [texts.MORNING_LINE.format(ref=ref or "—", kind=texts.CLOCK_LABELS[kind],

@@ -189,3 +189,43 @@ async def test_a_withdrawal_tells_the_co_complainants(harness):
     assert any(ref in t and "撤回" in t for t in second.texts())
     await second.send(f"/status {ref}")
     assert "市财政局也欠我们的货款" in second.last().text and "13812345678" not in second.last().text
+
+
+def test_every_keyboard_builds_data_its_handler_parses():
+    """Buttons are built in bot/keyboards.py (the scheduler uses it too) and parsed by each feature's codec:
+    the two must agree, or a press ends in the stale-button alert."""
+    from bot import keyboards
+    from handlers import citizen, complaint, official, supervision, supervisor
+
+    ref = "YC-20261127-0042"
+    built = [
+        (keyboards.open_cases([ref]), supervisor.VIEW_CASE),
+        (keyboards.report_read(7, "2026-11"), supervision.REPORT_READ),
+        (keyboards.accept_or_dispute(ref), None),
+        (keyboards.dispute_reasons(ref), official.DISPUTE),
+        (keyboards.evidence_finished(3), official.EVIDENCE_FINISHED),
+        (keyboards.own_case_actions(ref), None),
+        (keyboards.withdraw_confirm(ref), citizen.WITHDRAW),
+        (keyboards.supplement_done(3), citizen.SUPPLEMENT_DONE),
+        (keyboards.satisfaction(ref), citizen.SATISFACTION),
+        (keyboards.new_or_old(3), complaint.BUTTONS),
+        (keyboards.confirm_choice(3), complaint.BUTTONS),
+        (keyboards.case_list([ref], "my", 1, 3), None),
+    ]
+    codecs = [official.ACCEPT, official.DISPUTE, citizen.SUPPLEMENT, citizen.WITHDRAW, citizen.STATUS,
+              citizen.MY_PAGE, complaint.BUTTONS]
+    for markup, codec in built:
+        for row in markup.inline_keyboard:
+            for button in row:
+                candidates = [codec] if codec is not None else codecs
+                assert any(_parses(c, button.callback_data) for c in candidates), button.callback_data
+
+
+def _parses(codec, data: str) -> bool:
+    from handlers.codec import BadData
+
+    try:
+        codec.parse(data)
+        return True
+    except BadData:
+        return False

@@ -141,3 +141,11 @@ async def find_departments(*, session: AsyncSession, query: str) -> list[Departm
         .order_by(Department.code)
     )
     return list(result.unique().all())
+
+
+async def departments_by_id(*, session: AsyncSession, ids) -> dict[int, Department]:
+    """The directory entries with these ids, by id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {d.id: d for d in (await session.scalars(select(Department).where(Department.id.in_(ids)))).all()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,3 +23,8 @@ async def claim_period_run(*, session: AsyncSession, name: str, period: str, now
     except IntegrityError:
         return False
     return True
+
+
+async def period_ran(*, session: AsyncSession, name: str, period: str) -> bool:
+    """Whether the job already ran for this period (a cheap check before preparing its work)."""
+    return await session.scalar(select(JobRun.id).where(JobRun.name == name, JobRun.period == period)) is not None
