@@ -121,9 +121,9 @@ async def test_scores_page_matches_score_and_department_page(site):
     text = visible_text(html)
     assert "部门诚信评价" in text and "计分办法" in text and "盐城市财政局" in text
     await site.harness.supervisor().send("/score 市财政局 2026-11")
-    bot_score = re.search(r"(\d+(?:\.\d)?) 分", site.harness.supervisor().last().text)
-    if bot_score:
-        assert bot_score.group(1) in text
+    bot_score = re.search(r"得分：<b>([\d.]+)</b>（(\S+?)）", site.harness.supervisor().last().text)
+    row = re.search(r'盐城市财政局</a></td><td class="num">([\d.]+)</td><td>(\S+?)</td>', html)
+    assert row and bot_score and row.groups() == bot_score.groups() == ("90", "优秀")
     status, _, _ = await get(site, "/scores?month=2026-13")
     assert status == 400
     _, html, _ = await get(site, "/departments/city-czj")

@@ -86,7 +86,8 @@ def _plain_lines(html_text: str) -> list[str]:
 def template_globals() -> dict[str, Any]:
     return {
         "T": texts_web, "DOMAINS": texts.DOMAIN_LABELS, "GRADES": texts.GRADE_LABELS,
-        "site_title": texts_web.SITE_TITLE,
+        "site_title": texts_web.SITE_TITLE, "ACTIONS": texts.ACTION_LABELS, "OUTCOMES": texts.OUTCOME_LABELS,
+        "COMMITMENT_STATES": texts.CASE_COMMITMENT_STATUS_LABELS, "RECORD_STATES": texts.RECORD_STATUS_LABELS,
     }
 
 
