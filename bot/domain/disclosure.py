@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload, noload
 
 from bot.db.models import Account, Case, Commitment, CommitmentVersion, Department, DishonestyRecord
 from bot.domain.cases import masked_for_officials
@@ -32,6 +32,10 @@ from bot.domain.scores import DepartmentScore, department_scores, ranking
 from bot.domain.stats import Period, month_period
 from bot.policy import Policy
 from nlp.pii import mask_pii
+
+# Public reads never need a department's aliases (selectin-loaded by default: a query per page).
+_NO_ALIASES = noload(Department.aliases)
+_COMMITMENT_DEPARTMENT = joinedload(Commitment.department).noload(Department.aliases)
 
 # The public: a citizen without an account, as the scope function knows them.
 PUBLIC = Actor(Role.CITIZEN)
@@ -147,6 +151,7 @@ async def published_records(*, session: AsyncSession, policy: Policy, now: datet
         .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
         .outerjoin(complainant, complainant.id == case_alias.complainant_id)
         .where(published, *filters)
+        .options(noload(DishonestyRecord.department), _NO_ALIASES, noload(complainant.department))
         .order_by(DishonestyRecord.created_at.desc(), DishonestyRecord.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
     )).all()
@@ -166,11 +171,11 @@ async def published_records(*, session: AsyncSession, policy: Policy, now: datet
 
 
 async def _rule_counts(session: AsyncSession, policy: Policy, now: datetime, filters: list) -> list[RuleCount]:
-    """For each [disclosure] rule, how many records (within the filter) it took off the page."""
+    """For each [disclosure] rule, how many records (within the filter) it took off the page: one pass."""
     case_alias = aliased(Case)
     expired = DishonestyRecord.created_at < now - timedelta(days=365 * policy.disclose_years)
     shown = DishonestyRecord.status.not_in(NEVER_PUBLIC)
-    counted = {
+    rules = {
         "repaired": (policy.disclose_repaired, and_(shown, ~expired, DishonestyRecord.status == "repaired")),
         "objection_pending": (policy.disclose_objection_pending,
                               and_(shown, ~expired, DishonestyRecord.status == "objection_pending")),
@@ -178,17 +183,14 @@ async def _rule_counts(session: AsyncSession, policy: Policy, now: datetime, fil
         "public_years": (str(policy.disclose_years), and_(shown, expired)),
         "revoked": ("hide", DishonestyRecord.status.in_(NEVER_PUBLIC)),
     }
-    out = []
-    for key, (setting, condition) in counted.items():
-        if setting == "mark":
-            out.append(RuleCount(key, setting, 0))
-            continue
-        n = await session.scalar(
-            select(func.count(DishonestyRecord.id)).select_from(DishonestyRecord)
-            .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
-            .where(condition, *filters)) or 0
-        out.append(RuleCount(key, setting, int(n)))
-    return out
+    counted = [key for key, (setting, _) in rules.items() if setting != "mark"]
+    values = (await session.execute(
+        select(*[func.coalesce(func.sum(case((rules[key][1], 1), else_=0)), 0) for key in counted])
+        .select_from(DishonestyRecord)
+        .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
+        .where(*filters))).one()
+    hidden = dict(zip(counted, values))
+    return [RuleCount(key, setting, int(hidden.get(key, 0))) for key, (setting, _) in rules.items()]
 
 
 async def record_years(*, session: AsyncSession, tz) -> list[int]:
@@ -200,13 +202,16 @@ async def record_years(*, session: AsyncSession, tz) -> list[int]:
     return list(range(last.astimezone(tz).year, first.astimezone(tz).year - 1, -1))
 
 
-async def public_departments(*, session: AsyncSession) -> list[Department]:
-    return list((await session.scalars(
-        select(Department).where(Department.active.is_(True)).order_by(Department.code))).unique().all())
+async def public_departments(*, session: AsyncSession) -> list:
+    """Every active department as a light row (id, code, name, region, credit_code), by code."""
+    return list((await session.execute(
+        select(Department.id, Department.code, Department.name, Department.region, Department.credit_code)
+        .where(Department.active.is_(True)).order_by(Department.code))).all())
 
 
 async def department_by_code(*, session: AsyncSession, code: str) -> Department | None:
-    return await session.scalar(select(Department).where(Department.code == code, Department.active.is_(True)))
+    return await session.scalar(select(Department).where(Department.code == code, Department.active.is_(True))
+                                .options(_NO_ALIASES))
 
 
 # --- the public commitment register (承诺公开) ----------------------------------------------------
@@ -271,7 +276,7 @@ async def public_commitments(*, session: AsyncSession, tz, department_id: int | 
         conditions.append(Commitment.status == status)
     total = await session.scalar(select(func.count(Commitment.id)).where(*conditions)) or 0
     rows = (await session.scalars(
-        select(Commitment).where(*conditions).order_by(Commitment.due_on.desc(), Commitment.id.desc())
+        select(Commitment).where(*conditions).options(_COMMITMENT_DEPARTMENT).order_by(Commitment.due_on.desc(), Commitment.id.desc())
         .offset((page - 1) * per_page).limit(per_page))).unique().all()
     versions: dict[int, list[PublicVersion]] = {}
     if with_versions and rows:
@@ -288,7 +293,8 @@ async def public_commitments(*, session: AsyncSession, tz, department_id: int | 
 async def public_commitment(*, session: AsyncSession, tz, key: str) -> PublicCommitment | None:
     """One public commitment by id or reference (CN-2026-0001)."""
     condition = Commitment.id == int(key) if key.isdigit() else Commitment.ref == key.upper()
-    found = await session.scalar(select(Commitment).where(condition, public_commitments_clause()))
+    found = await session.scalar(select(Commitment).where(condition, public_commitments_clause())
+                                 .options(_COMMITMENT_DEPARTMENT))
     if found is None:
         return None
     versions = [PublicVersion(v.version, mask_pii(v.content), v.due_on, v.amount,
