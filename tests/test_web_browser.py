@@ -128,7 +128,8 @@ async def test_supervisor_logs_in_from_the_bot_sees_only_their_region_and_approv
     await delivery.run(harness.app)
     assert "同意案件" in official.last().text and "2027-01-29" in official.last().text
 
-    await page.click("header >> text=逾期看板") if await page.locator("header >> text=逾期看板").count() else None
+    await page.click("text=逾期看板")
+    assert await page.locator("h1").inner_text() == "逾期看板"
     await page.goto(site.url("/dashboard/stats?month=2026-11"))
     assert "新增" in await page.content()
     chart = await page.request.get(site.url("/dashboard/stats/chart.png?month=2026-11"))

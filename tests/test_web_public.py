@@ -11,7 +11,9 @@ import pytest
 from multidict import CIMultiDict
 from sqlalchemy import select
 
-from bot.db.models import DishonestyRecord
+from sqlalchemy import update
+
+from bot.db.models import Department, DishonestyRecord
 from bot.web.site import SCHEMA_FILE
 from tests.web_support import (
     BOT_USERNAME, COMPLAINANT_ID, COMPLAINANT_NAME, COMPLAINANT_PHONE, seed_world, start_site, stop_site,
@@ -146,13 +148,22 @@ async def test_feed_validates_paginates_and_answers_304(site):
         assert headers["ETag"] and headers["Last-Modified"]
         again, _, _ = await get(site, f"/open-data/{dataset}.json?per_page=1", **{"If-None-Match": headers["ETag"]})
         assert again == 304
+    async with site.harness.session() as session:
+        await session.execute(update(Department).where(Department.code == "city-czj")
+                              .values(credit_code="11320900014123456K"))
+        await session.commit()
     _, body, _ = await get(site, "/open-data/records.json")
-    record = json.loads(body)["items"][0]
+    document = json.loads(body)
+    record = document["items"][0]
     assert record["department_name"] == "盐城市财政局" and record["status"] == "rectified"
-    assert "credit_code" in record
+    assert record["credit_code"] == "11320900014123456K" and record["status_name"] == "已整改"
+    _, body, _ = await get(site, "/open-data/commitments.json?per_page=1")
+    document = json.loads(body)
+    assert document["total"] == 1 and document["next"] is None and document["items"][0]["amount"] == "5000000.00"
     status, csv_text, headers = await get(site, "/open-data/records.csv")
     assert headers["Content-Type"] == "text/csv; charset=utf-8"
     assert csv_text.lstrip("\ufeff").splitlines()[0].startswith("id,department_code,department_name,credit_code")
+    assert ",city-czj,盐城市财政局,11320900014123456K,city,procurement,政府采购," in csv_text
     status, body, _ = await get(site, "/open-data/schema.json")
     assert status == 200 and json.loads(body)["$defs"]["record"]
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, joinedload, noload
+from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from bot.db.models import Account, Case, Commitment, CommitmentVersion, Department, DishonestyRecord
 from bot.domain.cases import masked_for_officials
@@ -34,8 +34,8 @@ from bot.policy import Policy
 from nlp.pii import mask_pii
 
 # Public reads never need a department's aliases (selectin-loaded by default: a query per page).
-_NO_ALIASES = noload(Department.aliases)
-_COMMITMENT_DEPARTMENT = joinedload(Commitment.department).noload(Department.aliases)
+_NO_ALIASES = lazyload(Department.aliases)
+_COMMITMENT_DEPARTMENT = joinedload(Commitment.department).lazyload(Department.aliases)
 
 # The public: a citizen without an account, as the scope function knows them.
 PUBLIC = Actor(Role.CITIZEN)
@@ -151,7 +151,7 @@ async def published_records(*, session: AsyncSession, policy: Policy, now: datet
         .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
         .outerjoin(complainant, complainant.id == case_alias.complainant_id)
         .where(published, *filters)
-        .options(noload(DishonestyRecord.department), _NO_ALIASES, noload(complainant.department))
+        .options(lazyload(DishonestyRecord.department), _NO_ALIASES, lazyload(complainant.department))
         .order_by(DishonestyRecord.created_at.desc(), DishonestyRecord.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
     )).all()

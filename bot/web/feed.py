@@ -96,7 +96,7 @@ def _csv(fields: tuple[str, ...], items: list[dict]) -> bytes:
 
 
 def _respond(request: web.Request, *, dataset: str, fmt: str, fields: tuple[str, ...], items: list[dict],
-             page: int, per_page: int, total: int, generated: datetime, last_modified: datetime,
+             page: int, per_page: int, total: int, last_modified: datetime,
              extra: dict | None = None) -> web.Response:
     if fmt == "csv":
         body = _csv(fields, items)
@@ -117,7 +117,6 @@ def _respond(request: web.Request, *, dataset: str, fmt: str, fields: tuple[str,
         headers["Content-Disposition"] = f'attachment; filename="{dataset}-p{page}.csv"'
     if _not_modified(request, etag, last_modified):
         return web.Response(status=304, headers=headers)
-    del generated
     return web.Response(body=body, headers={**headers, "Content-Type": content_type})
 
 
@@ -151,7 +150,7 @@ async def records_feed(request: web.Request) -> web.Response:
     items = [record_item(r) for r in found.items]
     modified = max((r.updated_at for r in found.items), default=EPOCH)
     return _respond(request, dataset="dishonesty_records", fmt=fmt, fields=RECORD_FIELDS, items=items, page=page,
-                    per_page=per_page, total=found.total, generated=now, last_modified=modified)
+                    per_page=per_page, total=found.total, last_modified=modified)
 
 
 async def commitments_feed(request: web.Request) -> web.Response:
@@ -164,7 +163,7 @@ async def commitments_feed(request: web.Request) -> web.Response:
     items = [commitment_item(c) for c in found.items]
     modified = max((c.updated_at for c in found.items), default=EPOCH)
     return _respond(request, dataset="public_commitments", fmt=fmt, fields=COMMITMENT_FIELDS, items=items,
-                    page=page, per_page=per_page, total=found.total, generated=svc.clock.now(),
+                    page=page, per_page=per_page, total=found.total,
                     last_modified=modified)
 
 
@@ -188,7 +187,7 @@ async def scores_feed(request: web.Request) -> web.Response:
         items.append(item)
     modified = min(now, period.end_at)
     return _respond(request, dataset="department_scores", fmt=fmt, fields=SCORE_FIELDS, items=items, page=page,
-                    per_page=per_page, total=len(month.ranked), generated=now, last_modified=modified,
+                    per_page=per_page, total=len(month.ranked), last_modified=modified,
                     extra={"month": period.month_key})
 
 
