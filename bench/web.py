@@ -3,8 +3,8 @@
 Seeds 1,000,000 cases (bench/supervision.py's INSERT … SELECT generator), keeps 10,000 dishonesty records
 and adds 2,000 public register commitments, then serves the pages with the real aiohttp application
 (bot.web.site) and times each request from a local client (one warm-up, then the median of --repeat).
-The score pages read a per-month cache (bot.domain.disclosure.ScoreCache, 10 minutes): the table shows the
-first (cold) request as well. Targets: ≤ 150 ms on PostgreSQL, ≤ 500 ms on SQLite.
+The score pages read a per-month cache (bot.domain.disclosure.ScoreCache, 10 minutes) that the site refreshes
+in the background for the last six months; the table shows each page's first request as well. Targets: ≤ 150 ms on PostgreSQL, ≤ 500 ms on SQLite.
 
     .venv/bin/python -m bench.web [--cases 1000000] [--postgres URL] [--repeat 5] [--no-docs]
 """
@@ -117,7 +117,13 @@ async def measure(url: str, repeat: int) -> dict:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    results: dict[str, dict] = {}
+    # The site precomputes the last six months' scores in the background at start; wait for that pass.
+    web_state = app[WEB]
+    started = time.perf_counter()
+    while len(web_state.scores._months) < web_state.warm_months:
+        await asyncio.sleep(0.02)
+    warm_ms = (time.perf_counter() - started) * 1000
+    results: dict[str, dict] = {"_warm_scores": {"ms": warm_ms}}
     async with aiohttp.ClientSession() as http:
         for path in PAGES:
             runs = []
@@ -157,7 +163,8 @@ def run(cases: int, postgres: str | None, repeat: int) -> dict:
             result["pages"] = asyncio.run(measure(url, repeat))
         result["backend"] = "sqlite"
     result["target_ms"] = TARGET_MS[result["backend"]]
-    result["met"] = all(p["median_ms"] <= result["target_ms"] and p["status"] == 200 for p in result["pages"].values())
+    result["met"] = all(p["median_ms"] <= result["target_ms"] and p["status"] == 200
+                        for path, p in result["pages"].items() if not path.startswith("_"))
     return result
 
 
@@ -174,10 +181,14 @@ def report(r: dict) -> str:
         "| page | first request | median | max | size | target |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
+    warm = r["pages"].pop("_warm_scores", None)
     for path, p in r["pages"].items():
         ok = "MET" if p["median_ms"] <= r["target_ms"] and p["status"] == 200 else "NOT MET"
         lines.append(f"| `{path}` | {p['first_ms']:.0f} ms | {p['median_ms']:.0f} ms | {p['max_ms']:.0f} ms | "
                      f"{p['bytes'] / 1024:.0f} KB | ≤ {r['target_ms']:.0f} ms: {ok} |")
+    if warm:
+        lines += ["", f"Scores of the last six months, precomputed in the background when the site starts "
+                      f"(and every five minutes): {warm['ms'] / 1000:.1f} s for the six."]
     lines.append("")
     return "\n".join(lines)
 

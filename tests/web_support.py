@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.db.models import Case, Department
 from bot.web.server import web_app
+from bot.web.site import WEB
 from handlers import web_login
 from tests.conftest import START, Harness, make_settings, start_harness, stop_harness
 from tests.flows import DEBT_TEXT, bind_official, file_complaint
@@ -55,6 +56,7 @@ async def start_site(database_url: str, classifier, **overrides) -> Site:
     harness = await start_harness(settings, classifier, FrozenClock(START))
     web_login.register(harness.app)
     app = web_app(harness.app, pages=True)
+    app[WEB].warm_scores = False   # the tests change the data and look at once; no background recomputation
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -339,9 +339,10 @@ class ScoreCache:
         self.ttl = ttl
         self._months: dict[str, MonthScores] = {}
 
-    async def month(self, *, session: AsyncSession, period: Period, now: datetime, calendar) -> MonthScores:
+    async def month(self, *, session: AsyncSession, period: Period, now: datetime, calendar,
+                    fresh: bool = False) -> MonthScores:
         found = self._months.get(period.month_key)
-        if found is not None and _time.monotonic() - found.computed_at < self.ttl:
+        if not fresh and found is not None and _time.monotonic() - found.computed_at < self.ttl:
             return found
         scores = await department_scores(session=session, period=period, now=now, region=None, calendar=calendar)
         found = MonthScores(period, ranking(scores), _time.monotonic())

@@ -9,6 +9,9 @@ score cache.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +29,7 @@ from bot.web import texts_web
 from bot.web.auth import Signer
 from bot.web.security import RateLimit, add_security_headers
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
@@ -39,6 +43,10 @@ class WebState:
     login_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60.0))
     feed_limit: RateLimit = field(default_factory=lambda: RateLimit(120, 60.0))
     _signer: Signer | None = None
+    # Recompute the recent months' scores in the background (every half TTL), so no visitor waits for them.
+    warm_scores: bool = True
+    warm_months: int = 6
+    warming: asyncio.Task | None = None
 
     @property
     def services(self) -> Services:
@@ -109,6 +117,40 @@ async def page_middleware(request: web.Request, handler):
     return response
 
 
+async def warm_scores(web_state: WebState) -> None:
+    """Keep the last months' scores fresh in the cache: the score and department pages only read it."""
+    from bot.domain.disclosure import recent_months
+
+    while True:
+        try:
+            svc = web_state.services
+            now = svc.clock.now()
+            for period in recent_months(now.astimezone(svc.settings.tz).date(), svc.settings.tz,
+                                        web_state.warm_months):
+                async with svc.db.session() as session:
+                    await web_state.scores.month(session=session, period=period, now=now,
+                                                 calendar=svc.deadlines.calendar, fresh=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a failed warm-up only means a visitor computes it
+            log.warning("could not precompute the public scores", exc_info=True)
+        await asyncio.sleep(web_state.scores.ttl / 2)
+
+
+async def _start_warming(app: web.Application) -> None:
+    web_state = app[WEB]
+    if web_state.warm_scores:
+        web_state.warming = asyncio.create_task(warm_scores(web_state), name="chengxin:warm_scores")
+
+
+async def _stop_warming(app: web.Application) -> None:
+    task = app[WEB].warming
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def mount(app: web.Application, application: Application) -> None:
     from bot.web import dashboard, feed, public
 
@@ -118,6 +160,8 @@ def mount(app: web.Application, application: Application) -> None:
     env.globals.update(template_globals())
     env.filters.update(money=_money, percent=_percent, plain_lines=_plain_lines)
     app.middlewares.append(page_middleware)
+    app.on_startup.append(_start_warming)
+    app.on_cleanup.append(_stop_warming)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
     public.add_routes(app)
     feed.add_routes(app)
