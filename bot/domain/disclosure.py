@@ -88,12 +88,14 @@ class RecordFilter:
     year: int | None = None
 
 
-def _tolerated(case_alias) -> ColumnElement[bool]:
-    return case_alias.outcome == "tolerated"
+def _tolerated() -> ColumnElement[bool]:
+    """The record's case was closed as 容错纠错: a lookup in the few tolerated cases (partial index
+    ix_cases_tolerated, migration 0012), never a join over every case."""
+    return DishonestyRecord.case_id.in_(select(Case.id).where(Case.outcome == "tolerated"))
 
 
-def published_clause(policy: Policy, now: datetime, case_alias) -> ColumnElement[bool]:
-    """Records the public may see, by the [disclosure] rules (needs `case_alias` outer-joined on case_id)."""
+def published_clause(policy: Policy, now: datetime) -> ColumnElement[bool]:
+    """Records the public may see, by the [disclosure] rules; conditions on the records table only."""
     conditions = [DishonestyRecord.status.not_in(NEVER_PUBLIC),
                   DishonestyRecord.created_at >= now - timedelta(days=365 * policy.disclose_years)]
     if policy.disclose_repaired == "hide":
@@ -101,7 +103,7 @@ def published_clause(policy: Policy, now: datetime, case_alias) -> ColumnElement
     if policy.disclose_objection_pending == "hide":
         conditions.append(DishonestyRecord.status != "objection_pending")
     if policy.disclose_tolerated == "hide":
-        conditions.append(or_(case_alias.outcome.is_(None), case_alias.outcome != "tolerated"))
+        conditions.append(or_(DishonestyRecord.case_id.is_(None), ~_tolerated()))
     return and_(*conditions)
 
 
@@ -140,21 +142,22 @@ async def published_records(*, session: AsyncSession, policy: Policy, now: datet
     """One page of the published records, newest first, and how many each [disclosure] rule withheld."""
     case_alias = aliased(Case)
     complainant = aliased(Account)
-    published = published_clause(policy, now, case_alias)
+    published = published_clause(policy, now)
     filters = _filter_clause(flt, tz)
-    base = (select(func.count(DishonestyRecord.id)).select_from(DishonestyRecord)
-            .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id))
-    total = await session.scalar(base.where(published, *filters)) or 0
+    total = await session.scalar(select(func.count(DishonestyRecord.id)).where(published, *filters)) or 0
+    order = (DishonestyRecord.created_at.desc(), DishonestyRecord.id.desc())
+    # The page's ids from the records alone (an index range), then only those rows with their joins.
+    ids = list((await session.scalars(select(DishonestyRecord.id).where(published, *filters).order_by(*order)
+                                      .offset((page - 1) * per_page).limit(per_page))).all())
     rows = (await session.execute(
         select(DishonestyRecord, Department, case_alias.status, case_alias.outcome, complainant)
         .join(Department, Department.id == DishonestyRecord.department_id)
         .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
         .outerjoin(complainant, complainant.id == case_alias.complainant_id)
-        .where(published, *filters)
+        .where(DishonestyRecord.id.in_(ids))
         .options(lazyload(DishonestyRecord.department), _NO_ALIASES, lazyload(complainant.department))
-        .order_by(DishonestyRecord.created_at.desc(), DishonestyRecord.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    )).all()
+        .order_by(*order)
+    )).all() if ids else []
     items = []
     for record, department, case_status, outcome, person in rows:
         status, rule = public_status(record.status, case_status, outcome == "tolerated", policy)
@@ -172,14 +175,13 @@ async def published_records(*, session: AsyncSession, policy: Policy, now: datet
 
 async def _rule_counts(session: AsyncSession, policy: Policy, now: datetime, filters: list) -> list[RuleCount]:
     """For each [disclosure] rule, how many records (within the filter) it took off the page: one pass."""
-    case_alias = aliased(Case)
     expired = DishonestyRecord.created_at < now - timedelta(days=365 * policy.disclose_years)
     shown = DishonestyRecord.status.not_in(NEVER_PUBLIC)
     rules = {
         "repaired": (policy.disclose_repaired, and_(shown, ~expired, DishonestyRecord.status == "repaired")),
         "objection_pending": (policy.disclose_objection_pending,
                               and_(shown, ~expired, DishonestyRecord.status == "objection_pending")),
-        "tolerated": (policy.disclose_tolerated, and_(shown, ~expired, _tolerated(case_alias))),
+        "tolerated": (policy.disclose_tolerated, and_(shown, ~expired, _tolerated())),
         "public_years": (str(policy.disclose_years), and_(shown, expired)),
         "revoked": ("hide", DishonestyRecord.status.in_(NEVER_PUBLIC)),
     }
@@ -187,7 +189,6 @@ async def _rule_counts(session: AsyncSession, policy: Policy, now: datetime, fil
     values = (await session.execute(
         select(*[func.coalesce(func.sum(case((rules[key][1], 1), else_=0)), 0) for key in counted])
         .select_from(DishonestyRecord)
-        .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
         .where(*filters))).one()
     hidden = dict(zip(counted, values))
     return [RuleCount(key, setting, int(hidden.get(key, 0))) for key, (setting, _) in rules.items()]
@@ -319,6 +320,40 @@ def _public_commitment(c: Commitment, tz, versions: list[PublicVersion]) -> Publ
         updated_at=max(t for t in (c.created_at, c.decided_at, c.fulfilled_at, c.fulfilment_reported_at) if t),
         versions=versions,
     )
+
+
+@dataclass(frozen=True)
+class KeptRate:
+    """A department's commitments due in a month: kept on time, kept late, broken, still open."""
+
+    on_time: int = 0
+    late: int = 0
+    broken: int = 0
+    open: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        decided = self.on_time + self.late + self.broken
+        return self.on_time / decided if decided else None
+
+
+async def kept_by_month(*, session: AsyncSession, department_id: int, start: date, end: date) -> dict[str, KeptRate]:
+    """Per month (YYYY-MM of the due date) in [start, end], as commitments.fulfilment_rates counts them."""
+    from bot.db.models import Obligation
+
+    rows = (await session.execute(
+        select(Commitment.due_on, Commitment.status, Obligation.state)
+        .join(Obligation, (Obligation.commitment_id == Commitment.id) & Obligation.state.not_in(("extended", "cancelled")))
+        .where(Commitment.department_id == department_id, Commitment.due_on >= start, Commitment.due_on <= end)
+    )).all()
+    counts: dict[str, list[int]] = {}
+    for due_on, status, state in rows:
+        c = counts.setdefault(f"{due_on:%Y-%m}", [0, 0, 0, 0])
+        c[0] += state == "met"
+        c[1] += state == "missed" and status == "fulfilled"
+        c[2] += status == "broken"
+        c[3] += state == "open"
+    return {month: KeptRate(*c) for month, c in counts.items()}
 
 
 # --- department scores by month (部门诚信评价) ------------------------------------------------------

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot import texts
 from bot.domain import disclosure
-from bot.domain.commitments import PUBLIC_STATES, fulfilment_rates
+from bot.domain.commitments import PUBLIC_STATES
 from bot.domain.scores import (
     ON_TIME_WEIGHT, OVERDUE_CAP, OVERDUE_PER_DAY, RECORD_CAP, RECORD_POINTS, RECORD_WEIGHTS, REOPEN_WEIGHT,
     SATISFACTION_VALUES, SATISFACTION_WEIGHT,
@@ -169,14 +169,15 @@ async def department_page(request: web.Request) -> web.Response:
         commitments = await disclosure.public_commitments(session=session, tz=tz, department_id=department.id,
                                                           per_page=PER_PAGE, with_versions=False)
         history = []
-        for period in disclosure.recent_months(today, tz, DEPARTMENT_MONTHS)[::-1]:
+        months = disclosure.recent_months(today, tz, DEPARTMENT_MONTHS)
+        kept = await disclosure.kept_by_month(session=session, department_id=department.id,
+                                              start=months[0].start, end=months[-1].end)
+        for period in months[::-1]:
             month = await web_state.scores.month(session=session, period=period, now=now,
                                                  calendar=svc.deadlines.calendar)
             mine = next(((rank, s) for rank, s in month.ranked if s.department_id == department.id), None)
-            kept = [r for r in await fulfilment_rates(session=session, start=period.start, end=period.end)
-                    if r.department == department.name]
             history.append({"period": period, "rank": mine[0] if mine else None, "score": mine[1] if mine else None,
-                            "of": len(month.ranked), "kept": kept[0] if kept else None})
+                            "of": len(month.ranked), "kept": kept.get(period.month_key)})
     return aiohttp_jinja2.render_template("department.html", request, {
         "nav": "departments", "d": department, "records": records, "commitments": commitments,
         "history": history, "rules": rules_explained(svc.policy), "bot": web_state.bot_username,

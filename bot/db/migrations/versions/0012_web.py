@@ -45,9 +45,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('session_hash', name=op.f('uq_web_sessions_session_hash'))
     )
     op.create_index(op.f('ix_web_sessions_account_id'), 'web_sessions', ['account_id'], unique=False)
+    op.create_index('ix_cases_tolerated', 'cases', ['id'], unique=False,
+                    postgresql_where=sa.text("outcome = 'tolerated'"), sqlite_where=sa.text("outcome = 'tolerated'"))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_cases_tolerated', table_name='cases', postgresql_where=sa.text("outcome = 'tolerated'"),
+                  sqlite_where=sa.text("outcome = 'tolerated'"))
     op.drop_index(op.f('ix_web_sessions_account_id'), table_name='web_sessions')
     op.drop_table('web_sessions')
     op.drop_index(op.f('ix_web_login_links_telegram_id'), table_name='web_login_links')
