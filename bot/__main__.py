@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from scheduler.reminders import WORKER
 
     flags = {"CHENGXIN_WEBHOOK_URL": args.webhook, "CHENGXIN_LISTEN": args.listen, "CHENGXIN_PORT": args.port,
-             "CHENGXIN_WEBHOOK_SECRET": args.secret_token}
+             "CHENGXIN_WEBHOOK_SECRET": args.secret_token, "CHENGXIN_WEB_PORT": args.web_port,
+             "CHENGXIN_WEB": True if args.web_port is not None else None}
     settings = _settings(**{name: value for name, value in flags.items() if value is not None})
     if not settings.has_real_token():
         print(f"chengxin: {TOKEN_HELP}", file=sys.stderr)
@@ -247,6 +248,9 @@ def parser() -> argparse.ArgumentParser:
     runner.add_argument("--listen", metavar="ADDRESS", help="address to listen on (CHENGXIN_LISTEN, 127.0.0.1)")
     runner.add_argument("--port", type=int, help="port for the webhook, /healthz and /metrics (CHENGXIN_PORT; "
                                                  "8443 with --webhook, none in polling mode)")
+    runner.add_argument("--web-port", type=int, metavar="PORT",
+                        help="serve the public pages, open data and dashboard on this port in polling mode "
+                             "(CHENGXIN_WEB_PORT; turns CHENGXIN_WEB on; in webhook mode they share the webhook port)")
     runner.add_argument("--secret-token", metavar="TOKEN",
                         help="webhook secret token (prefer CHENGXIN_WEBHOOK_SECRET: arguments show in ps)")
     runner.set_defaults(func=run)

@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     listen: str = Field(default="127.0.0.1", alias="CHENGXIN_LISTEN")
     # The web server (webhook, /healthz, /metrics); in polling mode it runs only when a port is set.
     port: int | None = Field(default=None, alias="CHENGXIN_PORT", ge=1, le=65535)
+    # Public disclosure pages, open-data feed and dashboard (bot/web, docs/open-data.md): off by default.
+    web_enabled: bool = Field(default=False, alias="CHENGXIN_WEB")
+    # Port of the web server in polling mode (webhook mode serves the pages on the webhook port).
+    web_port: int | None = Field(default=None, alias="CHENGXIN_WEB_PORT", ge=1, le=65535)
+    # The public address of the pages (login links point here), e.g. https://xinyong.example.gov.cn
+    web_base_url: str | None = Field(default=None, alias="CHENGXIN_WEB_BASE_URL", pattern=r"^https?://")
+    # Signs the dashboard's session cookie; empty: a random secret per process (sessions end at restart).
+    web_cookie_secret: SecretStr = Field(default=SecretStr(""), alias="CHENGXIN_WEB_COOKIE_SECRET")
+    # The bot's @username for t.me deep links (举报未兑现); empty: taken from getMe.
+    bot_username: str | None = Field(default=None, alias="CHENGXIN_BOT_USERNAME")
     # A claimed outbound message not confirmed within this many seconds is claimed again.
     outbox_lease_seconds: int = Field(default=600, alias="CHENGXIN_OUTBOX_LEASE_SECONDS", ge=1)
     # The audit log's HMAC key: the key itself (32+ characters), or file:/path/to/key (made there if absent).

@@ -47,6 +47,11 @@ class Policy:
     # [delivery]
     max_send_attempts: int = 5
     retry_base_seconds: int = 30
+    # [disclosure] — the public 政务失信记录公示 page and open-data feed (docs/open-data.md)
+    disclose_repaired: str = "mark"  # a repaired (信用修复) record: "mark" 已修复 and keep it public, or "hide" it
+    disclose_tolerated: str = "hide"  # a record whose case was later found tolerable (容错纠错): "hide" or "mark"
+    disclose_objection_pending: str = "mark"  # under objection (异议处理中): "mark" it, or "hide" until decided
+    disclose_years: int = 3  # years a record stays public after it was made (公示期)
 
 
 # (table, key in the file) -> (Policy field, kind)
@@ -72,6 +77,10 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, str]] = {
     ("delivery", "max_send_attempts"): ("max_send_attempts", "period"),
     ("delivery", "retry_base_seconds"): ("retry_base_seconds", "period"),
     ("privacy", "retention_years"): ("retention_years", "period"),
+    ("disclosure", "repaired"): ("disclose_repaired", "mark_or_hide"),
+    ("disclosure", "tolerated"): ("disclose_tolerated", "mark_or_hide"),
+    ("disclosure", "objection_pending"): ("disclose_objection_pending", "mark_or_hide"),
+    ("disclosure", "public_years"): ("disclose_years", "period"),
 }
 _TABLES = {table for table, _ in FILE_KEYS}
 _FIELD_TO_KEY = {fieldname: key for key, (fieldname, _) in FILE_KEYS.items()}
@@ -150,6 +159,10 @@ def _convert(kind: str, value: Any) -> Any:
         return value
     if kind == "time":
         return _parse_time(value)
+    if kind == "mark_or_hide":
+        if value not in ("mark", "hide"):
+            raise ValueError(f'must be "mark" or "hide", not {value!r}')
+        return value
     if kind == "fraction":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"must be a number between 0 and 1, not {value!r}")

@@ -137,6 +137,7 @@ COMMAND_TEXTS = {
     "privacy": ("隐私说明", "/privacy：我们保存什么、谁能看到、保存多久"),
     "mydata": ("导出我的数据", "/mydata：导出我们保存的您的全部信息"),
     "forgetme": ("删除我的身份信息", "/forgetme：从已办结的投诉中删除您的身份信息"),
+    "web": ("网页工作台登录", "/web：获取网页版工作台的一次性登录链接"),
 }
 HELP_HEADERS = {
     "citizen": "<b>如何使用</b>",
@@ -1013,3 +1014,13 @@ BTN_FORGET_NO = "取消"
 FORGET_KEPT = "已取消，您的信息没有变化。"
 FORGOTTEN = "已完成：{count} 件投诉中的身份信息已删除。"
 REFUSALS["forget_open_cases"] = FORGET_OPEN_CASES
+
+
+# --- the web dashboard's login (/web) and the public pages' deep link (/start ru_…) ---------------------
+
+WEB_LINK = (
+    "🔐 <b>督办工作台登录链接</b>（{minutes} 分钟内有效，只能使用一次，请勿转发）：\n{url}\n\n"
+    "在浏览器中打开后点“登录”。用完请点“退出登录”。"
+)
+WEB_OFF = "网页版督办工作台尚未启用（需设置 CHENGXIN_WEB 和 CHENGXIN_WEB_BASE_URL）。"
+DEEP_LINK_UNKEPT = "ru_"

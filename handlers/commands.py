@@ -51,6 +51,7 @@ TABLE: tuple[Command, ...] = (
     Command("stats", (SUPERVISOR,)),
     Command("report", (SUPERVISOR,)),
     Command("score", (SUPERVISOR,)),
+    Command("web", STAFF),
     Command("invite", (SUPERVISOR,)),
     Command("officials", (SUPERVISOR,)),
     Command("unbind", (SUPERVISOR,), in_menu=False),

@@ -23,7 +23,7 @@ from bot.domain.departments import find_departments
 from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import DomainError, Forbidden
 from bot.domain.supervision_reads import (
-    commitment_to_decide, require_decidable, version_to_decide, visible_commitment,
+    commitment_by_key, commitment_to_decide, require_decidable, version_to_decide, visible_commitment,
 )
 from handlers.codec import BadData, Codec, Int, Word
 from handlers.door import ANYONE, OFFICIALS, SUPERVISORS, Turn, door
@@ -365,6 +365,16 @@ async def amend_decision_button(turn: Turn) -> None:
 async def report_unkept_button(turn: Turn) -> None:
     """举报未兑现 (ru:ID): a complaint already linked to the commitment, department and domain filled in."""
     commitment = await visible_commitment(session=turn.session, actor=turn.actor, commitment_id=turn.data[0])
+    await begin_unkept_report(turn, commitment)
+
+
+async def report_unkept_from_link(turn: Turn, key: str) -> None:
+    """/start ru_<id or ref>: the public commitment page's 举报未兑现 link, as the button."""
+    commitment = await commitment_by_key(session=turn.session, actor=turn.actor, key=key)
+    await begin_unkept_report(turn, commitment)
+
+
+async def begin_unkept_report(turn: Turn, commitment) -> None:
     await drafts.start_draft(
         session=turn.session, account_id=turn.actor.account_id, kind=DraftKind.COMPLAINT, step=Step.TEXT,
         now=turn.now,

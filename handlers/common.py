@@ -22,7 +22,7 @@ from bot import keyboards, texts
 from bot.domain import drafts
 from bot.domain.drafts import DraftKind
 from bot.domain.roles import Role
-from handlers import commands
+from handlers import commands, commitments
 from handlers.door import Turn, door
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ def menu_role(role: Role) -> str:
 @door()
 async def start_command(turn: Turn) -> None:
     """Welcome, in the words of the caller's role, with the main menu; a deep link may open a flow."""
+    if turn.args and turn.args[0].startswith(texts.DEEP_LINK_UNKEPT):
+        # The public commitment page's 举报未兑现 link: t.me/<bot>?start=ru_<commitment id or ref>.
+        await commitments.report_unkept_from_link(turn, turn.args[0][len(texts.DEEP_LINK_UNKEPT):])
+        return
     role = menu_role(turn.actor.role)
     draft = await drafts.current_draft(session=turn.session, account_id=turn.actor.account_id)
     message = texts.WELCOME[role]

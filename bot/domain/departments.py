@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from nlp import DepartmentEntry
 SAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "departments.csv"
 KINDS = {"municipal", "district", "bureau", "township", "street", "enterprise"}
 COLUMNS = ("code", "name", "kind", "parent", "region", "aliases")
+# Optional column: the 统一社会信用代码 (18 characters, GB 32100-2015), published in the open-data feed.
+CREDIT_CODE_COLUMN = "credit_code"
+CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
 
 
 @dataclass
@@ -25,6 +29,7 @@ class DirectoryRow:
     parent: str | None
     region: str
     aliases: list[str] = field(default_factory=list)
+    credit_code: str | None = None
 
 
 @dataclass
@@ -68,7 +73,11 @@ def _directory_rows(table: Table) -> tuple[list[DirectoryRow], list[str]]:
             errors.append(f"第 {line} 行：region 不能为空")
         seen.add(code)
         aliases = [a.strip() for a in (record["aliases"] or "").split("|") if a.strip()]
-        rows.append(DirectoryRow(code, name, kind, (record["parent"] or "").strip() or None, region, aliases))
+        credit_code = (record.get(CREDIT_CODE_COLUMN) or "").strip().upper() or None
+        if credit_code is not None and not CREDIT_CODE.fullmatch(credit_code):
+            errors.append(f"第 {line} 行：统一社会信用代码 {credit_code!r} 不是 18 位有效格式")
+        rows.append(DirectoryRow(code, name, kind, (record["parent"] or "").strip() or None, region, aliases,
+                                 credit_code))
     for row in rows:
         if row.parent and row.parent not in seen:
             errors.append(f"code {row.code}：上级 {row.parent} 不在文件中")
@@ -96,6 +105,7 @@ async def import_directory(*, session: AsyncSession, raw: bytes) -> ImportReport
             report.updated += 1
         department.name, department.kind = row.name, row.kind
         department.parent_code, department.region = row.parent, row.region
+        department.credit_code = row.credit_code
         wanted = dict.fromkeys(row.aliases)
         department.aliases = [a for a in department.aliases if a.alias in wanted] + [
             DepartmentAlias(alias=alias)

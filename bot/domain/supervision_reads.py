@@ -113,6 +113,20 @@ def require_decidable(actor: Actor, commitment: Commitment) -> None:
         raise NotFound("commitment_not_found", ref=commitment.ref or "")
 
 
+async def commitment_by_key(*, session: AsyncSession, actor: Actor, key: str) -> Commitment:
+    """A register commitment by id or reference (the web page's deep link), if the actor may see it."""
+    from bot.domain.commitments import normalize_commitment_ref
+
+    key = key.strip()
+    if key.isascii() and key.isdigit() and len(key) <= 12:
+        return await visible_commitment(session=session, actor=actor, commitment_id=int(key))
+    ref = normalize_commitment_ref(key)
+    commitment = await session.scalar(select(Commitment).where(Commitment.ref == ref)) if ref else None
+    if commitment is None or not may_view_commitment(commitment, actor):
+        raise NotFound("commitment_not_found", ref=key[:32])
+    return commitment
+
+
 async def visible_commitment(*, session: AsyncSession, actor: Actor, commitment_id: int) -> Commitment:
     """A register commitment by id (举报未兑现 button), if the actor may see it."""
     commitment = await session.get(Commitment, commitment_id)

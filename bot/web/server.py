@@ -46,8 +46,10 @@ STATE = web.AppKey("state", dict)
 
 # --- the aiohttp application -------------------------------------------------------------------
 
-def web_app(application: Application, *, webhook_path: str | None = None, secret: str = "") -> web.Application:
-    """/healthz, /metrics and, with a path, the webhook endpoint (which refuses to run without a secret)."""
+def web_app(application: Application, *, webhook_path: str | None = None, secret: str = "",
+            pages: bool = False) -> web.Application:
+    """/healthz, /metrics and, with a path, the webhook endpoint (which refuses to run without a secret);
+    with `pages`, the public disclosure pages, the open-data feed and the dashboard (bot/web/site.py)."""
     app = web.Application(client_max_size=1 << 20)
     app[APPLICATION] = application
     app[STATE] = {"stopping": False, "secret": secret}
@@ -57,6 +59,10 @@ def web_app(application: Application, *, webhook_path: str | None = None, secret
         if not secret:
             raise ValueError("the webhook needs a secret token (CHENGXIN_WEBHOOK_SECRET)")
         app.router.add_post(webhook_path, webhook)
+    if pages:
+        from bot.web.site import mount
+
+        mount(app, application)
     return app
 
 
@@ -257,7 +263,7 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     webhook_url = settings.webhook_url
-    port = settings.port or (8443 if webhook_url else None)
+    port = settings.port or (8443 if webhook_url else settings.web_port if settings.web_enabled else None)
     runner: web.AppRunner | None = None
     site_app: web.Application | None = None
     poller: Poller | None = None
@@ -269,7 +275,8 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
         await application.start()
         if port is not None:
             path = (urlparse(webhook_url).path or "/") if webhook_url else None
-            site_app = web_app(application, webhook_path=path, secret=settings.secret_token)
+            site_app = web_app(application, webhook_path=path, secret=settings.secret_token,
+                               pages=settings.web_enabled)
             runner = web.AppRunner(site_app, access_log=None, shutdown_timeout=30)
             await runner.setup()
             await web.TCPSite(runner, settings.listen, port).start()

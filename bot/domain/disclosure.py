@@ -1,0 +1,399 @@
+"""Public reads (信用公示): published dishonesty records, the public commitment register, department scores.
+
+What anyone may see without logging in, for the public web pages and the open-data feed. Nothing here
+returns a person: record summaries and commitment texts pass through the one masking function
+(`masked_for_officials`, which is `nlp.pii.mask_pii` plus the complainant's own names), and no
+complainant, official or supervisor is named.
+
+Which records are public is policy ([disclosure] in bot/data/policy.toml, docs/open-data.md):
+- revoked records (objection upheld, 异议成立) are never public;
+- records older than `public_years` leave the page (公示期);
+- `repaired` (信用修复), `tolerated` (the case was later closed as 容错纠错) and `objection_pending`
+  (异议处理中) are each "mark" (public, with the status and the rule named) or "hide".
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, joinedload, lazyload
+
+from bot.db.models import Account, Case, Commitment, CommitmentVersion, Department, DishonestyRecord
+from bot.domain.cases import masked_for_officials
+from bot.domain.commitments import PUBLIC_STATES
+from bot.domain.roles import Actor, Role
+from bot.domain.scope import commitments_clause
+from bot.domain.scores import DepartmentScore, department_scores, ranking
+from bot.domain.stats import Period, month_period
+from bot.policy import Policy
+from nlp.pii import mask_pii
+
+# Public reads never need a department's aliases (selectin-loaded by default: a query per page).
+_NO_ALIASES = lazyload(Department.aliases)
+_COMMITMENT_DEPARTMENT = joinedload(Commitment.department).lazyload(Department.aliases)
+
+# The public: a citizen without an account, as the scope function knows them.
+PUBLIC = Actor(Role.CITIZEN)
+
+# Public status of a record (the codes the feed publishes; labels in bot/web/texts_web.py).
+RECTIFYING, RECTIFIED, REPAIRED, OBJECTION = "rectifying", "rectified", "repaired", "objection"
+NEVER_PUBLIC = ("revoked",)
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    id: int
+    department_id: int
+    department: str
+    department_code: str
+    credit_code: str | None
+    region: str
+    domain: str
+    recorded_on: date
+    summary: str
+    status: str
+    rule: str | None  # the [disclosure] key that decided how it is shown, when one did
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    key: str
+    setting: str
+    hidden: int
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    items: list[PublicRecord]
+    total: int
+    page: int
+    per_page: int
+    rules: list[RuleCount] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    department_id: int | None = None
+    domain: str | None = None
+    year: int | None = None
+
+
+def _tolerated() -> ColumnElement[bool]:
+    """The record's case was closed as 容错纠错: a lookup in the few tolerated cases (partial index
+    ix_cases_tolerated, migration 0012), never a join over every case."""
+    return DishonestyRecord.case_id.in_(select(Case.id).where(Case.outcome == "tolerated"))
+
+
+def published_clause(policy: Policy, now: datetime) -> ColumnElement[bool]:
+    """Records the public may see, by the [disclosure] rules; conditions on the records table only."""
+    conditions = [DishonestyRecord.status.not_in(NEVER_PUBLIC),
+                  DishonestyRecord.created_at >= now - timedelta(days=365 * policy.disclose_years)]
+    if policy.disclose_repaired == "hide":
+        conditions.append(DishonestyRecord.status != "repaired")
+    if policy.disclose_objection_pending == "hide":
+        conditions.append(DishonestyRecord.status != "objection_pending")
+    if policy.disclose_tolerated == "hide":
+        conditions.append(or_(DishonestyRecord.case_id.is_(None), ~_tolerated()))
+    return and_(*conditions)
+
+
+def _filter_clause(flt: RecordFilter, tz) -> list:
+    out = []
+    if flt.department_id is not None:
+        out.append(DishonestyRecord.department_id == flt.department_id)
+    if flt.domain:
+        out.append(DishonestyRecord.domain == flt.domain)
+    if flt.year is not None:
+        start = datetime(flt.year, 1, 1, tzinfo=tz)
+        out.append(and_(DishonestyRecord.created_at >= start, DishonestyRecord.created_at < start.replace(year=flt.year + 1)))
+    return out
+
+
+def public_status(record_status: str, case_status: str | None, tolerated: bool, policy: Policy) -> tuple[str, str | None]:
+    """The status the public sees, and the rule that decided it (None: no rule needed)."""
+    if tolerated:
+        base = REPAIRED if record_status == "repaired" else RECTIFIED
+        return base, "tolerated"
+    if record_status == "objection_pending":
+        return OBJECTION, "objection_pending"
+    if record_status == "repaired":
+        return REPAIRED, "repaired"
+    if record_status == "repair_pending" or case_status == "closed":
+        return RECTIFIED, None
+    return RECTIFYING, None
+
+
+def _mask(text: str, complainant: Account | None) -> str:
+    return masked_for_officials(text, complainant) if complainant is not None else mask_pii(text)
+
+
+async def published_records(*, session: AsyncSession, policy: Policy, now: datetime, tz, flt: RecordFilter,
+                            page: int = 1, per_page: int = 50, with_rules: bool = True) -> RecordPage:
+    """One page of the published records, newest first, and how many each [disclosure] rule withheld."""
+    case_alias = aliased(Case)
+    complainant = aliased(Account)
+    published = published_clause(policy, now)
+    filters = _filter_clause(flt, tz)
+    total = await session.scalar(select(func.count(DishonestyRecord.id)).where(published, *filters)) or 0
+    order = (DishonestyRecord.created_at.desc(), DishonestyRecord.id.desc())
+    # The page's ids from the records alone (an index range), then only those rows with their joins.
+    ids = list((await session.scalars(select(DishonestyRecord.id).where(published, *filters).order_by(*order)
+                                      .offset((page - 1) * per_page).limit(per_page))).all())
+    rows = (await session.execute(
+        select(DishonestyRecord, Department, case_alias.status, case_alias.outcome, complainant)
+        .join(Department, Department.id == DishonestyRecord.department_id)
+        .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
+        .outerjoin(complainant, complainant.id == case_alias.complainant_id)
+        .where(DishonestyRecord.id.in_(ids))
+        .options(lazyload(DishonestyRecord.department), _NO_ALIASES, lazyload(complainant.department))
+        .order_by(*order)
+    )).all() if ids else []
+    items = []
+    for record, department, case_status, outcome, person in rows:
+        status, rule = public_status(record.status, case_status, outcome == "tolerated", policy)
+        items.append(PublicRecord(
+            id=record.id, department_id=department.id, department=department.name, department_code=department.code,
+            credit_code=department.credit_code, region=department.region, domain=record.domain,
+            recorded_on=record.created_at.astimezone(tz).date(), summary=_mask(record.summary, person),
+            status=status, rule=rule, updated_at=record.decided_at or record.created_at,
+        ))
+    rules: list[RuleCount] = []
+    if with_rules:
+        rules = await _rule_counts(session, policy, now, filters)
+    return RecordPage(items, total, page, per_page, rules)
+
+
+async def _rule_counts(session: AsyncSession, policy: Policy, now: datetime, filters: list) -> list[RuleCount]:
+    """For each [disclosure] rule, how many records (within the filter) it took off the page: one pass."""
+    expired = DishonestyRecord.created_at < now - timedelta(days=365 * policy.disclose_years)
+    shown = DishonestyRecord.status.not_in(NEVER_PUBLIC)
+    rules = {
+        "repaired": (policy.disclose_repaired, and_(shown, ~expired, DishonestyRecord.status == "repaired")),
+        "objection_pending": (policy.disclose_objection_pending,
+                              and_(shown, ~expired, DishonestyRecord.status == "objection_pending")),
+        "tolerated": (policy.disclose_tolerated, and_(shown, ~expired, _tolerated())),
+        "public_years": (str(policy.disclose_years), and_(shown, expired)),
+        "revoked": ("hide", DishonestyRecord.status.in_(NEVER_PUBLIC)),
+    }
+    counted = [key for key, (setting, _) in rules.items() if setting != "mark"]
+    values = (await session.execute(
+        select(*[func.coalesce(func.sum(case((rules[key][1], 1), else_=0)), 0) for key in counted])
+        .select_from(DishonestyRecord)
+        .where(*filters))).one()
+    hidden = dict(zip(counted, values))
+    return [RuleCount(key, setting, int(hidden.get(key, 0))) for key, (setting, _) in rules.items()]
+
+
+async def record_years(*, session: AsyncSession, tz) -> list[int]:
+    """Years that have records, newest first (for the year filter)."""
+    first, last = (await session.execute(
+        select(func.min(DishonestyRecord.created_at), func.max(DishonestyRecord.created_at)))).one()
+    if first is None:
+        return []
+    return list(range(last.astimezone(tz).year, first.astimezone(tz).year - 1, -1))
+
+
+async def public_departments(*, session: AsyncSession) -> list:
+    """Every active department as a light row (id, code, name, region, credit_code), by code."""
+    return list((await session.execute(
+        select(Department.id, Department.code, Department.name, Department.region, Department.credit_code)
+        .where(Department.active.is_(True)).order_by(Department.code))).all())
+
+
+async def department_by_code(*, session: AsyncSession, code: str) -> Department | None:
+    return await session.scalar(select(Department).where(Department.code == code, Department.active.is_(True))
+                                .options(_NO_ALIASES))
+
+
+# --- the public commitment register (承诺公开) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicVersion:
+    version: int
+    content: str
+    due_on: date
+    amount: Decimal | None
+    reason: str | None
+    decided_on: date | None
+
+
+@dataclass(frozen=True)
+class PublicCommitment:
+    id: int
+    ref: str
+    department_id: int
+    department: str
+    department_code: str
+    credit_code: str | None
+    domain: str | None
+    content: str
+    source: str | None
+    due_on: date
+    amount: Decimal | None
+    status: str
+    version: int
+    fulfilment: str | None
+    fulfilled_on: date | None
+    registered_on: date
+    updated_at: datetime
+    versions: list[PublicVersion] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CommitmentPage:
+    items: list[PublicCommitment]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def public_commitments_clause() -> ColumnElement[bool]:
+    """The public part of the register, as the scope function gives it to anyone."""
+    return and_(Commitment.ref.is_not(None), commitments_clause(PUBLIC, public_states=PUBLIC_STATES))
+
+
+async def public_commitments(*, session: AsyncSession, tz, department_id: int | None = None,
+                             status: str | None = None, page: int = 1, per_page: int = 50,
+                             with_versions: bool = True) -> CommitmentPage:
+    conditions = [public_commitments_clause()]
+    if department_id is not None:
+        conditions.append(Commitment.department_id == department_id)
+    if status:
+        conditions.append(Commitment.status == status)
+    total = await session.scalar(select(func.count(Commitment.id)).where(*conditions)) or 0
+    rows = (await session.scalars(
+        select(Commitment).where(*conditions).options(_COMMITMENT_DEPARTMENT).order_by(Commitment.due_on.desc(), Commitment.id.desc())
+        .offset((page - 1) * per_page).limit(per_page))).unique().all()
+    versions: dict[int, list[PublicVersion]] = {}
+    if with_versions and rows:
+        for v in (await session.scalars(
+                select(CommitmentVersion).where(CommitmentVersion.commitment_id.in_([c.id for c in rows]),
+                                                CommitmentVersion.state == "approved")
+                .order_by(CommitmentVersion.commitment_id, CommitmentVersion.version))).all():
+            versions.setdefault(v.commitment_id, []).append(PublicVersion(
+                v.version, mask_pii(v.content), v.due_on, v.amount, mask_pii(v.reason) if v.reason else None,
+                v.decided_at.astimezone(tz).date() if v.decided_at else None))
+    return CommitmentPage([_public_commitment(c, tz, versions.get(c.id, [])) for c in rows], total, page, per_page)
+
+
+async def public_commitment(*, session: AsyncSession, tz, key: str) -> PublicCommitment | None:
+    """One public commitment by id or reference (CN-2026-0001)."""
+    condition = Commitment.id == int(key) if key.isdigit() else Commitment.ref == key.upper()
+    found = await session.scalar(select(Commitment).where(condition, public_commitments_clause())
+                                 .options(_COMMITMENT_DEPARTMENT))
+    if found is None:
+        return None
+    versions = [PublicVersion(v.version, mask_pii(v.content), v.due_on, v.amount,
+                              mask_pii(v.reason) if v.reason else None,
+                              v.decided_at.astimezone(tz).date() if v.decided_at else None)
+                for v in (await session.scalars(
+                    select(CommitmentVersion).where(CommitmentVersion.commitment_id == found.id,
+                                                    CommitmentVersion.state == "approved")
+                    .order_by(CommitmentVersion.version))).all()]
+    return _public_commitment(found, tz, versions)
+
+
+def _public_commitment(c: Commitment, tz, versions: list[PublicVersion]) -> PublicCommitment:
+    return PublicCommitment(
+        id=c.id, ref=c.ref, department_id=c.department_id, department=c.department.name,
+        department_code=c.department.code, credit_code=c.department.credit_code, domain=c.domain,
+        content=mask_pii(c.content), source=mask_pii(c.source) if c.source else None, due_on=c.due_on,
+        amount=c.amount, status=c.status, version=c.version,
+        fulfilment=mask_pii(c.fulfilment_note) if c.fulfilment_note else None,
+        fulfilled_on=c.fulfilled_at.astimezone(tz).date() if c.fulfilled_at else None,
+        registered_on=c.created_at.astimezone(tz).date(),
+        updated_at=max(t for t in (c.created_at, c.decided_at, c.fulfilled_at, c.fulfilment_reported_at) if t),
+        versions=versions,
+    )
+
+
+@dataclass(frozen=True)
+class KeptRate:
+    """A department's commitments due in a month: kept on time, kept late, broken, still open."""
+
+    on_time: int = 0
+    late: int = 0
+    broken: int = 0
+    open: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        decided = self.on_time + self.late + self.broken
+        return self.on_time / decided if decided else None
+
+
+async def kept_by_month(*, session: AsyncSession, department_id: int, start: date, end: date) -> dict[str, KeptRate]:
+    """Per month (YYYY-MM of the due date) in [start, end], as commitments.fulfilment_rates counts them."""
+    from bot.db.models import Obligation
+
+    rows = (await session.execute(
+        select(Commitment.due_on, Commitment.status, Obligation.state)
+        .join(Obligation, (Obligation.commitment_id == Commitment.id) & Obligation.state.not_in(("extended", "cancelled")))
+        .where(Commitment.department_id == department_id, Commitment.due_on >= start, Commitment.due_on <= end)
+    )).all()
+    counts: dict[str, list[int]] = {}
+    for due_on, status, state in rows:
+        c = counts.setdefault(f"{due_on:%Y-%m}", [0, 0, 0, 0])
+        c[0] += state == "met"
+        c[1] += state == "missed" and status == "fulfilled"
+        c[2] += status == "broken"
+        c[3] += state == "open"
+    return {month: KeptRate(*c) for month, c in counts.items()}
+
+
+# --- department scores by month (部门诚信评价) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthScores:
+    period: Period
+    ranked: list[tuple[int, DepartmentScore]]
+    computed_at: float
+
+
+class ScoreCache:
+    """Scores of every department per month, kept `ttl` seconds: the public pages and the feed show them
+    to anyone, and one month's computation over a million cases takes a few hundred milliseconds."""
+
+    def __init__(self, ttl: float = 600.0) -> None:
+        self.ttl = ttl
+        self._months: dict[str, MonthScores] = {}
+
+    async def month(self, *, session: AsyncSession, period: Period, now: datetime, calendar,
+                    fresh: bool = False) -> MonthScores:
+        found = self._months.get(period.month_key)
+        if not fresh and found is not None and _time.monotonic() - found.computed_at < self.ttl:
+            return found
+        scores = await department_scores(session=session, period=period, now=now, region=None, calendar=calendar)
+        found = MonthScores(period, ranking(scores), _time.monotonic())
+        self._months[period.month_key] = found
+        return found
+
+    def clear(self) -> None:
+        self._months.clear()
+
+
+def recent_months(today: date, tz, count: int) -> list[Period]:
+    return month_period(today.year, today.month, tz).months_back(count)
+
+
+__all__ = [
+    "CommitmentPage", "MonthScores", "PUBLIC", "PublicCommitment", "PublicRecord", "RecordFilter", "RecordPage",
+    "ScoreCache", "department_by_code", "public_commitment", "public_commitments", "public_departments",
+    "public_status", "published_clause", "published_records", "record_years", "recent_months",
+]
