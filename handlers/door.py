@@ -53,8 +53,10 @@ _ROLE_REFUSALS = {Role.OFFICIAL: "not_official", Role.SUPERVISOR: "not_superviso
 
 
 def _role_refusal(roles: Collection[Role]) -> str:
-    """The refusal for a caller without the role: what they lack when it is one role, else plain forbidden."""
+    """The refusal for a caller without the role: what they lack (one role, or staff), else plain forbidden."""
     allowed = set(roles)
+    if allowed == STAFF:
+        return "staff_only"
     return _ROLE_REFUSALS.get(allowed.pop(), "forbidden") if len(allowed) == 1 else "forbidden"
 
 
