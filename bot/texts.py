@@ -796,6 +796,8 @@ WB_TOTAL = "合计"
 # Charts: Chinese when a CJK font is available, else ASCII with domain codes
 CHART_TITLE_DOMAINS = ("各领域新增案件（按月）", "New cases by domain per month")
 CHART_TITLE_BACKLOG = ("月末在办案件", "Open cases at month end")
+# Characters kept in the shipped chart font besides the titles and domain labels (tools/subset_chart_font.py).
+CHART_EXTRA_CHARACTERS = "年月日件数新增办结在办逾期合计（）：、，。·—～"
 
 REFUSALS.update({
     "bad_period": BAD_PERIOD,

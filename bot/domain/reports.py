@@ -2,8 +2,9 @@
 
 Workbooks are written with openpyxl's write-only mode: rows stream from the database (yield_per)
 into the sheet and out to a temporary file, so memory stays flat however many rows a month has.
-Charts are matplotlib (Agg, no display) PNGs; a CJK font is used when one is installed (or bundled
-under bot/data/fonts/), otherwise the charts are labelled in ASCII with domain codes.
+Charts are matplotlib (Agg, no display) PNGs in Chinese: the package ships a subset of Noto Sans CJK SC
+(bot/data/fonts/, SIL OFL 1.1, made by tools/subset_chart_font.py), registered with matplotlib's font manager
+at the first chart; only if that file were missing and no CJK font installed would they fall back to ASCII.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from bot.domain.workdays import WorkCalendar
 
 TELEGRAM_DOCUMENT_LIMIT = 50 * 1024 * 1024
 FONT_DIR = Path(__file__).resolve().parent.parent / "data" / "fonts"
+# The shipped subset of Noto Sans CJK SC (SIL OFL 1.1, licence beside it), made by tools/subset_chart_font.py.
+CHART_FONT_FAMILY = "Chengxin Chart Sans SC"
+CHART_FONT_FILE = FONT_DIR / "ChengxinChartSansSC-Regular.otf"
 CJK_FONT_NAMES = (
     "Noto Sans CJK SC", "Noto Sans SC", "Noto Serif CJK SC", "Source Han Sans SC", "Source Han Sans CN",
     "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB",
@@ -304,9 +308,17 @@ def report_filename(period: Period, region: str | None = None) -> str:
 # --- charts --------------------------------------------------------------------------------------
 
 
+def chart_characters() -> set[str]:
+    """Every character a chart may draw: titles, domain labels (legend), month keys and numbers (ASCII)."""
+    strings = [*texts.CHART_TITLE_DOMAINS, *texts.CHART_TITLE_BACKLOG, *texts.DOMAIN_LABELS.values(),
+               *texts.CHART_EXTRA_CHARACTERS]
+    return {ch for s in strings for ch in s} | {chr(c) for c in range(0x20, 0x7F)}
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The family name of an installed (or bundled) font that can draw Chinese, if any."""
+    """The family name of the shipped chart font (registered with matplotlib's font manager on first use),
+    or else of an installed font that can draw Chinese; None only when neither is there."""
     from matplotlib import font_manager
 
     if FONT_DIR.is_dir():
@@ -326,6 +338,7 @@ def _render(trend: Trend, font: str | None) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     chinese = font is not None
     rc = {"font.family": [font, "DejaVu Sans"]} if chinese else {}
@@ -340,6 +353,7 @@ def _render(trend: Trend, font: str | None) -> bytes:
             domains_axes.bar(positions, values, bottom=bottom, label=name)
             bottom = [a + b for a, b in zip(bottom, values)]
         domains_axes.set_xticks(positions, labels, fontsize=8)
+        domains_axes.margins(y=0.25)  # room for the legend above the tallest bar
         domains_axes.set_title(texts.CHART_TITLE_DOMAINS[0 if chinese else 1], fontsize=10)
         if trend.by_domain:
             domains_axes.legend(fontsize=7, loc="upper left", ncols=2)
@@ -347,7 +361,10 @@ def _render(trend: Trend, font: str | None) -> bytes:
         for x, y in zip(positions, trend.open_at_end):
             backlog_axes.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
         backlog_axes.set_xticks(positions, labels, fontsize=8)
+        backlog_axes.margins(y=0.15)
         backlog_axes.set_ylim(bottom=0)
+        for axes in (domains_axes, backlog_axes):  # counts: whole numbers only on the y axis
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         backlog_axes.set_title(texts.CHART_TITLE_BACKLOG[0 if chinese else 1], fontsize=10)
         figure.tight_layout()
         buffer = io.BytesIO()
