@@ -99,7 +99,7 @@ COMMAND_TEXTS = {
     "supplement": ("补充材料：/supplement 编号", "/supplement 编号 [内容]：为办理中的投诉补充说明或证据"),
     "withdraw": ("撤回投诉：/withdraw 编号", "/withdraw 编号：撤回投诉"),
     "cancel": ("放弃正在填写的投诉", "/cancel：放弃正在填写的内容"),
-    "commitments": ("承诺公开：/commitments [关键词]", "/commitments [部门或关键词]：政府承诺台账（督办可用 overdue、rate）"),
+    "commitments": ("承诺公开：/commitments [关键词]", "/commitments [部门或关键词]：政府承诺台账（督办可用 overdue、rate [时间段]，默认今年）"),
     "commitment": ("承诺详情：/commitment 承诺编号", "/commitment 承诺编号：承诺详情与版本记录"),
     "bind": ("绑定承办人：/bind 邀请码", "/bind 邀请码：用督办部门提供的邀请码绑定身份"),
     "tasks": ("本部门待办", "/tasks：本部门待办案件，按最近期限排序"),
@@ -130,9 +130,9 @@ COMMAND_TEXTS = {
     "broken": ("承诺未兑现：/broken 编号", "/broken 编号 [说明]：确认承诺未兑现，记入失信记录"),
     "kept": ("确认兑现：/kept 承诺编号", "/kept 承诺编号：确认台账承诺已兑现"),
     "overdue": ("逾期事项", "/overdue：逾期事项（按部门，工作日计）"),
-    "stats": ("统计：/stats [时间段]", "/stats [时间段]：统计与存量增量（附图表）"),
-    "report": ("月度报表：/report [月份]", "/report [月份]：月度排查报表（Excel）"),
-    "score": ("诚信评价：/score [部门]", "/score [部门]：政务诚信评价得分；/score formula 查看计分办法"),
+    "stats": ("统计：/stats [时间段]", "/stats [时间段]：统计与存量增量（附图表）；时间段如 上个月、本季度、2026年11月、2026-11..2026-12"),
+    "report": ("月度报表：/report [月份]", "/report [月份]：月度排查报表（Excel）；月份如 上个月、2026年11月、11月"),
+    "score": ("诚信评价：/score [部门]", "/score [部门] [时间段]：政务诚信评价得分；/score formula 查看计分办法"),
 }
 HELP_HEADERS = {
     "citizen": "<b>如何使用</b>",
@@ -624,8 +624,14 @@ COMMITMENT_REF = "承诺#{id}"
 # /case extras and the monthly review (按月排查). Appended as one block; nothing above is changed in place.
 
 PERIOD_EXAMPLE = "例如 <code>2026-11</code>（月份）或 <code>2026-11-01..2026-11-30</code>（起止日期）"
-BAD_PERIOD = "无法识别时间段“{value}”。请写月份或起止日期，" + PERIOD_EXAMPLE + "。"
-BAD_MONTH = "无法识别月份“{value}”。请写成 <code>/report 2026-11</code> 这样的年-月格式。"
+# The forms bot.domain.periods.parse_period accepts (every command that takes a period).
+MONTH_FORMS = "<code>本月</code>、<code>上月</code>（<code>上个月</code>）、<code>2026-11</code>、<code>2026年11月</code>、<code>11月</code>"
+PERIOD_FORMS = (
+    MONTH_FORMS + "、<code>本季度</code>、<code>上季度</code>、<code>今年</code>、<code>去年</code>、<code>2026</code>、"
+    "<code>2026-11..2026-12</code>（连续几个月）、<code>2026-11-01..2026-11-30</code>（起止日期，最长一年）"
+)
+BAD_PERIOD = "无法识别时间段“{value}”。可以写：" + PERIOD_FORMS + "。"
+BAD_MONTH = "无法识别月份“{value}”。月度报表按月生成，可以写：" + MONTH_FORMS + "。"
 UNKNOWN_SCORE_DEPARTMENT = (
     "没有找到部门“{query}”。请写部门代码、全称或常用简称，例如 <code>/score 市财政局</code>；"
     "不写部门则显示全部部门排名。"
