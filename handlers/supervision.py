@@ -34,6 +34,7 @@ from bot.domain.roles import Role
 from bot.domain.scores import (
     ON_TIME_WEIGHT, OVERDUE_CAP, OVERDUE_PER_DAY, RECORD_CAP, RECORD_POINTS, RECORD_WEIGHTS,
     REOPEN_WEIGHT, SATISFACTION_VALUES, SATISFACTION_WEIGHT, DepartmentScore, department_scores, ranking,
+    standings,
 )
 from bot.domain.stats import (
     CaseFilter, Period, looks_like_period, overdue_by_department, parse_month, parse_period, period_stats,
@@ -530,7 +531,10 @@ def formula_text() -> str:
         repaired=RECORD_WEIGHTS["repaired"], record_points=RECORD_POINTS, record_cap=RECORD_CAP)
 
 
-def score_detail(score: DepartmentScore, period: Period) -> str:
+def score_detail(score: DepartmentScore, period: Period, rank: int | None = None, ranked: int = 0) -> str:
+    """One department's score with its deductions and rank; 不参与排名 when it has nothing to judge."""
+    if rank is None:
+        return texts.SCORE_NOT_RANKED_DETAIL.format(department=texts.esc(score.name), period=period.label)
     d = score.deductions
     return texts.SCORE_DETAIL.format(
         department=texts.esc(score.name), period=period.label, score=f"{score.score:g}",
@@ -542,7 +546,8 @@ def score_detail(score: DepartmentScore, period: Period) -> str:
         basic=score.ratings.get("basically_satisfied", 0), unsatisfied=score.ratings.get("unsatisfied", 0),
         satisfaction=texts.percent(score.satisfaction_index), d_satisfaction=f"{d['satisfaction']:g}",
         records_full=score.substantiated_records, records_repaired=score.records.get("repaired", 0),
-        records_revoked=score.records.get("revoked", 0), d_records=f"{d['records']:g}")
+        records_revoked=score.records.get("revoked", 0), d_records=f"{d['records']:g}") \
+        + texts.SCORE_RANK_LINE.format(rank=rank, ranked=ranked)
 
 
 @door(roles=SUPERVISORS)
@@ -563,13 +568,16 @@ async def score_command(turn: Turn) -> None:
                                                  refuse_outside=True)
         if not departments:
             raise DomainError("score_department_not_found", query=query[:64])
-    scores = await department_scores(
-        session=turn.session, period=period, now=turn.now, region=region, calendar=svc.deadlines.calendar,
-        department_ids=[d.id for d in departments[:3]] if departments else None)
-    if departments:
-        turn.reply("\n\n".join(score_detail(s, period) for s in scores))
-        return
+    # One computation: every department in scope, so a department's rank is the one the ranking shows.
+    scores = await department_scores(session=turn.session, period=period, now=turn.now, region=region,
+                                     calendar=svc.deadlines.calendar)
     ranked = ranking(scores)
+    if departments:
+        ranks = standings(scores)
+        wanted = {d.id for d in departments[:3]}
+        turn.reply("\n\n".join(score_detail(s, period, ranks[s.department_id], len(ranked))
+                                for s in scores if s.department_id in wanted))
+        return
     if not ranked:
         turn.reply(texts.SCORE_NO_ACTIVITY.format(period=period.label, region=region_note(region)))
         return

@@ -25,7 +25,7 @@ from bot import texts
 from bot.db.models import Account, Case, Department, DishonestyRecord, Obligation, ReportRead
 from bot.domain.lifecycle import OPEN_STATUSES
 from bot.domain.roles import Role
-from bot.domain.scores import DepartmentScore, department_scores
+from bot.domain.scores import DepartmentScore, department_scores, standings
 from bot.domain.stats import (
     CLOCK_OPEN,
     Period,
@@ -157,15 +157,17 @@ def _rate(value: float | None):
     return None if value is None else round(value, 4)
 
 
-def _score_row(score: DepartmentScore, counts: dict[str, int]) -> list:
+def _score_row(score: DepartmentScore, counts: dict[str, int], rank: int | None) -> list:
+    """A department's row; one without anything to judge is 不参与排名 (no score, no grade), as in /score."""
     d = score.deductions
+    verdict = [score.score, texts.GRADE_LABELS[score.grade], rank] if rank is not None \
+        else [None, texts.NOT_RANKED, None]
     return [
         score.code, score.name, score.region, counts.get("new", 0), counts.get("closed", 0), counts.get("open", 0),
         counts.get("overdue", 0), counts.get("arrears", 0), score.met, score.missed, _rate(score.on_time_rate), score.overdue_working_days,
         score.closings, score.reopens, _rate(score.reopen_rate), score.rated, _rate(score.satisfaction_index),
         score.substantiated_records, score.records.get("repaired", 0),
-        d["on_time"], d["overdue"], d["reopen"], d["satisfaction"], d["records"], score.score,
-        texts.GRADE_LABELS[score.grade],
+        d["on_time"], d["overdue"], d["reopen"], d["satisfaction"], d["records"], *verdict,
     ]
 
 
@@ -241,10 +243,11 @@ async def monthly_review(
 
     sheet = workbook.create_sheet(texts.SHEET_DEPARTMENTS)
     sheet.append(list(texts.WB_DEPARTMENT_HEADERS))
+    ranks = standings(scores)
     for score in sorted(scores, key=lambda s: s.code):
         counts_of = counts.get(score.department_id, {})
         if score.active or counts_of:
-            sheet.append(_score_row(score, counts_of))
+            sheet.append(_score_row(score, counts_of, ranks[score.department_id]))
 
     sheet = workbook.create_sheet(texts.SHEET_OVERDUE)
     sheet.append(list(texts.WB_OVERDUE_HEADERS))
@@ -264,7 +267,7 @@ async def monthly_review(
 
 async def department_workbook(
     *, session: AsyncSession, period: Period, now: datetime, department: Department, calendar: WorkCalendar,
-    score: DepartmentScore | None = None,
+    score: DepartmentScore | None = None, ranks: dict[int, int | None] | None = None,
 ) -> bytes | None:
     """One department's own sheet for its head: its figures, its overdue clocks and its records; None if empty."""
     if score is None:
@@ -283,7 +286,13 @@ async def department_workbook(
     sheet.append([texts.WB_GENERATED, texts.local_time(now, period.tz)])
     sheet.append(list(texts.WB_DEPARTMENT_HEADERS))
     if score is not None:
-        sheet.append(_score_row(score, counts))
+        rank = None
+        if score.active:  # its rank among the city's departments, as /score gives it
+            if ranks is None:
+                ranks = standings(await department_scores(session=session, period=period, now=now, region=None,
+                                                          calendar=calendar))
+            rank = ranks.get(department.id)
+        sheet.append(_score_row(score, counts, rank))
     sheet.append([])
     sheet.append([texts.SHEET_OVERDUE])
     sheet.append(list(texts.WB_OVERDUE_HEADERS))
