@@ -116,7 +116,7 @@ COMMAND_TEXTS = {
     "register": ("登记承诺台账：/register …", "/register 部门 | 期限 | 内容 | 来源 | 金额 | 公开：登记政府承诺"),
     "fulfilled": ("报告兑现：/fulfilled 承诺编号 说明", "/fulfilled 承诺编号 兑现情况：报告承诺已兑现"),
     "amend": ("变更承诺：/amend 承诺编号 字段 新值 / 理由", "/amend 承诺编号 字段 新值 / 理由：申请变更承诺"),
-    "cases": ("案件列表：/cases [筛选]", "/cases [状态] [领域] [部门] [overdue] [月份]：筛选案件"),
+    "cases": ("案件列表：/cases [筛选]", "/cases [状态] [领域] [部门] [逾期] [时间段]：筛选案件，如 /cases 待分派 债务 上个月"),
     "find": ("搜索案件：/find 关键词", "/find 关键词：按内容、编号或部门名称搜索案件"),
     "assign": ("分派：/assign 编号 部门", "/assign 编号 部门：分派案件（部门可写代码、全称或简称）"),
     "domain": ("更正领域：/domain 编号 领域", "/domain 编号 领域：更正案件领域（用于改进分类）"),
@@ -646,9 +646,11 @@ FIND_EMPTY = "没有找到与“{query}”相关的案件。可以换个关键�
 CASES_FILTER_HEADER = "<b>案件列表</b>{filters}（共 {total} 件，第 {page}/{pages} 页）\n"
 CASES_BAD_FILTER = (
     "没有“{status}”这种状态，也不是领域、部门或时间段。\n"
-    "用法：/cases [状态] [领域] [dept=部门] [overdue] [时间段] [页码]，例如 "
-    "<code>/cases in_progress 政府采购 dept=市财政局 overdue 2026-11</code>。\n"
-    "状态可选：{choices}；领域可写代码或中文名：{domains}。"
+    "用法：/cases [状态] [领域] [部门] [逾期] [时间段] [页码]，顺序不限，例如 "
+    "<code>/cases 办理中 采购 市财政局 逾期 上个月</code>。\n"
+    "状态可写：{statuses}；\n领域可写：{domains}；\n"
+    "部门写全称或简称（如 <code>市财政局</code>、<code>盐都区住建局</code>，也可写 <code>dept=部门</code>）；逾期写 <code>逾期</code>；\n"
+    "时间段可写：{periods}。"
 )
 CASES_FILTER_DEPT_NOT_FOUND = "没有找到部门“{query}”。例如 <code>/cases dept=市财政局</code>（可写代码、全称或常用简称）。"
 FILTER_OVERDUE = "有逾期期限"

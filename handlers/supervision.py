@@ -18,7 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import keyboards, texts
 from bot.db.models import Case, Department, Obligation
-from bot.domain import scope
+from bot.domain import filters, scope
 from bot.domain.errors import DomainError, Forbidden
 from bot.domain.ladder import working_days_left
 from bot.domain.lifecycle import TRANSITIONS, Status
@@ -348,7 +348,7 @@ async def _filtered_page(turn: Turn, flt: CaseFilter, page: int, department_name
 
 @door(roles=SUPERVISORS)
 async def cases_command(turn: Turn) -> None:
-    """/cases [status] [domain] [dept=部门] [overdue] [2026-11 | 2026-11-01..2026-11-30] [page]."""
+    """/cases [状态] [领域] [部门] [逾期] [时间段] [页码], in any order, in Chinese or codes (bot.domain.filters)."""
     tz = turn.svc.settings.tz
     status = domain = period = None
     department: Department | None = None
@@ -358,11 +358,11 @@ async def cases_command(turn: Turn) -> None:
         lowered = arg.lower()
         if arg.isascii() and arg.isdigit() and 1 <= len(arg) <= 6 and int(arg) >= 1:
             page = int(arg)
-        elif arg in STATUS_ORDER:
-            status = arg
-        elif arg in DOMAIN_BY_NAME:
-            domain = DOMAIN_BY_NAME[arg]
-        elif lowered in ("overdue", "逾期"):
+        elif filters.status_of(arg):
+            status = filters.status_of(arg)
+        elif filters.domain_of(arg):
+            domain = filters.domain_of(arg)
+        elif filters.is_overdue_word(arg):
             overdue = True
         elif lowered.startswith(("dept=", "部门=")):
             query = arg.split("=", 1)[1]
@@ -372,10 +372,13 @@ async def cases_command(turn: Turn) -> None:
             department = found[0]
         elif looks_like_period(arg):
             period = parse_period(arg, today=today_of(turn), tz=tz)
+        elif department is None and (found := await departments_in_scope(session=turn.session, actor=turn.actor,
+                                                                            query=arg)):
+            department = found[0]  # a department's name, code or alias (市财政局, 财政局, city-czj)
         else:
             turn.reply(texts.CASES_BAD_FILTER.format(
-                status=texts.esc(arg[:40]), choices="、".join(STATUS_ORDER),
-                domains="、".join(f"{code}（{label}）" for code, label in texts.DOMAIN_LABELS.items())))
+                status=texts.esc(arg[:40]), statuses=filters.accepted_statuses(),
+                domains=filters.accepted_domains(), periods=texts.PERIOD_FORMS))
             return
     flt = CaseFilter(status=status, domain=domain, department_id=department.id if department else None,
                      overdue=overdue, period=period)

@@ -25,6 +25,7 @@ from bot.domain.periods import (  # noqa: F401  (re-exported)
 from bot.domain.lifecycle import OPEN_STATUSES
 from bot.domain.roles import Actor
 from bot.domain.workdays import WorkCalendar
+from nlp.classifier import normalize_text
 
 
 
@@ -442,13 +443,17 @@ def _filter_conditions(flt: CaseFilter, now: datetime) -> list:
                                              Obligation.case_id.is_not(None))))
     for word in flt.words:
         pattern = _like(word)
+        folded = _like(normalize_text(word))
         named = select(Department.id).where(or_(
             Department.name.like(pattern, escape="\\"),
+            Department.name.like(folded, escape="\\"),
             Department.id.in_(select(DepartmentAlias.department_id)
                               .where(DepartmentAlias.alias.like(pattern, escape="\\"))),
         ))
+        # The text is matched folded on both sides (nlp.normalize_text: traditional -> simplified), against
+        # the stored column Case.text_search, so the scan costs what a plain LIKE on `text` did.
         conditions.append(or_(
-            Case.text.like(pattern, escape="\\"),
+            Case.text_search.like(folded, escape="\\"),
             func.upper(Case.ref).like(pattern.upper(), escape="\\"),
             Case.department_id.in_(named),
         ))
