@@ -296,7 +296,8 @@ CASE_DETAIL = (
     "投诉人：{complainant}（同意联系核实：{contact}）\n"
     "提交时间：{created}\n"
     "证据：{evidence} 份\n\n"
-    "<b>原文</b>\n{text}\n"
+    "<b>原文</b>\n{text}\n\n"
+    "{details}"
     "{supplements}"
     "\n<b>记录</b>\n{timeline}"
 )

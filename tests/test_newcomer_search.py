@@ -53,3 +53,17 @@ def test_the_vocabulary_covers_every_status_and_domain():
     assert set(DOMAIN_WORDS.values()) == set(texts.DOMAIN_LABELS)
     for label, code in (("街道", "township"), ("乡镇", "township"), ("PPP", "ppp"), ("判决", "judgment")):
         assert DOMAIN_WORDS.get(label) or DOMAIN_WORDS.get(label.lower()) == code
+
+
+async def test_supervisors_case_starts_with_its_heading_and_details_follow_the_text(sv):
+    """Item 8 of issue 15, the supervisor's /case: 案件 YC-… first; 补充信息 under the complaint's text."""
+    from tests.conftest import SUPERVISOR_ID
+
+    async with sv.session() as session:
+        case = await make_case(session, dept="city-czj", created=local(2026, 11, 9))
+        case.details = {"project": "办公设备采购", "amount": "38万元"}
+        await session.commit()
+    await sv.supervisor().send(f"/case {case.ref}")
+    view = [c.text for c in sv.request.messages_to(SUPERVISOR_ID) if case.ref in c.text][-1]
+    assert view.startswith(f"<b>案件 {case.ref}</b>")
+    assert view.index("<b>原文</b>") < view.index("<b>补充信息</b>") < view.index("<b>记录</b>")
