@@ -86,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def console(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.console import OUT_DIR, run_console
 
-    return asyncio.run(run_console(_settings()))
+    settings = _settings()
+    if problem := policy_problem(settings):  # the same one line as `chengxin run`
+        print(f"chengxin: {problem}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_console(settings, Path(args.out) if args.out else OUT_DIR))
 
 
 def classify(args: argparse.Namespace) -> int:
@@ -252,7 +256,10 @@ def parser() -> argparse.ArgumentParser:
     runner.add_argument("--secret-token", metavar="TOKEN",
                         help="webhook secret token (prefer CHENGXIN_WEBHOOK_SECRET: arguments show in ps)")
     runner.set_defaults(func=run)
-    commands.add_parser("console", help="try the bot in the terminal, no Telegram needed").set_defaults(func=console)
+    console_parser = commands.add_parser("console", help="try the bot in the terminal, no Telegram needed")
+    console_parser.add_argument("--out", help="folder for the charts and workbooks the bot sends "
+                                              "(default: ./chengxin-console-out)")
+    console_parser.set_defaults(func=console)
     classify_parser = commands.add_parser("classify", help="classify complaints from stdin, JSON lines out")
     classify_parser.add_argument("--departments", help="department directory CSV (default: the shipped sample)")
     classify_parser.set_defaults(func=classify)

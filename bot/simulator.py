@@ -27,6 +27,8 @@ BOT_USER = {"id": 700000001, "is_bot": True, "first_name": "诚信", "username":
 class ApiCall:
     method: str
     params: dict[str, Any]
+    # Uploaded files (sendPhoto, sendDocument): {field: (filename, bytes, mime type)}; the console saves them.
+    files: dict[str, Any] = field(default_factory=dict)
 
     @property
     def chat_id(self) -> int | None:
@@ -76,7 +78,8 @@ class LocalRequest(BaseRequest):
                          pool_timeout=None) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        call = ApiCall(api_method, params)
+        files = dict(request_data.multipart_data) if request_data and request_data.contains_files else {}
+        call = ApiCall(api_method, params, files)
         for fault in self.faults:
             injected = fault(call)
             if injected is not None:
