@@ -135,19 +135,24 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 def departments_import(args: argparse.Namespace) -> int:
     from bot.domain.departments import import_directory
+    from bot.progress import Bar
 
     raw = Path(args.file).read_bytes()
 
     async def work(db) -> int:
+        rows = max(0, raw.count(b"\n") - 1) or None
         async with db.session() as session:
-            report = await import_directory(session=session, raw=raw)
+            with Bar("导入部门", total=rows) as bar:
+                report = await import_directory(session=session, raw=raw, replace=args.replace,
+                                                progress=bar.advance)
             if report.errors:
                 print("导入失败，未做任何更改：", file=sys.stderr)
                 for problem in report.errors:
                     print(f"  {problem}", file=sys.stderr)
                 return 1
             await session.commit()
-        print(f"导入完成：新增 {report.created} 个部门，更新 {report.updated} 个（运行中的机器人重启后生效）")
+        deactivated = f"，停用 {report.deactivated} 个（不在文件中；历史案件保留）" if args.replace else ""
+        print(f"导入完成：新增 {report.created} 个部门，更新 {report.updated} 个{deactivated}（运行中的机器人重启后生效）")
         return 0
 
     return asyncio.run(_with_db(work))
@@ -170,6 +175,7 @@ def audit_verify(args: argparse.Namespace) -> int:
 def commitments_import(args: argparse.Namespace) -> int:
     """Load an existing ledger (台账); all rows or none."""
     from bot.domain.commitments import import_ledger
+    from bot.progress import Bar
     from bot.domain.obligations import Deadlines
     from bot.domain.roles import Actor, Role
     from bot.domain.workdays import WorkCalendar
@@ -186,8 +192,9 @@ def commitments_import(args: argparse.Namespace) -> int:
 
     async def work(db) -> int:
         async with db.session() as session:
-            report = await import_ledger(session=session, raw=raw, actor=Actor(Role.SUPERVISOR), now=Clock().now(),
-                                         deadlines=deadlines)
+            with Bar("登记承诺", total=max(0, raw.count(b"\n") - 1) or None) as bar:
+                report = await import_ledger(session=session, raw=raw, actor=Actor(Role.SUPERVISOR),
+                                             now=Clock().now(), deadlines=deadlines, progress=bar.advance)
             if report.errors:
                 print("导入失败，未做任何更改：", file=sys.stderr)
                 for problem in report.errors:
@@ -269,6 +276,9 @@ def parser() -> argparse.ArgumentParser:
         dest="departments_command", required=True)
     importer = departments.add_parser("import", help="load a city's directory CSV")
     importer.add_argument("file")
+    importer.add_argument("--replace", action="store_true",
+                          help="the file is the whole directory: deactivate departments not in it "
+                               "(e.g. the sample Yancheng directory seeded at first start)")
     importer.set_defaults(func=departments_import)
     register = commands.add_parser("commitments", help="commitment register (承诺台账)").add_subparsers(
         dest="commitments_command", required=True)

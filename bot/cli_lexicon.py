@@ -25,6 +25,8 @@ from nlp import DOMAINS, Classifier, DepartmentMatcher
 from nlp.evaluation import evaluate, format_report
 from nlp.suggest import format_suggestions, suggest_terms
 
+from bot.progress import Bar
+
 __all__ = ["lexicon_check", "lexicon_suggest", "load_labelled"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +83,25 @@ def lexicon_check(path: str | None = None) -> int:
         return 2
     clf = _classifier()
     print(f"lexicon check: {path or DEFAULT_CHECK_PATH}")
-    print(format_report(evaluate(clf, rows), labels=dict(clf.lexicon.labels)))
+    with Bar("lexicon check", total=len(rows)) as bar:
+        report = evaluate(_Counting(clf, bar.advance), rows)
+    print(format_report(report, labels=dict(clf.lexicon.labels)))
     return 0
+
+
+class _Counting:
+    """The classifier, advancing the progress bar once per example it classifies."""
+
+    def __init__(self, classifier: Classifier, advance) -> None:
+        self._classifier, self._advance = classifier, advance
+
+    def classify(self, text: str):
+        result = self._classifier.classify(text)
+        self._advance()
+        return result
+
+    def __getattr__(self, name: str):
+        return getattr(self._classifier, name)
 
 
 def lexicon_suggest(corrections_path: str, labelled_path: str | None = None, domain: str | None = None) -> int:

@@ -348,7 +348,7 @@ def decode_ledger(raw: bytes) -> tuple[str, str]:
 
 
 async def import_ledger(*, session: AsyncSession, raw: bytes, actor: Actor, now: datetime,
-                        deadlines: Deadlines) -> LedgerReport:
+                        deadlines: Deadlines, progress=None) -> LedgerReport:
     """Register every row, or none: a file with any bad row is refused whole, naming each bad line and why."""
     report = LedgerReport()
     try:
@@ -404,6 +404,8 @@ async def import_ledger(*, session: AsyncSession, raw: bytes, actor: Actor, now:
     if report.errors:
         return report
     for line, new in parsed:
+        if progress is not None:  # the command line's progress bar: one step per row registered
+            progress(1)
         existing = await find_duplicate(session=session, department_id=new.department.id, content=new.content,
                                         due_on=new.due_on)
         if existing is not None:
