@@ -50,7 +50,6 @@ MAX_PAGE = 100_000
 MESSAGE_BUDGET = 3800  # Telegram's limit is 4096 characters; leave room for a closing line
 STATUS_ORDER = [s.value for s in Status]
 DOMAIN_ORDER = list(texts.DOMAIN_LABELS)
-DOMAIN_BY_NAME = {**{code: code for code in DOMAIN_ORDER}, **{label: code for code, label in texts.DOMAIN_LABELS.items()}}
 CALLBACK_LIMIT = 64
 # Ordered, so the door refuses anyone else as it refuses a non-supervisor (没有权限), whatever the hash order.
 SUPERVISORS_OR_OFFICIALS = (Role.SUPERVISOR, Role.OFFICIAL)

@@ -3,10 +3,8 @@ subset of Noto Sans CJK SC, OFL), and the count axes show whole numbers only."""
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
-from datetime import date
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
@@ -14,7 +12,7 @@ from fontTools.ttLib import TTFont
 from bot import texts
 from bot.domain import reports
 from bot.domain.stats import Trend, month_period
-from tests.conftest import SHANGHAI, SUPERVISOR_ID
+from tests.conftest import SHANGHAI
 from tests.flows import DEBT_TEXT, file_complaint
 from tests.test_supervision import capture_uploads
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import texts
 from bot.domain.filters import DOMAIN_WORDS, STATUS_WORDS
-from tests.test_supervision import local, make_case, sv  # noqa: F401  (sv is a fixture)
+from tests.test_supervision import local, make_case, sv  # noqa: F401  (sv: the fixture, by name)
 
 
 async def test_find_matches_traditional_and_simplified_both_ways(sv):

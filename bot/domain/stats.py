@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, and_, case, func, literal_column, or_, select, true, type_coerce
@@ -18,9 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import CalendarDay, Case, Department, DepartmentAlias, Obligation
 from bot.domain.calendar_table import StoredCalendar, days_late_sql, stored_calendar
 from bot.domain import scope
-from bot.domain.errors import InvalidInput
 from bot.domain.periods import (  # noqa: F401  (re-exported)
-    MAX_RANGE_DAYS, Period, looks_like_period, month_period, parse_month, parse_period,
+    Period, looks_like_period, month_period, parse_month, parse_period,
 )
 from bot.domain.lifecycle import OPEN_STATUSES
 from bot.domain.roles import Actor
