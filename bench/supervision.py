@@ -93,11 +93,11 @@ async def generate(url: str, n: int) -> dict[str, float]:
         closed_at = ts("c + dur")
         await conn.execute(text(
             "INSERT INTO cases (id, ref, status, domain, domain_confidence, domain_terms, suggested_domain, "
-            "department_id, complainant_id, text, text_masked, contact_allowed, created_at, updated_at, closed_at, "
+            "department_id, complainant_id, text, text_masked, text_search, contact_allowed, created_at, updated_at, closed_at, "
             "outcome, reopen_count, satisfaction, satisfaction_at) "
             f"SELECT i, 'BM-' || i, CASE WHEN closed = 1 THEN 'closed' WHEN h % 3 = 0 THEN 'assigned' "
             f"ELSE 'in_progress' END, {_domain_case()}, 0.9, '[]', {_domain_case()}, dept, 1, "
-            f"'拖欠工程款的投诉 ' || i, '拖欠工程款的投诉 ' || i, false, {ts('c')}, {ts('c')}, "
+            f"'拖欠工程款的投诉 ' || i, '拖欠工程款的投诉 ' || i, '拖欠工程款的投诉 ' || i, false, {ts('c')}, {ts('c')}, "
             f"CASE WHEN closed = 1 THEN {closed_at} END, "
             "CASE WHEN closed = 1 THEN CASE WHEN h % 20 = 0 THEN 'substantiated' WHEN h % 20 = 1 THEN 'tolerated' "
             "ELSE 'unsubstantiated' END END, CASE WHEN h % 50 = 2 THEN 1 ELSE 0 END, "

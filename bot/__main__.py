@@ -88,9 +88,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def console(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.console import OUT_DIR, run_console
 
-    return asyncio.run(run_console(_settings()))
+    settings = _settings()
+    if problem := policy_problem(settings):  # the same one line as `chengxin run`
+        print(f"chengxin: {problem}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_console(settings, Path(args.out) if args.out else OUT_DIR))
 
 
 def classify(args: argparse.Namespace) -> int:
@@ -137,7 +141,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
 def departments_import(args: argparse.Namespace) -> int:
     from bot.cli_imports import departments_import as run_import
 
-    return run_import(args.file, _with_db)
+    return run_import(args.file, _with_db, replace=args.replace)
 
 
 def audit_verify(args: argparse.Namespace) -> int:
@@ -254,7 +258,10 @@ def parser() -> argparse.ArgumentParser:
     runner.add_argument("--secret-token", metavar="TOKEN",
                         help="webhook secret token (prefer CHENGXIN_WEBHOOK_SECRET: arguments show in ps)")
     runner.set_defaults(func=run)
-    commands.add_parser("console", help="try the bot in the terminal, no Telegram needed").set_defaults(func=console)
+    console_parser = commands.add_parser("console", help="try the bot in the terminal, no Telegram needed")
+    console_parser.add_argument("--out", help="folder for the charts and workbooks the bot sends "
+                                              "(default: ./chengxin-console-out)")
+    console_parser.set_defaults(func=console)
     classify_parser = commands.add_parser("classify", help="classify complaints from stdin, JSON lines out")
     classify_parser.add_argument("--departments", help="department directory CSV (default: the shipped sample)")
     classify_parser.set_defaults(func=classify)
@@ -265,6 +272,9 @@ def parser() -> argparse.ArgumentParser:
     importer = departments.add_parser(
         "import", help="load a city's directory: CSV (UTF-8 or GBK) or Excel .xlsx")
     importer.add_argument("file")
+    importer.add_argument("--replace", action="store_true",
+                          help="the file is the whole directory: deactivate departments not in it "
+                               "(e.g. the sample Yancheng directory seeded at first start)")
     importer.set_defaults(func=departments_import)
     register = commands.add_parser("commitments", help="commitment register (承诺台账)").add_subparsers(
         dest="commitments_command", required=True)

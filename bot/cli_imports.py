@@ -19,6 +19,11 @@ def _read(path: str) -> bytes | None:
         return None
 
 
+def _rows_hint(raw: bytes) -> int | None:
+    """How many rows a CSV has, for the progress bar (a workbook's count is unknown until read)."""
+    return None if raw[:2] == b"PK" else (max(0, raw.count(b"\n") - 1) or None)
+
+
 def _refused(errors: list[str]) -> int:
     print("导入失败，未做任何更改：", file=sys.stderr)
     for problem in errors:
@@ -26,8 +31,9 @@ def _refused(errors: list[str]) -> int:
     return 1
 
 
-def departments_import(path: str, with_db) -> int:
+def departments_import(path: str, with_db, *, replace: bool = False) -> int:
     from bot.domain.departments import import_directory
+    from bot.progress import Bar
 
     raw = _read(path)
     if raw is None:
@@ -35,13 +41,15 @@ def departments_import(path: str, with_db) -> int:
 
     async def work(db) -> int:
         async with db.session() as session:
-            report = await import_directory(session=session, raw=raw)
+            with Bar("导入部门", total=_rows_hint(raw)) as bar:
+                report = await import_directory(session=session, raw=raw, replace=replace, progress=bar.advance)
             if report.errors:
                 return _refused(report.errors)
             await session.commit()
         if note := FORMAT_NOTES.get(report.encoding):
             print(note)
-        print(f"导入完成：新增 {report.created} 个部门，更新 {report.updated} 个（运行中的机器人重启后生效）")
+        deactivated = f"，停用 {report.deactivated} 个（不在文件中；历史案件保留）" if replace else ""
+        print(f"导入完成：新增 {report.created} 个部门，更新 {report.updated} 个{deactivated}（运行中的机器人重启后生效）")
         return 0
 
     return asyncio.run(with_db(work))
@@ -55,6 +63,7 @@ def commitments_import(path: str, settings, with_db) -> int:
     from bot.domain.roles import Actor, Role
     from bot.domain.workdays import WorkCalendar
     from bot.policy import load_policy
+    from bot.progress import Bar
 
     raw = _read(path)
     if raw is None:
@@ -67,8 +76,9 @@ def commitments_import(path: str, settings, with_db) -> int:
 
     async def work(db) -> int:
         async with db.session() as session:
-            report = await import_ledger(session=session, raw=raw, actor=Actor(Role.SUPERVISOR), now=Clock().now(),
-                                         deadlines=deadlines)
+            with Bar("登记承诺", total=_rows_hint(raw)) as bar:
+                report = await import_ledger(session=session, raw=raw, actor=Actor(Role.SUPERVISOR),
+                                             now=Clock().now(), deadlines=deadlines, progress=bar.advance)
             if report.errors:
                 return _refused(report.errors)
             await session.commit()

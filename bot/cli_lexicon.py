@@ -41,6 +41,8 @@ from nlp.learned import DEFAULT_WEIGHTS_PATH, LearnedWeights
 from nlp.suggest import format_suggestions, suggest_terms
 from nlp.training import prepare, train
 
+from bot.progress import Bar
+
 __all__ = ["lexicon_check", "lexicon_split", "lexicon_suggest", "lexicon_train", "load_labelled"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +102,8 @@ def lexicon_check(path: str | None = None) -> int:
         return 2
     clf = _classifier()
     print(f"lexicon check: {path}")
-    report = evaluate(clf, rows)
+    with Bar("lexicon check", total=len(rows)) as bar:
+        report = evaluate(_Counting(clf, bar.advance), rows)
     print(format_report(report, labels=dict(clf.lexicon.labels)))
     print()
     print(format_reliability(report.reliability))
@@ -137,7 +140,8 @@ def _check_holdout() -> int:
     kind = "learned weights + lexicon" if clf.weights is not None else "lexicon only (no weights.json)"
     print(f"lexicon check: real-complaint holdout, {len(rows)} texts from {len({r.site for r in rows})} sites "
           f"(never tuned on); classifier: {kind}")
-    report = evaluate(clf, [(r.text, r.domain) for r in rows])
+    with Bar("lexicon check", total=len(rows)) as bar:
+        report = evaluate(_Counting(clf, bar.advance), [(r.text, r.domain) for r in rows])
     print(format_report(report, labels=dict(clf.lexicon.labels)))
     print()
     print("by script:")
@@ -253,6 +257,21 @@ def _compare_on_holdout(clf: Classifier, new: LearnedWeights, current_path: Path
         if (round(pb.precision, 3), round(pb.recall, 3)) != (round(pa.precision, 3), round(pa.recall, 3)):
             print(f"  {d:<12} precision {pb.precision:.3f} -> {pa.precision:.3f}   recall {pb.recall:.3f} -> {pa.recall:.3f}")
     return True
+
+
+class _Counting:
+    """The classifier, advancing the progress bar once per example it classifies."""
+
+    def __init__(self, classifier: Classifier, advance) -> None:
+        self._classifier, self._advance = classifier, advance
+
+    def classify(self, text: str):
+        result = self._classifier.classify(text)
+        self._advance()
+        return result
+
+    def __getattr__(self, name: str):
+        return getattr(self._classifier, name)
 
 
 def lexicon_suggest(corrections_path: str, labelled_path: str | None = None, domain: str | None = None) -> int:

@@ -18,13 +18,14 @@ def report_command(month: str, out: str, *, region: str | None = None) -> int:
     from bot.domain.stats import parse_month
     from bot.domain.workdays import WorkCalendar
     from bot.clock import Clock
+    from bot.progress import Bar
 
     settings = Settings()
     now = Clock().now()
     try:
         period = parse_month(month, today=now.astimezone(settings.tz).date(), tz=settings.tz)
     except InvalidInput:
-        print(f"chengxin report: 无法识别月份 {month!r}，请写成 2026-11 这样的年-月格式", file=sys.stderr)
+        print(f"chengxin report: 无法识别月份 {month!r}，可以写 2026-11、2026年11月、11月、上个月、本月", file=sys.stderr)
         return 2
     calendar = WorkCalendar.china(Path(settings.calendar_file) if settings.calendar_file else None)
 
@@ -33,8 +34,9 @@ def report_command(month: str, out: str, *, region: str | None = None) -> int:
         try:
             await db.upgrade()
             async with db.session() as session:
-                review = await monthly_review(session=session, period=period, now=now, region=region,
-                                              calendar=calendar)
+                with Bar(f"{period.label} 月度报表"):  # one activity bar while the figures and sheets are built
+                    review = await monthly_review(session=session, period=period, now=now, region=region,
+                                                  calendar=calendar)
                 await session.commit()
         finally:
             await db.dispose()

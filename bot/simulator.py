@@ -27,6 +27,8 @@ BOT_USER = {"id": 700000001, "is_bot": True, "first_name": "诚信", "username":
 class ApiCall:
     method: str
     params: dict[str, Any]
+    # Uploaded files (sendPhoto, sendDocument): {field: (filename, bytes, mime type)}; the console saves them.
+    files: dict[str, Any] = field(default_factory=dict)
 
     @property
     def chat_id(self) -> int | None:
@@ -78,11 +80,11 @@ class LocalRequest(BaseRequest):
             return 200, b"%PDF-1.4 local transport file"
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        if request_data is not None and request_data.multipart_data:
+        files = dict(request_data.multipart_data) if request_data and request_data.contains_files else {}
+        if files:
             # Uploaded files: their names, as the recipient would see them.
-            params["_files"] = {name: part[0] for name, part in request_data.multipart_data.items()
-                                if isinstance(part, tuple)}
-        call = ApiCall(api_method, params)
+            params["_files"] = {name: part[0] for name, part in files.items() if isinstance(part, tuple)}
+        call = ApiCall(api_method, params, files)
         for fault in self.faults:
             injected = fault(call)
             if injected is not None:

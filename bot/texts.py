@@ -100,7 +100,7 @@ COMMAND_TEXTS = {
     "supplement": ("补充材料：/supplement 编号", "/supplement 编号 [内容]：为办理中的投诉补充说明或证据"),
     "withdraw": ("撤回投诉：/withdraw 编号", "/withdraw 编号：撤回投诉"),
     "cancel": ("放弃正在填写的投诉", "/cancel：放弃正在填写的内容"),
-    "commitments": ("承诺公开：/commitments [关键词]", "/commitments [部门或关键词]：政府承诺台账（督办可用 overdue、rate）"),
+    "commitments": ("承诺公开：/commitments [关键词]", "/commitments [部门或关键词]：政府承诺台账（督办可用 overdue、rate [时间段]，默认今年）"),
     "commitment": ("承诺详情：/commitment 承诺编号", "/commitment 承诺编号：承诺详情与版本记录"),
     "bind": ("绑定承办人：/bind 邀请码", "/bind 邀请码：用督办部门提供的邀请码绑定身份"),
     "tasks": ("本部门待办", "/tasks：本部门待办案件，按最近期限排序"),
@@ -117,7 +117,7 @@ COMMAND_TEXTS = {
     "register": ("登记承诺台账：/register …", "/register 部门 | 期限 | 内容 | 来源 | 金额 | 公开：登记政府承诺"),
     "fulfilled": ("报告兑现：/fulfilled 承诺编号 说明", "/fulfilled 承诺编号 兑现情况：报告承诺已兑现"),
     "amend": ("变更承诺：/amend 承诺编号 字段 新值 / 理由", "/amend 承诺编号 字段 新值 / 理由：申请变更承诺"),
-    "cases": ("案件列表：/cases [筛选]", "/cases [状态] [领域] [部门] [overdue] [月份]：筛选案件"),
+    "cases": ("案件列表：/cases [筛选]", "/cases [状态] [领域] [部门] [逾期] [时间段]：筛选案件，如 /cases 待分派 债务 上个月"),
     "find": ("搜索案件：/find 关键词", "/find 关键词：按内容、编号或部门名称搜索案件"),
     "assign": ("分派：/assign 编号 部门", "/assign 编号 部门：分派案件（部门可写代码、全称或简称）"),
     "domain": ("更正领域：/domain 编号 领域", "/domain 编号 领域：更正案件领域（用于改进分类）"),
@@ -131,9 +131,9 @@ COMMAND_TEXTS = {
     "broken": ("承诺未兑现：/broken 编号", "/broken 编号 [说明]：确认承诺未兑现，记入失信记录"),
     "kept": ("确认兑现：/kept 承诺编号", "/kept 承诺编号：确认台账承诺已兑现"),
     "overdue": ("逾期事项", "/overdue：逾期事项（按部门，工作日计）"),
-    "stats": ("统计：/stats [时间段]", "/stats [时间段]：统计与存量增量（附图表）"),
-    "report": ("月度报表：/report [月份]", "/report [月份]：月度排查报表（Excel）"),
-    "score": ("诚信评价：/score [部门]", "/score [部门]：政务诚信评价得分；/score formula 查看计分办法"),
+    "stats": ("统计：/stats [时间段]", "/stats [时间段]：统计与存量增量（附图表）；时间段如 上个月、本季度、2026年11月、2026-11..2026-12"),
+    "report": ("月度报表：/report [月份]", "/report [月份]：月度排查报表（Excel）；月份如 上个月、2026年11月、11月"),
+    "score": ("诚信评价：/score [部门]", "/score [部门] [时间段]：政务诚信评价得分；/score formula 查看计分办法"),
     "privacy": ("隐私说明", "/privacy：我们保存什么、谁能看到、保存多久"),
     "mydata": ("导出我的数据", "/mydata：导出我们保存的您的全部信息"),
     "forgetme": ("删除我的身份信息", "/forgetme：从已办结的投诉中删除您的身份信息"),
@@ -301,7 +301,8 @@ CASE_DETAIL = (
     "投诉人：{complainant}（同意联系核实：{contact}）\n"
     "提交时间：{created}\n"
     "证据：{evidence} 份\n\n"
-    "<b>原文</b>\n{text}\n"
+    "<b>原文</b>\n{text}\n\n"
+    "{details}"
     "{supplements}"
     "\n<b>记录</b>\n{timeline}"
 )
@@ -629,8 +630,14 @@ COMMITMENT_REF = "承诺#{id}"
 # /case extras and the monthly review (按月排查). Appended as one block; nothing above is changed in place.
 
 PERIOD_EXAMPLE = "例如 <code>2026-11</code>（月份）或 <code>2026-11-01..2026-11-30</code>（起止日期）"
-BAD_PERIOD = "无法识别时间段“{value}”。请写月份或起止日期，" + PERIOD_EXAMPLE + "。"
-BAD_MONTH = "无法识别月份“{value}”。请写成 <code>/report 2026-11</code> 这样的年-月格式。"
+# The forms bot.domain.periods.parse_period accepts (every command that takes a period).
+MONTH_FORMS = "<code>本月</code>、<code>上月</code>（<code>上个月</code>）、<code>2026-11</code>、<code>2026年11月</code>、<code>11月</code>"
+PERIOD_FORMS = (
+    MONTH_FORMS + "、<code>本季度</code>、<code>上季度</code>、<code>今年</code>、<code>去年</code>、<code>2026</code>、"
+    "<code>2026-11..2026-12</code>（连续几个月）、<code>2026-11-01..2026-11-30</code>（起止日期，最长一年）"
+)
+BAD_PERIOD = "无法识别时间段“{value}”。可以写：" + PERIOD_FORMS + "。"
+BAD_MONTH = "无法识别月份“{value}”。月度报表按月生成，例如 <code>/report 2026-11</code>，可以写：" + MONTH_FORMS + "。"
 UNKNOWN_SCORE_DEPARTMENT = (
     "没有找到部门“{query}”。请写部门代码、全称或常用简称，例如 <code>/score 市财政局</code>；"
     "不写部门则显示全部部门排名。"
@@ -645,9 +652,11 @@ FIND_EMPTY = "没有找到与“{query}”相关的案件。可以换个关键�
 CASES_FILTER_HEADER = "<b>案件列表</b>{filters}（共 {total} 件，第 {page}/{pages} 页）\n"
 CASES_BAD_FILTER = (
     "没有“{status}”这种状态，也不是领域、部门或时间段。\n"
-    "用法：/cases [状态] [领域] [dept=部门] [overdue] [时间段] [页码]，例如 "
-    "<code>/cases in_progress 政府采购 dept=市财政局 overdue 2026-11</code>。\n"
-    "状态可选：{choices}；领域可写代码或中文名：{domains}。"
+    "用法：/cases [状态] [领域] [部门] [逾期] [时间段] [页码]，顺序不限，例如 "
+    "<code>/cases 办理中 采购 市财政局 逾期 上个月</code>。\n"
+    "状态可写：{statuses}；\n领域可写：{domains}；\n"
+    "部门写全称或简称（如 <code>市财政局</code>、<code>盐都区住建局</code>，也可写 <code>dept=部门</code>）；逾期写 <code>逾期</code>；\n"
+    "时间段可写：{periods}。"
 )
 CASES_FILTER_DEPT_NOT_FOUND = "没有找到部门“{query}”。例如 <code>/cases dept=市财政局</code>（可写代码、全称或常用简称）。"
 FILTER_OVERDUE = "有逾期期限"
@@ -721,6 +730,13 @@ SCORE_DETAIL = (
     "（无数据的项目不扣分；容错纠错的案件不产生失信记录。/score formula 查看计分办法）"
 )
 SCORE_NONE = "—"
+NOT_RANKED = "不参与排名"
+SCORE_NOT_RANKED_DETAIL = (
+    "<b>{department} 政务诚信评价 {period}</b>\n"
+    "得分：不参与排名（本期没有可评价的办理记录：无期限、无办结、无评价、无失信记录、无逾期）。\n"
+    "有办理记录的部门才计分和排名；/score formula 查看计分办法。"
+)
+SCORE_RANK_LINE = "\n排名：第 {rank} 名（共 {ranked} 个部门参与排名）"
 GRADE_LABELS = {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"}
 SCORE_FORMULA = (
     "<b>政务诚信评价计分办法</b>（每个部门、每个统计期，满分 100，扣完为止）\n"
@@ -791,7 +807,7 @@ WB_RECORDS_TOTAL = "本期失信记录"
 WB_DEPARTMENT_HEADERS = (
     "部门代码", "部门", "区域", "本期新增", "本期办结", "在办", "逾期事项", "反映拖欠金额（元）", "按时", "逾期完成", "按时率",
     "逾期工作日", "办结次数", "重办次数", "重办率", "评价数", "满意度指数", "失信记录（计满额）", "已修复记录",
-    "扣分：按时", "扣分：逾期", "扣分：重办", "扣分：满意度", "扣分：失信", "得分", "等级",
+    "扣分：按时", "扣分：逾期", "扣分：重办", "扣分：满意度", "扣分：失信", "得分", "等级", "排名",
 )
 WB_OVERDUE_HEADERS = ("部门代码", "部门", "案件编号", "期限", "截止日期", "逾期工作日")
 WB_RECORD_HEADERS = ("记录编号", "案件编号", "部门代码", "部门", "领域", "状态", "记录时间", "摘要")
@@ -801,6 +817,8 @@ WB_TOTAL = "合计"
 # Charts: Chinese when a CJK font is available, else ASCII with domain codes
 CHART_TITLE_DOMAINS = ("各领域新增案件（按月）", "New cases by domain per month")
 CHART_TITLE_BACKLOG = ("月末在办案件", "Open cases at month end")
+# Characters kept in the shipped chart font besides the titles and domain labels (tools/subset_chart_font.py).
+CHART_EXTRA_CHARACTERS = "年月日件数新增办结在办逾期合计（）：、，。·—～"
 
 REFUSALS.update({
     "bad_period": BAD_PERIOD,

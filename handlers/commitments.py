@@ -8,7 +8,6 @@ scope its department is.
 from __future__ import annotations
 
 import math
-from datetime import date
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup
@@ -22,6 +21,7 @@ from bot.domain.dates import parse_due_date
 from bot.domain.departments import find_departments
 from bot.domain.drafts import DraftKind, Step
 from bot.domain.errors import DomainError, Forbidden
+from bot.domain.periods import parse_period
 from bot.domain.supervision_reads import (
     commitment_by_key, commitment_to_decide, require_decidable, version_to_decide, visible_commitment,
 )
@@ -152,7 +152,9 @@ def _pager_query(query: str) -> str:
 async def _rates(turn: Turn, period: str) -> None:
     if not turn.actor.is_supervisor:
         raise Forbidden("forbidden")
-    start, end = _month_bounds(period, turn.svc.deadlines.local_date(turn.now))
+    span = parse_period(period, today=turn.svc.deadlines.local_date(turn.now), tz=turn.svc.settings.tz,
+                        default="year")
+    start, end = span.start, span.end
     rates = await ledger.fulfilment_rates(session=turn.session, start=start, end=end, actor=turn.actor)
     if not rates:
         turn.reply(texts.RATE_EMPTY)
@@ -163,22 +165,6 @@ async def _rates(turn: Turn, period: str) -> None:
         lines.append(texts.RATE_LINE.format(department=texts.esc(row.department), on_time=row.on_time, late=row.late,
                                             broken=row.broken, open=row.open, rate=rate))
     turn.reply("\n".join(lines))
-
-
-def _month_bounds(period: str, today: date) -> tuple[date, date]:
-    """'2026-11' → that month; '2026' → that year; empty → this year so far and to its end."""
-    try:
-        if len(period) == 7 and period.isascii():
-            year, month = int(period[:4]), int(period[5:7])
-            start = date(year, month, 1)
-            end = date(year + (month == 12), month % 12 + 1, 1).fromordinal(
-                date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
-            return start, end
-        if len(period) == 4 and period.isascii():
-            return date(int(period), 1, 1), date(int(period), 12, 31)
-    except ValueError:
-        pass
-    return date(today.year, 1, 1), date(today.year, 12, 31)
 
 
 @door(roles=ANYONE)

@@ -16,7 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import keyboards, texts
 from bot.db.models import Case, Department, Obligation
-from bot.domain import scope
+from bot.domain import filters, scope
 from bot.domain.errors import DomainError, Forbidden
 from bot.domain.ladder import working_days_left
 from bot.domain.lifecycle import TRANSITIONS, Status
@@ -32,6 +32,7 @@ from bot.domain.roles import Role
 from bot.domain.scores import (
     ON_TIME_WEIGHT, OVERDUE_CAP, OVERDUE_PER_DAY, RECORD_CAP, RECORD_POINTS, RECORD_WEIGHTS,
     REOPEN_WEIGHT, SATISFACTION_VALUES, SATISFACTION_WEIGHT, DepartmentScore, department_scores, ranking,
+    standings,
 )
 from bot.domain.stats import (
     CaseFilter, Period, looks_like_period, overdue_by_department, parse_month, parse_period, period_stats,
@@ -47,7 +48,6 @@ MAX_PAGE = 100_000
 MESSAGE_BUDGET = 3800  # Telegram's limit is 4096 characters; leave room for a closing line
 STATUS_ORDER = [s.value for s in Status]
 DOMAIN_ORDER = list(texts.DOMAIN_LABELS)
-DOMAIN_BY_NAME = {**{code: code for code in DOMAIN_ORDER}, **{label: code for code, label in texts.DOMAIN_LABELS.items()}}
 CALLBACK_LIMIT = 64
 # Ordered, so the door refuses anyone else as it refuses a non-supervisor (没有权限), whatever the hash order.
 SUPERVISORS_OR_OFFICIALS = (Role.SUPERVISOR, Role.OFFICIAL)
@@ -318,7 +318,7 @@ async def _filtered_page(turn: Turn, flt: CaseFilter, page: int, department_name
 
 @door(roles=SUPERVISORS)
 async def cases_command(turn: Turn) -> None:
-    """/cases [status] [domain] [dept=部门] [overdue] [2026-11 | 2026-11-01..2026-11-30] [page]."""
+    """/cases [状态] [领域] [部门] [逾期] [时间段] [页码], in any order, in Chinese or codes (bot.domain.filters)."""
     tz = turn.svc.settings.tz
     status = domain = period = None
     department: Department | None = None
@@ -328,11 +328,11 @@ async def cases_command(turn: Turn) -> None:
         lowered = arg.lower()
         if arg.isascii() and arg.isdigit() and 1 <= len(arg) <= 6 and int(arg) >= 1:
             page = int(arg)
-        elif arg in STATUS_ORDER:
-            status = arg
-        elif arg in DOMAIN_BY_NAME:
-            domain = DOMAIN_BY_NAME[arg]
-        elif lowered in ("overdue", "逾期"):
+        elif filters.status_of(arg):
+            status = filters.status_of(arg)
+        elif filters.domain_of(arg):
+            domain = filters.domain_of(arg)
+        elif filters.is_overdue_word(arg):
             overdue = True
         elif lowered.startswith(("dept=", "部门=")):
             query = arg.split("=", 1)[1]
@@ -342,10 +342,13 @@ async def cases_command(turn: Turn) -> None:
             department = found[0]
         elif looks_like_period(arg):
             period = parse_period(arg, today=today_of(turn), tz=tz)
+        elif department is None and (found := await departments_in_scope(session=turn.session, actor=turn.actor,
+                                                                            query=arg)):
+            department = found[0]  # a department's name, code or alias (市财政局, 财政局, city-czj)
         else:
             turn.reply(texts.CASES_BAD_FILTER.format(
-                status=texts.esc(arg[:40]), choices="、".join(STATUS_ORDER),
-                domains="、".join(f"{code}（{label}）" for code, label in texts.DOMAIN_LABELS.items())))
+                status=texts.esc(arg[:40]), statuses=filters.accepted_statuses(),
+                domains=filters.accepted_domains(), periods=texts.PERIOD_FORMS))
             return
     flt = CaseFilter(status=status, domain=domain, department_id=department.id if department else None,
                      overdue=overdue, period=period)
@@ -496,7 +499,10 @@ def formula_text() -> str:
         repaired=RECORD_WEIGHTS["repaired"], record_points=RECORD_POINTS, record_cap=RECORD_CAP)
 
 
-def score_detail(score: DepartmentScore, period: Period) -> str:
+def score_detail(score: DepartmentScore, period: Period, rank: int | None = None, ranked: int = 0) -> str:
+    """One department's score with its deductions and rank; 不参与排名 when it has nothing to judge."""
+    if rank is None:
+        return texts.SCORE_NOT_RANKED_DETAIL.format(department=texts.esc(score.name), period=period.label)
     d = score.deductions
     return texts.SCORE_DETAIL.format(
         department=texts.esc(score.name), period=period.label, score=f"{score.score:g}",
@@ -508,7 +514,8 @@ def score_detail(score: DepartmentScore, period: Period) -> str:
         basic=score.ratings.get("basically_satisfied", 0), unsatisfied=score.ratings.get("unsatisfied", 0),
         satisfaction=texts.percent(score.satisfaction_index), d_satisfaction=f"{d['satisfaction']:g}",
         records_full=score.substantiated_records, records_repaired=score.records.get("repaired", 0),
-        records_revoked=score.records.get("revoked", 0), d_records=f"{d['records']:g}")
+        records_revoked=score.records.get("revoked", 0), d_records=f"{d['records']:g}") \
+        + texts.SCORE_RANK_LINE.format(rank=rank, ranked=ranked)
 
 
 @door(roles=SUPERVISORS)
@@ -529,13 +536,16 @@ async def score_command(turn: Turn) -> None:
                                                  refuse_outside=True)
         if not departments:
             raise DomainError("score_department_not_found", query=query[:64])
-    scores = await department_scores(
-        session=turn.session, period=period, now=turn.now, region=region, calendar=svc.deadlines.calendar,
-        department_ids=[d.id for d in departments[:3]] if departments else None)
-    if departments:
-        turn.reply("\n\n".join(score_detail(s, period) for s in scores))
-        return
+    # One computation: every department in scope, so a department's rank is the one the ranking shows.
+    scores = await department_scores(session=turn.session, period=period, now=turn.now, region=region,
+                                     calendar=svc.deadlines.calendar)
     ranked = ranking(scores)
+    if departments:
+        ranks = standings(scores)
+        wanted = {d.id for d in departments[:3]}
+        turn.reply("\n\n".join(score_detail(s, period, ranks[s.department_id], len(ranked))
+                                for s in scores if s.department_id in wanted))
+        return
     if not ranked:
         turn.reply(texts.SCORE_NO_ACTIVITY.format(period=period.label, region=region_note(region)))
         return

@@ -96,10 +96,11 @@ async def _case_view(turn: Turn, raw_ref: str) -> None:
         created=texts.local_time(case.created_at, tz),
         evidence=evidence,
         text=texts.excerpt(case.text, 2000),
+        details=details_block(case.domain, case.details),  # under the heading and the text, not above them
         supplements=supplement_block,
         timeline=timeline,
     )
-    turn.reply(details_block(case.domain, case.details) + message + triage_extras + extras,
+    turn.reply(message + triage_extras + extras,
                reply_markup=supervision.with_rows(
                    keyboards.supervisor_case_actions(case.ref, has_evidence=evidence > 0), extra_rows))
 

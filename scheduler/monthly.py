@@ -29,7 +29,7 @@ from bot.domain.reports import (
     summary_line,
     trend_chart,
 )
-from bot.domain.scores import department_scores
+from bot.domain.scores import department_scores, standings
 from bot.domain.stats import Period, month_period
 from bot.domain.workdays import WorkCalendar
 from bot.services import services
@@ -121,14 +121,16 @@ async def _supervisor_deliveries(session, period: Period, now: datetime, region:
 
 async def _head_deliveries(session, period: Period, now: datetime, calendar, heads) -> list[_Delivery]:
     department_ids = sorted({h.department_id for h in heads})
-    scores = {s.department_id: s for s in await department_scores(
-        session=session, period=period, now=now, region=None, calendar=calendar, department_ids=department_ids)}
+    everyone = await department_scores(session=session, period=period, now=now, region=None, calendar=calendar)
+    scores = {s.department_id: s for s in everyone}
+    ranks = standings(everyone)  # the ranks /score gives
     departments = await departments_by_id(session=session, ids=department_ids)
     out = []
     for department_id in department_ids:
         department = departments[department_id]
         workbook = await department_workbook(session=session, period=period, now=now, department=department,
-                                             calendar=calendar, score=scores.get(department_id))
+                                             calendar=calendar, score=scores.get(department_id),
+                                             ranks=ranks)
         if workbook is None:
             continue
         markup = keyboards.report_read(department_id, period.month_key)

@@ -125,7 +125,7 @@ def test_periods_parse_months_and_ranges():
     span = parse_period("2026-11-01..2026-11-10", today=today, tz=SHANGHAI)
     assert (span.start, span.end) == (date(2026, 11, 1), date(2026, 11, 10))
     assert span.previous().start == date(2026, 10, 22) and span.end_at == local(2026, 11, 11, 0)
-    for bad in ("2026-13", "11月", "2026-11-10..2026-11-01", "2026-02-30..2026-03-01", "明年"):
+    for bad in ("2026-13", "13月", "2026-11-10..2026-11-01", "2026-02-30..2026-03-01", "明年"):
         with pytest.raises(Exception):
             parse_period(bad, today=today, tz=SHANGHAI)
 

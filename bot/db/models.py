@@ -109,6 +109,9 @@ class Case(Base):
     complainant_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     text: Mapped[str] = mapped_column(Text)
     text_masked: Mapped[str] = mapped_column(Text)
+    # `text` folded by nlp.normalize_text (traditional -> simplified, full-width -> ASCII, lower case), which
+    # /find matches against; set on every insert and update of `text` (bot.domain.cases), filled by migration 0011.
+    text_search: Mapped[str | None] = mapped_column(Text)
     contact_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]

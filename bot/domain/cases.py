@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Department, Evidence, Supplement
@@ -19,6 +19,17 @@ from bot.domain.refs import new_case_ref, normalize_ref
 from bot.domain import scope
 from bot.domain.roles import Actor, Role
 from nlp import mask_pii
+from nlp.classifier import normalize_text
+
+
+@event.listens_for(Case, "before_insert")
+@event.listens_for(Case, "before_update")
+def _fold_for_search(_mapper, _connection, case: Case) -> None:
+    """Keep Case.text_search (what /find matches) the folded `text`: traditional and simplified, full- and
+    half-width, upper and lower case all meet there."""
+    folded = normalize_text(case.text or "")
+    if case.text_search != folded:
+        case.text_search = folded
 
 
 @dataclass(frozen=True)

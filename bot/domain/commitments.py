@@ -353,9 +353,10 @@ def decode_ledger(raw: bytes) -> tuple[str, str]:
 
 
 async def import_ledger(*, session: AsyncSession, raw: bytes, actor: Actor, now: datetime,
-                        deadlines: Deadlines) -> LedgerReport:
+                        deadlines: Deadlines, progress=None) -> LedgerReport:
     """Register every row, or none: a file with any bad row is refused whole, naming each bad line and why.
-    CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or an Excel workbook (.xlsx, first sheet)."""
+    CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or an Excel workbook (.xlsx, first sheet); `progress(n)` is
+    called as rows are registered."""
     report = LedgerReport()
     try:
         table = read_table(raw)
@@ -412,6 +413,8 @@ async def import_ledger(*, session: AsyncSession, raw: bytes, actor: Actor, now:
     if report.errors:
         return report
     for line, new in parsed:
+        if progress is not None:  # the command line's progress bar: one step per row registered
+            progress(1)
         existing = await find_duplicate(session=session, department_id=new.department.id, content=new.content,
                                         due_on=new.due_on)
         if existing is not None:

@@ -36,6 +36,7 @@ class DirectoryRow:
 class ImportReport:
     created: int = 0
     updated: int = 0
+    deactivated: int = 0
     errors: list[str] = field(default_factory=list)
     encoding: str = "utf-8"  # utf-8 | gbk | xlsx
 
@@ -84,8 +85,13 @@ def _directory_rows(table: Table) -> tuple[list[DirectoryRow], list[str]]:
     return rows, errors
 
 
-async def import_directory(*, session: AsyncSession, raw: bytes) -> ImportReport:
-    """Create or update departments from a CSV; a file with any bad row changes nothing."""
+async def import_directory(*, session: AsyncSession, raw: bytes, replace: bool = False,
+                           progress=None) -> ImportReport:
+    """Create or update departments from a CSV or .xlsx; a file with any bad row changes nothing.
+
+    With `replace`, the file is the whole directory: departments missing from it are deactivated (kept, with
+    their cases and history, but no longer offered, matched or assigned) and those in it are active again.
+    `progress(n)` is called as rows are written (the command line's progress bar)."""
     try:
         table = read_table(raw)
     except TableError as error:
@@ -95,6 +101,12 @@ async def import_directory(*, session: AsyncSession, raw: bytes) -> ImportReport
     if errors:
         return report
     existing = {d.code: d for d in (await session.scalars(select(Department))).all()}
+    if replace:
+        listed = {row.code for row in rows}
+        for code, department in existing.items():
+            if code not in listed and department.active:
+                department.active = False
+                report.deactivated += 1
     for row in rows:
         department = existing.get(row.code)
         if department is None:
@@ -103,6 +115,10 @@ async def import_directory(*, session: AsyncSession, raw: bytes) -> ImportReport
             report.created += 1
         else:
             report.updated += 1
+            if replace:
+                department.active = True
+        if progress is not None:
+            progress(1)
         department.name, department.kind = row.name, row.kind
         department.parent_code, department.region = row.parent, row.region
         department.credit_code = row.credit_code
@@ -147,7 +163,8 @@ async def find_departments(*, session: AsyncSession, query: str) -> list[Departm
     alias_owner = select(DepartmentAlias.department_id).where(DepartmentAlias.alias == query)
     result = await session.scalars(
         select(Department)
-        .where(or_(Department.code == query, Department.name == query, Department.id.in_(alias_owner)))
+        .where(or_(Department.code == query, Department.name == query, Department.id.in_(alias_owner)),
+               Department.active.is_(True))  # a deactivated department (import --replace) is no longer offered
         .order_by(Department.code)
     )
     return list(result.unique().all())

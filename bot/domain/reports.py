@@ -2,8 +2,9 @@
 
 Workbooks are written with openpyxl's write-only mode: rows stream from the database (yield_per)
 into the sheet and out to a temporary file, so memory stays flat however many rows a month has.
-Charts are matplotlib (Agg, no display) PNGs; a CJK font is used when one is installed (or bundled
-under bot/data/fonts/), otherwise the charts are labelled in ASCII with domain codes.
+Charts are matplotlib (Agg, no display) PNGs in Chinese: the package ships a subset of Noto Sans CJK SC
+(bot/data/fonts/, SIL OFL 1.1, made by tools/subset_chart_font.py), registered with matplotlib's font manager
+at the first chart; only if that file were missing and no CJK font installed would they fall back to ASCII.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bot import texts
 from bot.db.models import Account, Case, Department, DishonestyRecord, Obligation, ReportRead
 from bot.domain.lifecycle import OPEN_STATUSES
 from bot.domain.roles import Role
-from bot.domain.scores import DepartmentScore, department_scores
+from bot.domain.scores import DepartmentScore, department_scores, standings
 from bot.domain.stats import (
     CLOCK_OPEN,
     Period,
@@ -43,6 +44,9 @@ from nlp.numbers import MAX_AMOUNT_YUAN
 
 TELEGRAM_DOCUMENT_LIMIT = 50 * 1024 * 1024
 FONT_DIR = Path(__file__).resolve().parent.parent / "data" / "fonts"
+# The shipped subset of Noto Sans CJK SC (SIL OFL 1.1, licence beside it), made by tools/subset_chart_font.py.
+CHART_FONT_FAMILY = "Chengxin Chart Sans SC"
+CHART_FONT_FILE = FONT_DIR / "ChengxinChartSansSC-Regular.otf"
 CJK_FONT_NAMES = (
     "Noto Sans CJK SC", "Noto Sans SC", "Noto Serif CJK SC", "Source Han Sans SC", "Source Han Sans CN",
     "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB",
@@ -204,15 +208,17 @@ def _rate(value: float | None):
     return None if value is None else round(value, 4)
 
 
-def _score_row(score: DepartmentScore, counts: dict[str, int]) -> list:
+def _score_row(score: DepartmentScore, counts: dict[str, int], rank: int | None) -> list:
+    """A department's row; one without anything to judge is 不参与排名 (no score, no grade), as in /score."""
     d = score.deductions
+    verdict = [score.score, texts.GRADE_LABELS[score.grade], rank] if rank is not None \
+        else [None, texts.NOT_RANKED, None]
     return [
         score.code, score.name, score.region, counts.get("new", 0), counts.get("closed", 0), counts.get("open", 0),
         counts.get("overdue", 0), counts.get("arrears", 0), score.met, score.missed, _rate(score.on_time_rate), score.overdue_working_days,
         score.closings, score.reopens, _rate(score.reopen_rate), score.rated, _rate(score.satisfaction_index),
         score.substantiated_records, score.records.get("repaired", 0),
-        d["on_time"], d["overdue"], d["reopen"], d["satisfaction"], d["records"], score.score,
-        texts.GRADE_LABELS[score.grade],
+        d["on_time"], d["overdue"], d["reopen"], d["satisfaction"], d["records"], *verdict,
     ]
 
 
@@ -288,10 +294,11 @@ async def monthly_review(
 
     sheet = workbook.create_sheet(texts.SHEET_DEPARTMENTS)
     _append(sheet, list(texts.WB_DEPARTMENT_HEADERS))
+    ranks = standings(scores)
     for score in sorted(scores, key=lambda s: s.code):
         counts_of = counts.get(score.department_id, {})
         if score.active or counts_of:
-            _append(sheet, _score_row(score, counts_of))
+            _append(sheet, _score_row(score, counts_of, ranks[score.department_id]))
 
     sheet = workbook.create_sheet(texts.SHEET_OVERDUE)
     _append(sheet, list(texts.WB_OVERDUE_HEADERS))
@@ -311,7 +318,7 @@ async def monthly_review(
 
 async def department_workbook(
     *, session: AsyncSession, period: Period, now: datetime, department: Department, calendar: WorkCalendar,
-    score: DepartmentScore | None = None,
+    score: DepartmentScore | None = None, ranks: dict[int, int | None] | None = None,
 ) -> bytes | None:
     """One department's own sheet for its head: its figures, its overdue clocks and its records; None if empty."""
     if score is None:
@@ -330,7 +337,13 @@ async def department_workbook(
     _append(sheet, [texts.WB_GENERATED, texts.local_time(now, period.tz)])
     _append(sheet, list(texts.WB_DEPARTMENT_HEADERS))
     if score is not None:
-        _append(sheet, _score_row(score, counts))
+        rank = None
+        if score.active:  # its rank among the city's departments, as /score gives it
+            if ranks is None:
+                ranks = standings(await department_scores(session=session, period=period, now=now, region=None,
+                                                          calendar=calendar))
+            rank = ranks.get(department.id)
+        _append(sheet, _score_row(score, counts, rank))
     _append(sheet, [])
     _append(sheet, [texts.SHEET_OVERDUE])
     _append(sheet, list(texts.WB_OVERDUE_HEADERS))
@@ -355,9 +368,17 @@ def report_filename(period: Period, region: str | None = None) -> str:
 # --- charts --------------------------------------------------------------------------------------
 
 
+def chart_characters() -> set[str]:
+    """Every character a chart may draw: titles, domain labels (legend), month keys and numbers (ASCII)."""
+    strings = [*texts.CHART_TITLE_DOMAINS, *texts.CHART_TITLE_BACKLOG, *texts.DOMAIN_LABELS.values(),
+               *texts.CHART_EXTRA_CHARACTERS]
+    return {ch for s in strings for ch in s} | {chr(c) for c in range(0x20, 0x7F)}
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The family name of an installed (or bundled) font that can draw Chinese, if any."""
+    """The family name of the shipped chart font (registered with matplotlib's font manager on first use),
+    or else of an installed font that can draw Chinese; None only when neither is there."""
     from matplotlib import font_manager
 
     if FONT_DIR.is_dir():
@@ -377,6 +398,7 @@ def _render(trend: Trend, font: str | None) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     chinese = font is not None
     rc = {"font.family": [font, "DejaVu Sans"]} if chinese else {}
@@ -391,6 +413,7 @@ def _render(trend: Trend, font: str | None) -> bytes:
             domains_axes.bar(positions, values, bottom=bottom, label=name)
             bottom = [a + b for a, b in zip(bottom, values)]
         domains_axes.set_xticks(positions, labels, fontsize=8)
+        domains_axes.margins(y=0.25)  # room for the legend above the tallest bar
         domains_axes.set_title(texts.CHART_TITLE_DOMAINS[0 if chinese else 1], fontsize=10)
         if trend.by_domain:
             domains_axes.legend(fontsize=7, loc="upper left", ncols=2)
@@ -398,7 +421,10 @@ def _render(trend: Trend, font: str | None) -> bytes:
         for x, y in zip(positions, trend.open_at_end):
             backlog_axes.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
         backlog_axes.set_xticks(positions, labels, fontsize=8)
+        backlog_axes.margins(y=0.15)
         backlog_axes.set_ylim(bottom=0)
+        for axes in (domains_axes, backlog_axes):  # counts: whole numbers only on the y axis
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         backlog_axes.set_title(texts.CHART_TITLE_BACKLOG[0 if chinese else 1], fontsize=10)
         figure.tight_layout()
         buffer = io.BytesIO()

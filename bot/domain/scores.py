@@ -265,6 +265,14 @@ async def _missed_in_python(session: AsyncSession, scores: dict[int, DepartmentS
         target.overdue_working_days += late * n
 
 
+def standings(scores: list[DepartmentScore]) -> dict[int, int | None]:
+    """Each department's rank (1 = best, ties share) or None when it is not ranked (不参与排名: nothing to
+    judge in the period). The one answer /score, `/score DEPT` and the workbook's 各部门 sheet all give."""
+    ranks: dict[int, int | None] = {s.department_id: None for s in scores}
+    ranks.update({s.department_id: rank for rank, s in ranking(scores)})
+    return ranks
+
+
 def ranking(scores: list[DepartmentScore]) -> list[tuple[int, DepartmentScore]]:
     """Rank (1 = best, ties share a rank) of the departments with anything to judge."""
     ranked: list[tuple[int, DepartmentScore]] = []

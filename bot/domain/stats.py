@@ -7,11 +7,9 @@ of that region's departments count, and unassigned cases (no department yet) are
 
 from __future__ import annotations
 
-import calendar as _calendar
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, and_, case, func, literal_column, or_, select, true, type_coerce
@@ -20,113 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import CalendarDay, Case, Department, DepartmentAlias, Obligation
 from bot.domain.calendar_table import StoredCalendar, days_late_sql, stored_calendar
 from bot.domain import scope
-from bot.domain.errors import InvalidInput
+from bot.domain.periods import (  # noqa: F401  (re-exported)
+    Period, looks_like_period, month_period, parse_month, parse_period,
+)
 from bot.domain.lifecycle import OPEN_STATUSES
 from bot.domain.roles import Actor
 from bot.domain.workdays import WorkCalendar
-
-MAX_RANGE_DAYS = 366
-_MONTH = re.compile(r"^(\d{4})(?:-|/|年)(\d{1,2})月?$")
-_DAY = r"(\d{4})-(\d{1,2})-(\d{1,2})"
-_RANGE = re.compile(rf"^{_DAY}(?:\.\.|~|～|至|—)+{_DAY}$")
+from nlp.classifier import normalize_text
 
 
-# --- periods -----------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Period:
-    """Local calendar days [start, end] (end inclusive); a month or an arbitrary range."""
-
-    start: date
-    end: date
-    tz: ZoneInfo
-    is_month: bool = False
-
-    @property
-    def start_at(self) -> datetime:
-        return datetime.combine(self.start, time(0), tzinfo=self.tz)
-
-    @property
-    def end_at(self) -> datetime:
-        """Exclusive upper bound: local midnight after the last day."""
-        return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=self.tz)
-
-    @property
-    def month_key(self) -> str:
-        return f"{self.start:%Y-%m}"
-
-    @property
-    def label(self) -> str:
-        return self.month_key if self.is_month else f"{self.start.isoformat()}..{self.end.isoformat()}"
-
-    def previous(self) -> Period:
-        """The month before (for a month), else the same number of days just before."""
-        if self.is_month:
-            last = self.start - timedelta(days=1)
-            return month_period(last.year, last.month, self.tz)
-        length = (self.end - self.start).days + 1
-        return Period(self.start - timedelta(days=length), self.start - timedelta(days=1), self.tz)
-
-    def months_back(self, count: int) -> list[Period]:
-        """`count` whole months ending with the month this period ends in, oldest first."""
-        months = [month_period(self.end.year, self.end.month, self.tz)]
-        while len(months) < count:
-            months.insert(0, months[0].previous())
-        return months
-
-
-def month_period(year: int, month: int, tz: ZoneInfo) -> Period:
-    last = _calendar.monthrange(year, month)[1]
-    return Period(date(year, month, 1), date(year, month, last), tz, is_month=True)
-
-
-def _month(text: str, tz: ZoneInfo) -> Period | None:
-    match = _MONTH.match(text)
-    if not match:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not (1 <= month <= 12 and 2000 <= year <= 2100):
-        return None
-    return month_period(year, month, tz)
-
-
-def parse_month(text: str | None, *, today: date, tz: ZoneInfo) -> Period:
-    """`2026-11`, `2026/11`, `2026年11月`, 本月, 上月; empty → this month. Anything else: InvalidInput('bad_month')."""
-    raw = (text or "").strip()
-    this_month = month_period(today.year, today.month, tz)
-    if raw in ("", "本月", "this"):
-        return this_month
-    if raw in ("上月", "last"):
-        return this_month.previous()
-    period = _month(raw, tz)
-    if period is None:
-        raise InvalidInput("bad_month", value=raw[:40])
-    return period
-
-
-def parse_period(text: str | None, *, today: date, tz: ZoneInfo) -> Period:
-    """A month (as parse_month) or `2026-11-01..2026-11-30`; anything else: InvalidInput('bad_period')."""
-    raw = (text or "").strip()
-    try:
-        return parse_month(raw, today=today, tz=tz)
-    except InvalidInput:
-        pass
-    match = _RANGE.match(raw)
-    if match:
-        try:
-            start = date(*(int(g) for g in match.groups()[:3]))
-            end = date(*(int(g) for g in match.groups()[3:]))
-        except ValueError:
-            start = end = None
-        if start and end and start <= end and (end - start).days < MAX_RANGE_DAYS:
-            return Period(start, end, tz)
-    raise InvalidInput("bad_period", value=raw[:40])
-
-
-def looks_like_period(text: str) -> bool:
-    return bool(_MONTH.match(text) or _RANGE.match(text)) or text in ("本月", "上月")
-
+# --- periods: one parser, in bot.domain.periods (re-exported here for the callers that import them from stats) ---
 
 # --- scope ---------------------------------------------------------------------------------------
 
@@ -540,13 +442,17 @@ def _filter_conditions(flt: CaseFilter, now: datetime) -> list:
                                              Obligation.case_id.is_not(None))))
     for word in flt.words:
         pattern = _like(word)
+        folded = _like(normalize_text(word))
         named = select(Department.id).where(or_(
             Department.name.like(pattern, escape="\\"),
+            Department.name.like(folded, escape="\\"),
             Department.id.in_(select(DepartmentAlias.department_id)
                               .where(DepartmentAlias.alias.like(pattern, escape="\\"))),
         ))
+        # The text is matched folded on both sides (nlp.normalize_text: traditional -> simplified), against
+        # the stored column Case.text_search, so the scan costs what a plain LIKE on `text` did.
         conditions.append(or_(
-            Case.text.like(pattern, escape="\\"),
+            Case.text_search.like(folded, escape="\\"),
             func.upper(Case.ref).like(pattern.upper(), escape="\\"),
             Case.department_id.in_(named),
         ))
