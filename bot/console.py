@@ -52,9 +52,10 @@ def save_files(call: ApiCall, out_dir: Path) -> list[Path]:
 
 def render(call: ApiCall, out_dir: Path | None = None) -> str | None:
     """How a Bot API call looks to the person at the terminal (files saved under `out_dir`, paths shown)."""
-    if call.method in ("sendMessage", "sendPhoto", "sendDocument"):
+    if call.method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
         body = html.unescape(re.sub(r"<[^>]+>", "", call.text))
-        prefix = {"sendPhoto": "[照片] ", "sendDocument": "[文件] "}.get(call.method, "")
+        # A pressed button's message turned into the next step is shown as a new message at the terminal.
+        prefix = {"sendPhoto": "[照片] ", "sendDocument": "[文件] ", "editMessageText": "[更新] "}.get(call.method, "")
         lines = [f"诚信> {prefix}{body}"]
         if out_dir is not None and call.files:
             lines += [f"   已保存：{path.resolve()}" for path in save_files(call, out_dir)]

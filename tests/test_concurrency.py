@@ -48,7 +48,8 @@ class JitteryRequest(LocalRequest):
         seen = len(self.calls)
         result = await super().do_request(url, method, request_data, *args, **kwargs)
         for call in self.calls[seen:]:
-            if call.method in ("sendMessage", "sendPhoto", "sendDocument"):
+            # What the person sees arrive or change (a pressed button's message edited into the next step).
+            if call.method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
                 self.by_chat[call.chat_id].append(call)
         return result
 

@@ -13,6 +13,7 @@ import aiosqlite
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bot.config import DEFAULT_CONCURRENT_UPDATES
 from bot.db.drivers import MissingDriver, driver_problem
@@ -337,6 +338,9 @@ class Database:
         kwargs: dict = {"echo": echo, "pool_size": size, "max_overflow": overflow}
         if self.is_sqlite:
             kwargs["async_creator"] = self._connect_sqlite
+            # A pool of kept connections on every SQLAlchemy the floor allows (before 2.0.38 the aiosqlite
+            # dialect defaulted to NullPool, a new connection per session).
+            kwargs["poolclass"] = AsyncAdaptedQueuePool
             self.write_turn = WriteTurn(BUSY_TIMEOUT_MS / 1000)
         else:
             kwargs["pool_pre_ping"] = True
