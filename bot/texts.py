@@ -1041,6 +1041,6 @@ WEB_LINK = (
     "在浏览器中打开后点“登录”。用完请点“退出登录”。"
 )
 WEB_OFF = "网页版督办工作台尚未启用（需设置 CHENGXIN_WEB 和 CHENGXIN_WEB_BASE_URL）。"
-STAFF_ONLY = "这个命令仅供督办人员和已绑定的承办人使用。承办人请先用督办部门提供的邀请码 /bind 绑定。"
+STAFF_ONLY = "抱歉，您没有权限使用这个命令：它仅供督办人员和已绑定的承办人使用。承办人请先用督办部门提供的邀请码 /bind 绑定。"
 REFUSALS["staff_only"] = STAFF_ONLY
 DEEP_LINK_UNKEPT = "ru_"

@@ -28,6 +28,7 @@ from bot.domain.refs import CASE_SEQUENCE
 from bot.simulator import Chat, LocalRequest
 from bot.web.processor import ChatOrderedProcessor, chat_key
 from bot.web.server import handle_and_wait, serve
+from handlers.commands import help_text
 from tests.conftest import START, Harness, make_settings
 from tests.flows import DEBT_TEXT, PROCUREMENT_TEXT, file_complaint, reach_confirmation
 from tests.standin_api import StandinApi, text_update
@@ -268,7 +269,7 @@ async def test_fifty_citizens_file_at_once(database_url, classifier, caplog):
             assert handled[chat.user_id] == [u.update_id for u in chat.sent_updates]
             # The burst's replies came in the order of its commands.
             replies = chat.texts()
-            assert replies[:4] == [texts.WELCOME["citizen"], texts.HELP["citizen"]] * 2, i
+            assert replies[:4] == [texts.WELCOME["citizen"], help_text("citizen")] * 2, i
             assert texts.ERROR_GENERIC not in replies and texts.DB_UNAVAILABLE not in replies
         assert 1 < peak["concurrent"] <= settings.concurrent_updates
         assert not [r for r in caplog.records if "locked" in r.getMessage() or r.levelno >= logging.ERROR]

@@ -90,7 +90,7 @@ def load_audit_key(configured: str, database_url: str) -> bytes:
         else:
             with os.fdopen(descriptor, "w", encoding="ascii") as handle:
                 handle.write(key + "\n")
-            log.warning("made a new audit key in %s: keep it with the backups (without it the audit log "
+            log.info("made a new audit key in %s: keep it with the backups (without it the audit log "
                         "cannot be verified)", path)
     if len(key) < MIN_KEY_LENGTH:
         raise ValueError(f"the audit key in {path} is shorter than {MIN_KEY_LENGTH} characters")
