@@ -133,6 +133,8 @@ async def _arrears(session: AsyncSession, period: Period, scope_case) -> dict[in
              .execution_options(yield_per=2000))
     totals: dict[int, Decimal] = {}
     async for department_id, raw in await session.stream(query):
+        # Older SQLAlchemy hands a number stored as JSON back as a number, not its text.
+        raw = None if raw is None else str(raw)
         if department_id is None or not raw or len(raw) > 40:
             continue
         try:
