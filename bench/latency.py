@@ -77,6 +77,7 @@ def delayed_api_class():
             self.webhook: str | None = None   # set: updates are posted there instead of served to getUpdates
             self.posting: set[asyncio.Task] = set()
             self.webhook_failures = 0
+            self.webhook_answers = 0   # methods Telegram would perform from webhook responses (no round trip)
             self._connections: asyncio.Semaphore | None = None
             self._session = None
 
@@ -103,6 +104,8 @@ def delayed_api_class():
                                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                     if response.status != 200:
                         self.webhook_failures += 1
+                    elif response.content_type == "application/json" and "method" in await response.json():
+                        self.webhook_answers += 1
 
         async def stop(self) -> None:
             if self._session is not None:
@@ -303,7 +306,7 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
 
             await asyncio.gather(*(citizen(i, 1, warm=True) for i in range(min(citizens, 5))))  # warm-up
             steps.ms.clear()
-            calls_before = len(api.calls)
+            calls_before, answers_before = len(api.calls), getattr(api, "webhook_answers", 0)
             if profile:
                 bot.send_signal(signal.SIGUSR1)
             cpu_before, started = _cpu_seconds(bot.pid), time.monotonic()
@@ -334,6 +337,7 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
         "updates_per_s": round(updates / elapsed, 1),
         "cpu_ms_per_update": round(cpu / updates * 1000, 3),
         "api_calls_per_update": round(len(bot_calls) / updates, 2),
+        "webhook_answers_per_update": round((getattr(api, "webhook_answers", 0) - answers_before) / updates, 2),
         "get_updates_per_update": round(polls / updates, 2),
         "steps_ms": _percentiles([ms for v in steps.ms.values() for ms in v]),
         "per_step_ms": {name: _percentiles(v) for name, v in steps.ms.items()},
@@ -402,7 +406,9 @@ def line(r: dict) -> str:
     text = (f"{r['bot']:<8} {r['mode']:<7} rtt {r['rtt_ms']:>4g} ms  {r['citizens']:>3} citizens: step p50 {s['p50']:7.1f}  "
             f"p95 {s['p95']:7.1f}  p99 {s['p99']:7.1f} ms   {rate}   {r['updates_per_s']:6.1f} updates/s   "
             f"CPU {r['cpu_ms_per_update']:6.2f} ms/update   {r['api_calls_per_update']} calls "
-            f"+ {r['get_updates_per_update']} getUpdates per update")
+            f"+ {r['get_updates_per_update']} getUpdates per update"
+            + (f" (+ {r['webhook_answers_per_update']} answers in webhook responses)"
+               if r.get("webhook_answers_per_update") else ""))
     if "profile" in r:
         p = r["profile"]
         text += (f"\n         profile: {p.get('import_searches', 0)} import searches over {p['requests']} requests "

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, InputFile
+from telegram import InlineKeyboardMarkup, InputFile, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
@@ -105,8 +105,20 @@ async def _send_claimed(context: Any, svc: Services, batch: list[OutboundMessage
     return delivered
 
 
+def _markup(stored: dict | None, bot):
+    """A stored keyboard back as Telegram's object: buttons under the message, the reply keyboard (a
+    durable reply may carry the main menu), or its removal."""
+    if not stored:
+        return None
+    if "inline_keyboard" in stored:
+        return InlineKeyboardMarkup.de_json(stored, bot)
+    if "keyboard" in stored:
+        return ReplyKeyboardMarkup.de_json(stored, bot)
+    return ReplyKeyboardRemove(selective=stored.get("selective"))
+
+
 async def _send(bot, message: OutboundMessage) -> tuple[str, object]:
-    markup = InlineKeyboardMarkup.de_json(message.markup, bot) if message.markup else None
+    markup = _markup(message.markup, bot)
     caption = message.text[:CAPTION_LIMIT] or None
     try:
         payload = await _payload(bot, message)

@@ -216,7 +216,7 @@ async def _supplement_text(turn: Turn, draft: Draft) -> None:
         return
     await add_supplement(session=turn.session, case=case, text=text.strip(), actor=turn.actor, now=turn.now)
     drafts.advance(draft, step=Step.SUPPLEMENT, now=turn.now)
-    turn.reply(texts.SUPPLEMENT_SAVED.format(ref=case.ref), reply_markup=keyboards.supplement_done(draft.id))
+    turn.reply(texts.SUPPLEMENT_SAVED.format(ref=case.ref), reply_markup=keyboards.supplement_done(draft.id), durable=True)
 
 
 async def _start_supplement(turn: Turn, raw_ref: str, text: str) -> None:
@@ -298,7 +298,7 @@ async def withdraw_button(turn: Turn) -> None:
 
     for account in await co_complainants_of(session=turn.session, case_id=case.id):
         turn.outbox.to_account(account, texts.CO_COMPLAINANT_WITHDRAWN.format(ref=case.ref))
-    turn.reply(texts.WITHDRAWN.format(ref=case.ref))
+    turn.reply(texts.WITHDRAWN.format(ref=case.ref), durable=True)
 
 
 # --- 回访: satisfaction ------------------------------------------------------------------------
@@ -316,7 +316,7 @@ async def satisfaction_button(turn: Turn) -> None:
                                  step=Step.SUPPLEMENT, now=turn.now, case_id=case.id)
         turn.reply(texts.ASK_UNSATISFIED_REASON.format(days=turn.svc.policy.reopen_window_days))
     else:
-        turn.reply(texts.RATED)
+        turn.reply(texts.RATED, durable=True)
 
 
 async def _unsatisfied_reason(turn: Turn, draft: Draft) -> None:
@@ -341,7 +341,7 @@ async def _unsatisfied_reason(turn: Turn, draft: Draft) -> None:
     clock = (await open_clocks(session=turn.session, case_id=case.id, kinds=("rectification",)))[0]
     await turn.outbox.to_officials(case.department_id, texts.OFFICIAL_UNSATISFIED.format(
         ref=case.ref, reason=texts.esc(text), due=texts.local_date(clock.due_at, svc.settings.tz)))
-    turn.reply(texts.UNSATISFIED_REOPENED.format(ref=case.ref))
+    turn.reply(texts.UNSATISFIED_REOPENED.format(ref=case.ref), durable=True)
 
 
 def register(application: Application) -> None:

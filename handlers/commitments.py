@@ -110,11 +110,11 @@ async def register_command(turn: Turn) -> None:
             department=texts.esc(new.department.name), ref=commitment.ref, due=due_on.isoformat(),
             content=texts.esc(new.content), source=texts.esc(new.source or "—")), department=new.department,
             reply_markup=_decision(REGISTRATION, commitment.id, texts.BTN_APPROVE, texts.BTN_RETURN))
-        turn.reply(texts.COMMITMENT_PROPOSED.format(ref=commitment.ref))
+        turn.reply(texts.COMMITMENT_PROPOSED.format(ref=commitment.ref), durable=True)
     else:
         turn.reply(texts.COMMITMENT_REGISTERED.format(
             ref=commitment.ref, department=texts.esc(new.department.name), due=due_on.isoformat(),
-            content=texts.esc(new.content)))
+            content=texts.esc(new.content)), durable=True)
 
 
 async def _list(turn: Turn, query: str, page: int) -> None:
@@ -245,7 +245,7 @@ async def fulfilled_command(turn: Turn) -> None:
         department=texts.esc(commitment.department.name), ref=commitment.ref, note=texts.esc(note[:1000])),
         department=commitment.department,
         reply_markup=_decision(CONCLUDE, commitment.id, texts.BTN_CONFIRM_KEPT, texts.BTN_RECORD_BROKEN))
-    turn.reply(texts.FULFILMENT_REPORTED.format(ref=commitment.ref))
+    turn.reply(texts.FULFILMENT_REPORTED.format(ref=commitment.ref), durable=True)
 
 
 async def _conclude(turn: Turn, commitment: Commitment, kept: bool, note: str | None = None) -> None:
@@ -253,13 +253,13 @@ async def _conclude(turn: Turn, commitment: Commitment, kept: bool, note: str | 
     if kept:
         on_time = await ledger.confirm_fulfilment(session=session, commitment=commitment, actor=actor, now=now)
         turn.reply(texts.COMMITMENT_KEPT.format(
-            ref=commitment.ref, timing=texts.KEPT_ON_TIME if on_time else texts.KEPT_LATE))
+            ref=commitment.ref, timing=texts.KEPT_ON_TIME if on_time else texts.KEPT_LATE), durable=True)
     else:
         await ledger.record_broken(session=session, commitment=commitment, actor=actor, now=now, note=note)
         await turn.outbox.to_officials(commitment.department_id,
                                        texts.OFFICIAL_COMMITMENT_BROKEN.format(ref=commitment.ref))
         turn.reply(texts.COMMITMENT_BROKEN.format(ref=commitment.ref,
-                                                  department=texts.esc(commitment.department.name)))
+                                                  department=texts.esc(commitment.department.name)), durable=True)
 
 
 async def _commitment_to_conclude(turn: Turn, raw_ref: str) -> Commitment:
@@ -300,7 +300,7 @@ async def registration_button(turn: Turn) -> None:
     await ledger.decide_registration(session=turn.session, commitment=commitment, actor=turn.actor,
                                        approve=verdict == "1", now=turn.now, deadlines=turn.svc.deadlines)
     turn.close_buttons()
-    turn.reply(texts.COMMIT_DECIDED.format(decision=texts.BTN_APPROVE if verdict == "1" else texts.BTN_RETURN))
+    turn.reply(texts.COMMIT_DECIDED.format(decision=texts.BTN_APPROVE if verdict == "1" else texts.BTN_RETURN), durable=True)
 
 
 @door(roles=SUPERVISORS_OR_OFFICIALS)
@@ -331,7 +331,7 @@ async def amend_command(turn: Turn) -> None:
             [Button(texts.BTN_CHANGE_NO_COMPENSATION, callback_data=AMEND_DECISION.build(version.id, "n"))],
             [Button(texts.BTN_CHANGE_REJECT, callback_data=AMEND_DECISION.build(version.id, "r"))],
         ]))
-    turn.reply(texts.AMEND_PROPOSED.format(ref=commitment.ref, version=version.version))
+    turn.reply(texts.AMEND_PROPOSED.format(ref=commitment.ref, version=version.version), durable=True)
 
 
 @door(roles=SUPERVISORS, codec=AMEND_DECISION)
@@ -344,7 +344,7 @@ async def amend_decision_button(turn: Turn) -> None:
         compensation={"d": "decided", "n": "none"}.get(verdict), now=turn.now, deadlines=turn.svc.deadlines)
     turn.close_buttons()
     turn.reply(texts.AMEND_DECIDED.format(
-        ref=commitment.ref, decision=texts.AMEND_REJECTED if verdict == "r" else texts.AMEND_APPROVED))
+        ref=commitment.ref, decision=texts.AMEND_REJECTED if verdict == "r" else texts.AMEND_APPROVED), durable=True)
 
 
 @door(roles=ANYONE, codec=REPORT_UNKEPT)

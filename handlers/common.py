@@ -23,7 +23,7 @@ from bot.domain import drafts
 from bot.domain.drafts import DraftKind
 from bot.domain.roles import Role
 from handlers import commands, commitments
-from handlers.door import Turn, door
+from handlers.door import Turn, answer_press, door
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class FloodGuard:
         if warn and update.effective_chat is not None:
             await update.effective_chat.send_message(texts.FLOODING)
         if update.callback_query is not None:
-            await update.callback_query.answer(texts.FLOODING)
+            await answer_press(update, context, texts.FLOODING)
         raise ApplicationHandlerStop
 
 
@@ -135,8 +135,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            if update.callback_query is not None:
-                await update.callback_query.answer()
+            await answer_press(update, context)
             await update.effective_chat.send_message(texts.DB_UNAVAILABLE if outage else texts.ERROR_GENERIC)
         except Exception:  # noqa: BLE001 - the error handler must never raise
             log.warning("could not tell the user about the failure")
@@ -149,7 +148,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button whose data no handler knows (an old message from an earlier version, or forged)."""
-    await update.callback_query.answer(texts.STALE_BUTTON, show_alert=True)
+    await answer_press(update, context, texts.STALE_BUTTON, alert=True)
 
 
 def register_guards(application: Application, *, flood_messages: int, flood_seconds: float) -> None:

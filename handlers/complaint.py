@@ -344,7 +344,7 @@ async def _submit(turn: Turn, draft_id: int) -> None:
         session=session, new=new, actor=actor, now=turn.now, prefix=svc.settings.case_prefix, tz=svc.settings.tz,
         daily_limit=svc.settings.daily_case_limit, deadlines=svc.deadlines,
     )
-    turn.reply(texts.CASE_OPENED.format(ref=case.ref), reply_markup=keyboards.main_menu())
+    turn.reply(texts.CASE_OPENED.format(ref=case.ref), reply_markup=keyboards.main_menu(), durable=True)
     recognised = [code for code, _ in data.get("candidates", [])]
     if should_auto_assign(new, recognised, enabled=svc.policy.auto_assign,
                           min_confidence=svc.policy.auto_assign_min_confidence):

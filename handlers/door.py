@@ -17,6 +17,7 @@ The wrapper does the plumbing, so a handler body only parses, calls the domain a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import io
@@ -77,6 +78,8 @@ class Turn:
     alert_text: str | None = None
     close: bool = False
     edit: bool = False
+    # Replies that confirm a committed change go out as outbound rows of the same transaction (see `reply`).
+    durable: bool = False
     # Bot API calls that only make sense once the change is committed (e.g. a new role's command menu).
     after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -106,9 +109,18 @@ class Turn:
         parts = self.text.split(maxsplit=1)
         return parts[1].strip() if len(parts) > 1 else ""
 
-    def reply(self, text: str, **kwargs: Any) -> None:
-        """Answer the person who acted, once the transaction has committed."""
-        self.replies.append((text, kwargs))
+    def reply(self, text: str, *, durable: bool | None = None, **kwargs: Any) -> None:
+        """Answer the person who acted, once the transaction has committed.
+
+        `durable` (default: the door's setting) for a reply that confirms a change ("已立案", "已转达"): it is
+        written as an outbound row in the change's own transaction and sent by the one sender right after
+        the commit, so a crash between the commit and the send loses it no more than it loses the change
+        (the delivery job of any instance sends it), and the redelivered update, already claimed, sends
+        nothing twice. Prompts and views stay direct: they are cheaper, and a lost one is asked again."""
+        if self.durable if durable is None else durable:
+            self.outbox.to_account(self.actor.account, text, reply_markup=kwargs.get("reply_markup"), kind="reply")
+        else:
+            self.replies.append((text, kwargs))
 
     def reply_file(self, kind: str, payload: bytes, *, caption: str | None = None,
                    filename: str | None = None) -> None:
@@ -133,25 +145,26 @@ Body = Callable[[Turn], Awaitable[None]]
 
 
 def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, private: bool = True,
-         claim: bool = True) -> Callable[[Body], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]:
-    """Wrap a handler body (see the module docstring); `roles` may act, `codec` parses the button data."""
+         claim: bool = True, durable: bool = False) -> Callable[[Body], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]:
+    """Wrap a handler body (see the module docstring); `roles` may act, `codec` parses the button data,
+    `durable` makes every reply of the body an outbound row (see `Turn.reply`)."""
 
     def wrap(body: Body):
         @functools.wraps(body)
         async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             query = update.callback_query
             if private and update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE:
-                await _refuse_in_group(update)
+                await _refuse_in_group(update, context)
                 return
             data: tuple = ()
             if codec is not None:
                 try:
                     data = codec.parse(query.data if query is not None else "")
                 except BadData:
-                    await _answer_query(query, texts.STALE_BUTTON, alert=True)
+                    await answer_press(update, context, texts.STALE_BUTTON, alert=True)
                     return
             svc = services(context)
-            turn = await _run(body, update, context, svc, data, roles, claim)
+            turn = await _run(body, update, context, svc, data, roles, claim, durable)
             if turn is None:
                 return
             await _after_commit(turn)
@@ -162,7 +175,8 @@ def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, privat
     return wrap
 
 
-async def _run(body: Body, update: Update, context, svc: Services, data: tuple, roles, claim: bool) -> Turn | None:
+async def _run(body: Body, update: Update, context, svc: Services, data: tuple, roles, claim: bool,
+               durable: bool) -> Turn | None:
     user = update.effective_user
     now = svc.clock.now()
     actor_role = Role.CITIZEN
@@ -170,36 +184,38 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
         async with svc.db.session() as session, session.begin():
             if claim and not await claim_update(session=session, update_id=update.update_id, now=now):
                 log.info("update %s was already handled; nothing done", update.update_id)
-                await _answer_query(update.callback_query, None)
+                await answer_press(update, context)
                 return None
             actor = await resolve_actor(session=session, telegram_id=user.id, full_name=user.full_name,
                                         username=user.username, supervisors=svc.settings.supervisors, now=now)
             actor_role = actor.role
             if actor.role not in roles:
                 raise DomainError(_role_refusal(roles))
-            turn = Turn(update=update, context=context, svc=svc, session=session, actor=actor, now=now, data=data)
+            turn = Turn(update=update, context=context, svc=svc, session=session, actor=actor, now=now, data=data,
+                        durable=durable)
             turn.outbox.bind(session, svc.settings.supervisors, now)
             await body(turn)
             await session.flush()
             turn.outbox.remember_ids()
     except DomainError as refusal:  # raised inside the transaction, so it rolled back: nothing changed
-        await _refuse(update, refusal, actor_role)
+        await _refuse(update, context, refusal, actor_role)
         return None
     return turn
 
 
 async def _after_commit(turn: Turn) -> None:
-    query = turn.query
-    if query is not None and turn.edit and turn.replies and await _edit_pressed(query, turn):
+    query, update, context = turn.query, turn.update, turn.context
+    alert = turn.alert_text is not None
+    if query is not None and turn.edit and turn.replies and await _edit_pressed(turn):
         turn.replies.pop(0)
     elif query is not None:
         if turn.close:
-            await _close_buttons(query, turn.alert_text)
+            await _close_buttons(update, context, turn.alert_text)
         else:
-            await _answer_query(query, turn.alert_text, alert=turn.alert_text is not None)
-    elif turn.alert_text is not None:
+            await answer_press(update, context, turn.alert_text, alert=alert)
+    elif alert:
         turn.replies.insert(0, (turn.alert_text, {}))
-    chat = turn.update.effective_chat
+    chat = update.effective_chat
     for text, kwargs in turn.replies:
         parts = delivery.split_text(text)
         for number, part in enumerate(parts, start=1):
@@ -217,27 +233,24 @@ async def _after_commit(turn: Turn) -> None:
         except TelegramError as error:  # a convenience (a menu): it must not turn a done action into an error
             log.warning("after-commit call failed: %s", error)
     if turn.outbox.ids:
-        await delivery.deliver_rows(turn.context, turn.outbox.ids)
+        await delivery.deliver_rows(context, turn.outbox.ids)
 
 
-async def _edit_pressed(query: CallbackQuery, turn: Turn) -> bool:
+async def _edit_pressed(turn: Turn) -> bool:
     """Edit the pressed message into the first reply; False when it cannot be (then it is sent instead)."""
-    import asyncio
-
+    query = turn.query
     text, kwargs = turn.replies[0]
     markup = kwargs.get("reply_markup")
     if len(text) > delivery.TEXT_LIMIT or (markup is not None and not isinstance(markup, InlineKeyboardMarkup)):
         return False
-    edited, answered = await asyncio.gather(
+    edited, _ = await asyncio.gather(
         query.edit_message_text(text, reply_markup=markup),
-        query.answer(turn.alert_text[:200] if turn.alert_text else None, show_alert=turn.alert_text is not None),
+        answer_press(turn.update, turn.context, turn.alert_text, alert=turn.alert_text is not None),
         return_exceptions=True,
     )
-    for result in (edited, answered):
+    for result in (edited, _):
         if isinstance(result, BaseException) and not isinstance(result, TelegramError):
             raise result
-    if isinstance(answered, TelegramError):
-        log.warning("could not answer a button press: %s", answered)
     if isinstance(edited, TelegramError):
         # Too old to edit, or deleted: close it the ordinary way and send the reply as a new message.
         log.info("could not edit the pressed message: %s", edited)
@@ -247,37 +260,47 @@ async def _edit_pressed(query: CallbackQuery, turn: Turn) -> bool:
     return True
 
 
-async def _refuse(update: Update, refusal: DomainError, role: Role) -> None:
+async def _refuse(update: Update, context, refusal: DomainError, role: Role) -> None:
     message = texts.refusal(refusal.code, refusal.params, role=role.value)
     if update.callback_query is not None:
-        await _answer_query(update.callback_query, texts.plain(message), alert=True)
+        await answer_press(update, context, texts.plain(message), alert=True)
     elif update.effective_chat is not None:
         await update.effective_chat.send_message(message)
 
 
-async def _refuse_in_group(update: Update) -> None:
+async def _refuse_in_group(update: Update, context) -> None:
     if update.callback_query is not None:
-        await _answer_query(update.callback_query, texts.PRIVATE_ONLY_BUTTON, alert=True)
+        await answer_press(update, context, texts.PRIVATE_ONLY_BUTTON, alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(texts.PRIVATE_ONLY)
 
 
-async def _answer_query(query: CallbackQuery | None, text: str | None, *, alert: bool = False) -> None:
-    """Answer a press; failing to (too late after a restart) must not undo what was done."""
+async def answer_press(update: Update, context, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press (Telegram shows a spinner until it is): in the webhook's response when the
+    update came by webhook, which saves a round trip, else by a call; failing to (too late after a
+    restart) must not undo what was done."""
+    query = update.callback_query
     if query is None:
         return
+    text = text[:200] if text else None
+    by_webhook = getattr(context.application, "answer_by_webhook", None)
+    method = {"method": "answerCallbackQuery", "callback_query_id": query.id}
+    if text:
+        method["text"] = text
+    if alert:
+        method["show_alert"] = True
+    if by_webhook is not None and by_webhook(update.update_id, method):
+        return
     try:
-        await query.answer(text[:200] if text else None, show_alert=alert)
+        await query.answer(text, show_alert=alert)
     except TelegramError as error:
         log.warning("could not answer a button press: %s", error)
 
 
-async def _close_buttons(query: CallbackQuery, text: str | None) -> None:
-    import asyncio
-
+async def _close_buttons(update: Update, context, text: str | None) -> None:
     results = await asyncio.gather(
-        query.answer(text[:200] if text else None, show_alert=text is not None),
-        query.edit_message_reply_markup(reply_markup=None), return_exceptions=True,
+        answer_press(update, context, text, alert=text is not None),
+        update.callback_query.edit_message_reply_markup(reply_markup=None), return_exceptions=True,
     )
     for result in results:
         if isinstance(result, TelegramError):

@@ -137,7 +137,7 @@ async def _accept(turn: Turn, raw_ref: str) -> None:
                                deadlines=turn.svc.deadlines)
     reply_clock = (await open_clocks(session=turn.session, case_id=case.id, kinds=("reply",)))[0]
     await turn.outbox.to_complainants(case, texts.CITIZEN_ACCEPTED.format(ref=case.ref))
-    turn.reply(texts.ACCEPTED.format(ref=case.ref, due=due_text(turn.svc, reply_clock.due_at)))
+    turn.reply(texts.ACCEPTED.format(ref=case.ref, due=due_text(turn.svc, reply_clock.due_at)), durable=True)
 
 
 @door(roles=OFFICIALS, codec=DISPUTE)
@@ -170,7 +170,7 @@ async def _dispute(turn: Turn, raw_ref: str, reason: str) -> None:
     await turn.outbox.to_supervisors(texts.SUPERVISOR_DISPUTE.format(
         ref=case.ref, department=texts.esc(department.name), reason=texts.esc(reason)),
         department=department, reply_markup=keyboards.insist(case.ref, department.code))
-    turn.reply(texts.DISPUTED.format(ref=case.ref))
+    turn.reply(texts.DISPUTED.format(ref=case.ref), durable=True)
 
 
 def _ref_and_text(turn: Turn, usage: str) -> tuple[str | None, str]:
@@ -195,7 +195,7 @@ async def reply_command(turn: Turn) -> None:
     await casework.reply_to_case(session=turn.session, case=case, actor=turn.actor, text=text, now=turn.now,
                                  deadlines=turn.svc.deadlines)
     await turn.outbox.to_complainants(case, texts.CITIZEN_REPLY.format(ref=case.ref, text=texts.esc(text)))
-    turn.reply(texts.REPLY_SENT.format(ref=case.ref))
+    turn.reply(texts.REPLY_SENT.format(ref=case.ref), durable=True)
 
 
 def parse_date_args(turn: Turn, rest: str):
@@ -218,7 +218,7 @@ async def _dated_request(turn: Turn, usage: str, act) -> None:
     if not text:
         turn.reply(usage)
         return
-    turn.reply(await act(turn, case, due_on, text))
+    turn.reply(await act(turn, case, due_on, text), durable=True)
 
 
 @door(roles=OFFICIALS)
@@ -269,7 +269,7 @@ async def rectified_command(turn: Turn) -> None:
     await turn.outbox.to_complainants(case, texts.CITIZEN_RECTIFIED.format(ref=case.ref, text=texts.esc(text)))
     await turn.outbox.to_supervisors(texts.SUPERVISOR_RECTIFIED.format(
         ref=case.ref, department=texts.esc(case.department.name)), department=case.department)
-    turn.reply(texts.RECTIFIED.format(ref=case.ref), reply_markup=keyboards.evidence_finished(draft.id))
+    turn.reply(texts.RECTIFIED.format(ref=case.ref), reply_markup=keyboards.evidence_finished(draft.id), durable=True)
 
 
 async def rectification_evidence(turn: Turn, draft, item: dict) -> None:

@@ -190,3 +190,22 @@ async def test_json_log_lines_carry_the_update_id_and_no_personal_data(served):
     everything = stream.getvalue()
     assert harness.app.bot.token not in everything and SECRET not in everything
     assert "13812345678" not in everything and "拖欠货款" not in everything
+
+
+async def test_a_button_press_by_webhook_is_answered_in_the_webhooks_response(served):
+    """One round trip less per press: answerCallbackQuery rides on the 200, and no call is made for it."""
+    harness, client = served
+    user = 4103
+    await post(client, update(text_update(user, PROCUREMENT_TEXT)))
+    press = update(button_update(user, harness.request.last_to(user).buttons[0][1]))
+    response = await post(client, press)
+    assert response.status == 200
+    body = await response.json()
+    assert body == {"method": "answerCallbackQuery", "callback_query_id": press["callback_query"]["id"]}
+    assert harness.request.sent(method="answerCallbackQuery") == []
+    assert "哪个部门" in harness.request.last_to(user).text       # the step itself was done
+
+    stale = update(button_update(user, "c:999999:dom:debt"))          # an old button: the alert rides too
+    body = await (await post(client, stale)).json()
+    assert body["method"] == "answerCallbackQuery" and body["show_alert"] is True and body["text"]
+    assert harness.request.sent(method="answerCallbackQuery") == []

@@ -127,3 +127,45 @@ async def test_an_update_redelivered_after_it_was_answered_gets_no_second_reply(
     # The first instance died before acknowledging: Telegram hands the update to the other one.
     await second.app.process_update(Update.de_json(payload, second.app.bot))
     assert replies_to(request, 9303) == answered
+
+
+class Crash(BaseException):
+    """The process dying: not an error any handler or error handler would catch."""
+
+
+async def test_an_instance_dying_between_submit_and_its_reply_loses_no_reply_and_sends_none_twice(
+        two_instances, monkeypatch):
+    first, second, request = two_instances
+    citizen = Chat(first.app, 9304)
+    await citizen.send(PROCUREMENT_TEXT)
+    for _ in range(10):
+        labels = dict(citizen.last().buttons)
+        if texts.BTN_SUBMIT in labels:
+            break
+        label = next(label for label in labels if "政府采购" in label or label in (
+            texts.BTN_DEPT_UNKNOWN, texts.BTN_DETAIL_SKIP, texts.BTN_EVIDENCE_SKIP, texts.BTN_CONTACT_YES))
+        await citizen.press(labels[label])
+    payload = press_update(citizen, dict(citizen.last().buttons)[texts.BTN_SUBMIT])
+
+    async def die(*args, **kwargs):
+        raise Crash
+
+    # The first instance commits the case, then dies before it sends anything the commit owes.
+    monkeypatch.setattr(door_module.delivery, "deliver_rows", die)
+    with pytest.raises(Crash):
+        await first.app.process_update(Update.de_json(payload, first.app.bot))
+    monkeypatch.undo()
+    assert not any("已立案" in t for t in replies_to(request, 9304))
+
+    # Telegram re-sends the unacknowledged update to the other instance: already handled, nothing twice.
+    await second.app.process_update(Update.de_json(payload, second.app.bot))
+    assert not any("已立案" in t for t in replies_to(request, 9304))
+    # The confirmation was written with the case: the other instance's delivery job sends it, once.
+    await second.app.job_queue.get_jobs_by_name("delivery_job")[0].run(second.app)
+    await second.app.job_queue.get_jobs_by_name("delivery_job")[0].run(second.app)
+    opened = [t for t in replies_to(request, 9304) if "已立案" in t]
+    async with first.session() as session:
+        ref = await session.scalar(select(Case.ref))
+    assert len(opened) == 1 and ref in opened[0]
+    markup = request.last_to(9304).params.get("reply_markup") or {}
+    assert texts.BTN_COMPLAIN in str(markup)  # the main menu came with it

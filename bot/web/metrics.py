@@ -120,6 +120,8 @@ class InstrumentedApplication(Application):
         super().__init__(*args, **kwargs)
         self.metrics = Metrics()
         self._handled: dict[int, asyncio.Future] = {}
+        # Updates that came by webhook and whose answer to a button press may ride on the webhook's response.
+        self._webhook_answers: dict[int, dict | None] = {}
 
     def handled(self, update_id: int) -> asyncio.Future:
         """A future resolved when `process_update` has finished with this update (whatever the outcome)."""
@@ -127,6 +129,22 @@ class InstrumentedApplication(Application):
         if future is None:
             future = self._handled[update_id] = asyncio.get_running_loop().create_future()
         return future
+
+    def expect_webhook_answer(self, update_id: int) -> None:
+        """This update's webhook request waits for it: a method for Telegram may be returned with the 200."""
+        self._webhook_answers.setdefault(update_id, None)
+
+    def answer_by_webhook(self, update_id: int, method: dict) -> bool:
+        """Put `method` into the webhook response of this update; False (call it yourself) when the update
+        did not come by webhook or its one slot is taken."""
+        if update_id not in self._webhook_answers or self._webhook_answers[update_id] is not None:
+            return False
+        self._webhook_answers[update_id] = method
+        return True
+
+    def webhook_answer(self, update_id: int) -> dict | None:
+        """The method to return with this update's webhook response, if any (the slot is closed after)."""
+        return self._webhook_answers.pop(update_id, None)
 
     async def process_update(self, update: object) -> None:
         update_id = getattr(update, "update_id", None)

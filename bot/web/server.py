@@ -82,20 +82,29 @@ async def webhook(request: web.Request) -> web.Response:
         return web.Response(status=400)
     if update is None:
         return web.Response(status=400)
-    await handle_and_wait(application, update)
-    return web.Response(status=200)
+    method = await handle_and_wait(application, update, webhook=True)
+    # Telegram performs a method given in the webhook's response (the answer to a button press): one
+    # round trip less for every press. Its outcome is not reported back, which an answer can do without.
+    return web.json_response(method) if method else web.Response(status=200)
 
 
-async def handle_and_wait(application: Application, update: Update) -> None:
-    """Queue the update and wait until it has been handled (Telegram re-sends what was not acknowledged)."""
+async def handle_and_wait(application: Application, update: Update, *, webhook: bool = False) -> dict | None:
+    """Queue the update and wait until it has been handled (Telegram re-sends what was not acknowledged);
+    for a `webhook` request, the Bot API method the handler left for the response, if any."""
     if isinstance(application, InstrumentedApplication):
         in_progress = update.update_id in application._handled  # a re-sent copy of one being handled
         done = application.handled(update.update_id)
         if not in_progress:
+            if webhook:
+                application.expect_webhook_answer(update.update_id)
             await application.update_queue.put(update)
-        await asyncio.shield(done)
-    else:
-        await application.update_queue.put(update)
+        try:
+            await asyncio.shield(done)
+        finally:
+            method = application.webhook_answer(update.update_id)
+        return method
+    await application.update_queue.put(update)
+    return None
 
 
 async def healthz(request: web.Request) -> web.Response:
