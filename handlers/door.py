@@ -24,7 +24,7 @@ import io
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,10 @@ ANYONE = frozenset(Role) - {Role.SYSTEM}
 OFFICIALS = frozenset({Role.OFFICIAL})
 SUPERVISORS = frozenset({Role.SUPERVISOR})
 STAFF = OFFICIALS | SUPERVISORS
+
+# The rows an update writes are sent by the door right after its commit, in the order written; the delivery
+# job leaves them alone this long, and sends them only if this instance died in between.
+DELIVERY_HOLD = timedelta(seconds=15)
 
 # A refused role is told why in the words of what they lack.
 _ROLE_REFUSALS = {Role.OFFICIAL: "not_official", Role.SUPERVISOR: "not_supervisor"}
@@ -193,7 +197,7 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
                 raise DomainError(_role_refusal(roles))
             turn = Turn(update=update, context=context, svc=svc, session=session, actor=actor, now=now, data=data,
                         durable=durable)
-            turn.outbox.bind(session, svc.settings.supervisors, now)
+            turn.outbox.bind(session, svc.settings.supervisors, now, held_for=DELIVERY_HOLD)
             await body(turn)
             await session.flush()
             turn.outbox.remember_ids()

@@ -8,7 +8,7 @@ function, so a regional supervisor hears only of their region.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,17 +34,22 @@ class Notices:
     def __init__(self, session: AsyncSession | None = None, *, supervisors: Collection[int] = (),
                  now: datetime | None = None) -> None:
         self.session, self.configured, self.now = session, tuple(supervisors), now
+        self.not_before: datetime | None = None
         self.rows: list[OutboundMessage] = []
         self.ids: list[int] = []
 
-    def bind(self, session: AsyncSession, supervisors: Collection[int], now: datetime) -> None:
+    def bind(self, session: AsyncSession, supervisors: Collection[int], now: datetime, *,
+             held_for: timedelta = timedelta(0)) -> None:
+        """`held_for`: the rows are the writer's to send first; the delivery job leaves them alone that long
+        (it sends them only if the writer died after the commit), so they arrive in the writer's order."""
         self.session, self.configured, self.now = session, tuple(supervisors), now
+        self.not_before = now + held_for
 
     def _add(self, chat_id: int, account_id: int | None, text: str, *, kind: str = "notice", markup: Any = None,
              media: str | None = None, file_id: str | None = None, filename: str | None = None) -> None:
         self.rows.append(outbox.enqueue(session=self.session, chat_id=chat_id, account_id=account_id, kind=kind,
                                         text=text, now=self.now, markup=_markup(markup), media=media,
-                                        file_id=file_id, filename=filename))
+                                        file_id=file_id, filename=filename, not_before=self.not_before))
 
     def to_account(self, account: Account, text: str, *, reply_markup: Any = None, kind: str = "notice") -> None:
         if not account.unreachable:

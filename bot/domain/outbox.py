@@ -17,14 +17,15 @@ LEASE = timedelta(minutes=10)
 
 def enqueue(*, session: AsyncSession, chat_id: int, account_id: int | None, kind: str, text: str, now: datetime,
             markup: dict[str, Any] | None = None, media: str | None = None, file_id: str | None = None,
-            attachment: bytes | None = None, filename: str | None = None) -> OutboundMessage:
+            attachment: bytes | None = None, filename: str | None = None,
+            not_before: datetime | None = None) -> OutboundMessage:
     """A message owed to a chat, as a row of the caller's transaction.
 
     `media` photo/document sends `file_id` (a Telegram file) or `attachment` (bytes we made, named `filename`),
-    with `text` as its caption.
+    with `text` as its caption. `not_before`: no sweep claims it earlier (its writer sends it by id first).
     """
     message = OutboundMessage(chat_id=chat_id, account_id=account_id, kind=kind, text=text, markup=markup,
-                              state="pending", attempts=0, next_attempt_at=now, created_at=now,
+                              state="pending", attempts=0, next_attempt_at=not_before or now, created_at=now,
                               media=media, file_id=file_id, attachment=attachment, filename=filename)
     session.add(message)
     return message
