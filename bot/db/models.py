@@ -59,6 +59,16 @@ class Department(Base):
     )
 
 
+class Region(Base):
+    """A region of the directory (`Department.region`, a regional supervisor's scope) and its Chinese name,
+    for the web pages (亭湖区 rather than `tinghu`); from the directory file's optional `region_name` column."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+
 class DepartmentAlias(Base):
     """Another name people use for a department (区住建局, 城管…); one alias may fit several."""
 
@@ -396,6 +406,9 @@ class DishonestyRecord(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    # The record's case is closed as 容错纠错 now (Case.outcome == "tolerated"), kept here by
+    # bot.domain.records.mark_case_tolerated so the public list never looks at the cases table.
+    case_tolerated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     department: Mapped[Department] = relationship(lazy="joined")
 
