@@ -1,4 +1,4 @@
-"""regions (the directory's region names); records.case_tolerated and the public records' version counter
+"""regions (the directory's region names); records.case_tolerated, the public records' version counter, commitment clocks' index
 
 Revision ID: 0015
 Revises: 0013
@@ -27,9 +27,14 @@ def upgrade() -> None:
                "WHERE case_id IN (SELECT id FROM cases WHERE outcome = 'tolerated')")
     counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger))
     op.bulk_insert(counters, [{"name": "public_records", "value": 0}])
+    op.create_index('ix_obligations_of_commitments', 'obligations', ['commitment_id'], unique=False,
+                    postgresql_where=sa.text("commitment_id IS NOT NULL"),
+                    sqlite_where=sa.text("commitment_id IS NOT NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_obligations_of_commitments', table_name='obligations',
+                  postgresql_where=sa.text("commitment_id IS NOT NULL"), sqlite_where=sa.text("commitment_id IS NOT NULL"))
     op.execute("DELETE FROM counters WHERE name = 'public_records'")
     with op.batch_alter_table('dishonesty_records') as batch:
         batch.drop_column('case_tolerated')
