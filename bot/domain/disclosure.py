@@ -18,11 +18,11 @@ import time as _time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -188,7 +188,7 @@ def _mask(text: str | None) -> str | None:
 
 async def published_records(*, session: AsyncSession, policy: Policy, now: datetime, tz, flt: RecordFilter,
                             page: int = 1, per_page: int = 50, with_rules: bool = True,
-                            totals: "Totals | None" = None) -> RecordPage:
+                            totals: Totals | None = None) -> RecordPage:
     """One page of the published records, newest first, and how many each [disclosure] rule withheld.
 
     `totals` (the site's per-version cache) saves the counts, which only change when the records do."""
@@ -468,6 +468,6 @@ def recent_months(today: date, tz, count: int) -> list[Period]:
 
 __all__ = [
     "CommitmentPage", "MonthScores", "PUBLIC", "PublicCommitment", "PublicRecord", "RecordFilter", "RecordPage",
-    "ScoreCache", "department_by_code", "public_commitment", "public_commitments", "public_departments",
+    "ScoreCache", "Totals", "public_since", "department_by_code", "public_commitment", "public_commitments", "public_departments",
     "public_status", "published_clause", "published_records", "record_years", "recent_months",
 ]
