@@ -161,9 +161,6 @@ class Totals:
             self._entries.popitem(last=False)
         return value
 
-    def clear(self) -> None:
-        self._entries.clear()
-
 
 @dataclass(frozen=True)
 class _Complainant:
