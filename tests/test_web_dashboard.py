@@ -129,6 +129,11 @@ async def test_a_regional_supervisor_cannot_decide_outside_their_region(site):
     regional = await regional_supervisor(harness, 4100, "tinghu")
     http = await logged_in(site, regional)
     async with http:
+        async with http.get(site.url("/dashboard")) as response:
+            page = await response.text()
+        # The scope line names the region as the directory does (亭湖区), not by its code.
+        assert "（督办 · 亭湖区）" in page and "· tinghu" not in page  # (their Telegram name is 区督办 tinghu)
+        assert '<optgroup label="亭湖区">' in page and '<optgroup label="市本级">' not in page
         csrf = await csrf_of(http, site, "/dashboard")
         async with http.post(site.url("/dashboard/decide"), data={
                 "kind": "obd", "id": str(record.id), "verdict": "1", "csrf": csrf}) as response:

@@ -15,8 +15,10 @@ from sqlalchemy import update
 
 from bot.db.models import Department, DishonestyRecord
 from bot.web.site import SCHEMA_FILE
+from tests.flows import file_complaint
 from tests.web_support import (
-    BOT_USERNAME, COMPLAINANT_ID, COMPLAINANT_NAME, COMPLAINANT_PHONE, seed_world, start_site, stop_site,
+    BOT_USERNAME, COMPLAINANT_ID, COMPLAINANT_NAME, COMPLAINANT_PHONE, PERSONAL_TEXT, seed_world, start_site,
+    stop_site,
 )
 
 # The complainant's name, phone and ID number (typed into the complaint), a phone in a commitment's text,
@@ -91,6 +93,66 @@ async def test_a_tolerated_case_takes_its_record_off_the_page(site):
     _, html, _ = await get(site, "/records")
     text = visible_text(html)
     assert "共 0 条公示记录" in text and "依此规则未公示 1 条" in text
+
+
+async def test_regions_are_shown_by_the_names_the_directory_gives(site):
+    _, html, _ = await get(site, "/departments/tinghu-zjj")
+    text = visible_text(html)
+    assert "亭湖区住房和城乡建设局" in text and "区域 亭湖区" in text and "tinghu" not in text
+    _, html, _ = await get(site, "/departments/city-czj")
+    assert "区域 市本级" in visible_text(html)
+    for path in ("/records", "/commitments"):
+        _, html, _ = await get(site, path)
+        assert '<optgroup label="亭湖区">' in html and '<optgroup label="市本级">' in html, path
+        assert 'label="tinghu"' not in html
+    _, html, _ = await get(site, "/departments")
+    assert re.search(r"<h2[^>]*>亭湖区</h2>", html) and re.search(r"<h2[^>]*>响水县</h2>", html)
+    # A region the directory gave no name keeps its code (nothing is invented).
+    async with site.harness.session() as session:
+        await session.execute(update(Department).where(Department.code == "city-czj").values(region="newzone"))
+        await session.commit()
+    _, html, _ = await get(site, "/departments/city-czj")
+    assert "区域 newzone" in visible_text(html)
+
+
+async def test_counts_follow_every_committed_change_with_no_stale_page(site):
+    """The totals are kept between requests by the records' version: each write below goes through the
+    bot (not the web), and the very next page and feed show its count."""
+    harness, supervisor, ref = site.harness, site.harness.supervisor(), site.world.city_ref
+    from bot.web.site import WEB
+
+    totals = site.runner.app[WEB].totals
+    for _ in range(2):  # the second time from the cache
+        _, html, _ = await get(site, "/records")
+        assert "共 1 条公示记录" in visible_text(html)
+    assert totals._entries
+    citizen = harness.chat(20001)
+    official = site.world.city_official
+    second = await file_complaint(citizen, PERSONAL_TEXT.replace("38万元", "12万元"))
+    await supervisor.send(f"/assign {second} 市财政局")
+    await official.press(f"acc:{second}")
+    await official.send(f"/reply {second} 已核实")
+    await official.send(f"/rectified {second} 已支付")
+    await supervisor.send(f"/verify {second} 属实")
+    _, html, _ = await get(site, "/records")
+    assert "共 2 条公示记录" in visible_text(html)
+    _, body, _ = await get(site, "/open-data/records.json")
+    assert json.loads(body)["total"] == 2
+    _, html, _ = await get(site, "/departments/city-czj")
+    assert "失信记录（2 条公示）" in visible_text(html)
+    await supervisor.send(f"/reopen {ref} 复查")
+    await supervisor.send(f"/tolerate {ref} 主动纠错，已挽回损失")
+    _, html, _ = await get(site, "/records")
+    text = visible_text(html)
+    assert "共 1 条公示记录" in text and "依此规则未公示 1 条" in text
+    _, body, _ = await get(site, "/open-data/records.json")
+    assert json.loads(body)["total"] == 1
+    await supervisor.send(f"/reopen {ref} 再次复查")  # no longer tolerated: public again
+    _, html, _ = await get(site, "/records")
+    assert "共 2 条公示记录" in visible_text(html)
+    async with harness.session() as session:
+        flags = sorted((await session.scalars(select(DishonestyRecord.case_tolerated))).all())
+    assert flags == [False, False]
 
 
 async def test_commitment_register_with_deep_link_and_no_private_commitment(site):

@@ -59,6 +59,16 @@ class Department(Base):
     )
 
 
+class Region(Base):
+    """A region of the directory (`Department.region`, a regional supervisor's scope) and its Chinese name,
+    for the web pages (亭湖区 rather than `tinghu`); from the directory file's optional `region_name` column."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+
 class DepartmentAlias(Base):
     """Another name people use for a department (区住建局, 城管…); one alias may fit several."""
 
@@ -396,6 +406,9 @@ class DishonestyRecord(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    # The record's case is closed as 容错纠错 now (Case.outcome == "tolerated"), kept here by
+    # bot.domain.records.mark_case_tolerated so the public list never looks at the cases table.
+    case_tolerated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     department: Mapped[Department] = relationship(lazy="joined")
 
@@ -608,7 +621,12 @@ class WebSession(Base):
     ended_at: Mapped[datetime | None]
 
 
-# The public pages (bot/domain/disclosure.py) leave out records of cases closed as 容错纠错: the few such
-# cases, found without reading every case; migration 0012.
+# The cases closed as 容错纠错, found without reading every case (migration 0012). The public pages no
+# longer read it: since migration 0015 a record carries its case's 容错纠错 itself (case_tolerated).
 Index("ix_cases_tolerated", Case.id, postgresql_where=Case.outcome == "tolerated",
       sqlite_where=Case.outcome == "tolerated")
+
+# Commitment clocks only (migration 0015): in ix_obligations_commitment_id every case clock shares the NULL
+# key, and SQLite's statistics then make a department's kept-commitment rates scan every clock.
+Index("ix_obligations_of_commitments", Obligation.commitment_id,
+      postgresql_where=Obligation.commitment_id.is_not(None), sqlite_where=Obligation.commitment_id.is_not(None))

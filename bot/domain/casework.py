@@ -14,7 +14,7 @@ from bot.domain.cases import change_status
 from bot.domain.errors import DomainError, Forbidden, InvalidInput, InvalidTransition
 from bot.domain.lifecycle import Status
 from bot.domain.obligations import Deadlines, close_clock, extend_clock, open_clocks, start_clock
-from bot.domain.records import create_record
+from bot.domain.records import create_record, mark_case_tolerated
 from bot.domain.roles import Actor, Role
 
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
@@ -176,6 +176,7 @@ async def tolerate_case(*, session: AsyncSession, case: Case, actor: Actor, reas
     await change_status(session=session, case=case, action="tolerate", actor=actor, now=now, deadlines=deadlines,
                         note=reason)
     case.outcome, case.outcome_note = "tolerated", reason
+    await mark_case_tolerated(session=session, case_id=case.id, tolerated=True)
 
 
 async def reject_case(*, session: AsyncSession, case: Case, actor: Actor, reason: str, now: datetime,
@@ -198,6 +199,7 @@ async def reopen_case(*, session: AsyncSession, case: Case, actor: Actor, reason
                         note=reason)
     case.reopen_count += 1
     case.outcome = None
+    await mark_case_tolerated(session=session, case_id=case.id, tolerated=False)
 
 
 async def mark_commitment_broken(*, session: AsyncSession, commitment: Commitment, actor: Actor, now: datetime,
@@ -274,3 +276,4 @@ async def reopen_unsatisfied(*, session: AsyncSession, case: Case, actor: Actor,
                         note=reason)
     case.reopen_count += 1
     case.outcome = None
+    await mark_case_tolerated(session=session, case_id=case.id, tolerated=False)

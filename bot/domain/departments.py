@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Department, DepartmentAlias
+from bot.db.models import Department, DepartmentAlias, Region
 from bot.domain.tables import Table, TableError, read_table
 from nlp import DepartmentEntry
 
@@ -19,6 +19,10 @@ COLUMNS = ("code", "name", "kind", "parent", "region", "aliases")
 # Optional column: the 统一社会信用代码 (18 characters, GB 32100-2015), published in the open-data feed.
 CREDIT_CODE_COLUMN = "credit_code"
 CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
+# Optional column: the region's Chinese name (亭湖区 for `tinghu`), shown on the web pages instead of the code.
+# Given on any of the region's rows (or all of them: then it must be the same on each).
+REGION_NAME_COLUMN = "region_name"
+REGION_NAME_LIMIT = 64
 
 
 @dataclass
@@ -30,6 +34,7 @@ class DirectoryRow:
     region: str
     aliases: list[str] = field(default_factory=list)
     credit_code: str | None = None
+    region_name: str | None = None
 
 
 @dataclass
@@ -58,6 +63,7 @@ def _directory_rows(table: Table) -> tuple[list[DirectoryRow], list[str]]:
         return [], [f"缺少列：{', '.join(missing)}（需要 {','.join(COLUMNS)}）"]
     rows: list[DirectoryRow] = []
     seen: set[str] = set()
+    named: dict[str, str] = {}
     for line, record in table.rows:
         code = (record["code"] or "").strip()
         name = (record["name"] or "").strip()
@@ -77,8 +83,15 @@ def _directory_rows(table: Table) -> tuple[list[DirectoryRow], list[str]]:
         credit_code = (record.get(CREDIT_CODE_COLUMN) or "").strip().upper() or None
         if credit_code is not None and not CREDIT_CODE.fullmatch(credit_code):
             errors.append(f"第 {line} 行：统一社会信用代码 {credit_code!r} 不是 18 位有效格式")
+        region_name = (record.get(REGION_NAME_COLUMN) or "").strip() or None
+        if region_name is not None and region:
+            if len(region_name) > REGION_NAME_LIMIT:
+                errors.append(f"第 {line} 行：区域名称 {region_name!r} 超过 {REGION_NAME_LIMIT} 个字")
+            elif named.setdefault(region, region_name) != region_name:
+                errors.append(f"第 {line} 行：区域 {region} 的名称 {region_name!r} 与前面的 "
+                              f"{named[region]!r} 不一致")
         rows.append(DirectoryRow(code, name, kind, (record["parent"] or "").strip() or None, region, aliases,
-                                 credit_code))
+                                 credit_code, region_name))
     for row in rows:
         if row.parent and row.parent not in seen:
             errors.append(f"code {row.code}：上级 {row.parent} 不在文件中")
@@ -128,8 +141,31 @@ async def import_directory(*, session: AsyncSession, raw: bytes, replace: bool =
             for alias in wanted
             if alias not in {a.alias for a in department.aliases}
         ]
+    await _save_region_names(session, {row.region: row.region_name for row in rows if row.region_name})
     await session.flush()
     return report
+
+
+async def _save_region_names(session: AsyncSession, names: dict[str, str]) -> None:
+    """Create or rename the regions the file names; regions it does not name keep theirs."""
+    existing = {r.code: r for r in (await session.scalars(select(Region))).all()}
+    for code, name in names.items():
+        if code in existing:
+            existing[code].name = name
+        else:
+            session.add(Region(code=code, name=name))
+
+
+async def region_names(*, session: AsyncSession) -> dict[str, str]:
+    """Region code -> Chinese name, for the regions the directory named."""
+    return dict((await session.execute(select(Region.code, Region.name))).all())
+
+
+def region_label(code: str | None, names: dict[str, str]) -> str:
+    """What a page shows for a region: its name when the directory gave one, else the code itself."""
+    if not code:
+        return ""
+    return names.get(code, code)
 
 
 async def seed_sample_directory(*, session: AsyncSession) -> int:

@@ -15,17 +15,22 @@ Which records are public is policy ([disclosure] in bot/data/policy.toml, docs/o
 from __future__ import annotations
 
 import time as _time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, joinedload, lazyload
+from sqlalchemy.orm import lazyload
 
 from bot.db.models import Account, Case, Commitment, CommitmentVersion, Department, DishonestyRecord
 from bot.domain.cases import masked_for_officials
 from bot.domain.commitments import PUBLIC_STATES
+from bot.domain.records import RECORDS_VERSION
+from bot.domain.refs import current_sequence
 from bot.domain.roles import Actor, Role
 from bot.domain.scope import commitments_clause
 from bot.domain.scores import DepartmentScore, department_scores, ranking
@@ -35,7 +40,6 @@ from nlp.pii import mask_pii
 
 # Public reads never need a department's aliases (selectin-loaded by default: a query per page).
 _NO_ALIASES = lazyload(Department.aliases)
-_COMMITMENT_DEPARTMENT = joinedload(Commitment.department).lazyload(Department.aliases)
 
 # The public: a citizen without an account, as the scope function knows them.
 PUBLIC = Actor(Role.CITIZEN)
@@ -88,22 +92,23 @@ class RecordFilter:
     year: int | None = None
 
 
-def _tolerated() -> ColumnElement[bool]:
-    """The record's case was closed as 容错纠错: a lookup in the few tolerated cases (partial index
-    ix_cases_tolerated, migration 0012), never a join over every case."""
-    return DishonestyRecord.case_id.in_(select(Case.id).where(Case.outcome == "tolerated"))
+def public_since(policy: Policy, now: datetime) -> datetime:
+    """The oldest moment a public record may have been made: `public_years` back, counted in whole days (so
+    the public list, and its cached totals, change at most once a day by age)."""
+    since = now - timedelta(days=365 * policy.disclose_years)
+    return since.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def published_clause(policy: Policy, now: datetime) -> ColumnElement[bool]:
-    """Records the public may see, by the [disclosure] rules; conditions on the records table only."""
-    conditions = [DishonestyRecord.status.not_in(NEVER_PUBLIC),
-                  DishonestyRecord.created_at >= now - timedelta(days=365 * policy.disclose_years)]
+    """Records the public may see, by the [disclosure] rules; conditions on the records table only (容错纠错
+    is the record's own `case_tolerated` flag, kept by bot.domain.records.mark_case_tolerated)."""
+    conditions = [DishonestyRecord.status.not_in(NEVER_PUBLIC), DishonestyRecord.created_at >= public_since(policy, now)]
     if policy.disclose_repaired == "hide":
         conditions.append(DishonestyRecord.status != "repaired")
     if policy.disclose_objection_pending == "hide":
         conditions.append(DishonestyRecord.status != "objection_pending")
     if policy.disclose_tolerated == "hide":
-        conditions.append(or_(DishonestyRecord.case_id.is_(None), ~_tolerated()))
+        conditions.append(DishonestyRecord.case_tolerated.is_(False))
     return and_(*conditions)
 
 
@@ -133,55 +138,105 @@ def public_status(record_status: str, case_status: str | None, tolerated: bool, 
     return RECTIFYING, None
 
 
-def _mask(text: str, complainant: Account | None) -> str:
-    return masked_for_officials(text, complainant) if complainant is not None else mask_pii(text)
+class Totals:
+    """Counts of the public record list (total and per [disclosure] rule, per filter), kept by the records'
+    version: the `public_records` counter, bumped in the transaction of every change to a record
+    (bot.domain.records). Reading the version is one primary-key lookup, so a page never shows a count older
+    than the last committed change, on any instance."""
+
+    def __init__(self, max_entries: int = 512) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple, tuple[int, object]] = OrderedDict()
+
+    async def get(self, session: AsyncSession, key: tuple, compute: Callable[[], Awaitable]):
+        version = await current_sequence(session=session, name=RECORDS_VERSION)
+        found = self._entries.get(key)
+        if found is not None and found[0] == version:
+            self._entries.move_to_end(key)
+            return found[1]
+        value = await compute()
+        self._entries[key] = (version, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True)
+class _Complainant:
+    """The two names of a complainant the masking function reads (Account.full_name, Account.username)."""
+
+    full_name: str | None
+    username: str | None
+
+
+@lru_cache(maxsize=16_384)
+def _masked(text: str, full_name: str | None, username: str | None, has_complainant: bool) -> str:
+    """The public text: a pure function of the text and the complainant's names, so kept once computed (a
+    page of 500 feed rows would otherwise run the masking 500 times on every request)."""
+    if not has_complainant:
+        return mask_pii(text)
+    return masked_for_officials(text, _Complainant(full_name, username))
+
+
+def _mask(text: str | None) -> str | None:
+    return _masked(text, None, None, False) if text else text
 
 
 async def published_records(*, session: AsyncSession, policy: Policy, now: datetime, tz, flt: RecordFilter,
-                            page: int = 1, per_page: int = 50, with_rules: bool = True) -> RecordPage:
-    """One page of the published records, newest first, and how many each [disclosure] rule withheld."""
-    case_alias = aliased(Case)
-    complainant = aliased(Account)
+                            page: int = 1, per_page: int = 50, with_rules: bool = True,
+                            totals: Totals | None = None) -> RecordPage:
+    """One page of the published records, newest first, and how many each [disclosure] rule withheld.
+
+    `totals` (the site's per-version cache) saves the counts, which only change when the records do."""
     published = published_clause(policy, now)
     filters = _filter_clause(flt, tz)
-    total = await session.scalar(select(func.count(DishonestyRecord.id)).where(published, *filters)) or 0
+    key = ("records", public_since(policy, now), flt, with_rules)
+
+    async def count() -> tuple[int, list[RuleCount]]:
+        total = await session.scalar(select(func.count(DishonestyRecord.id)).where(published, *filters)) or 0
+        return total, (await _rule_counts(session, policy, now, filters) if with_rules else [])
+
+    total, rules = await totals.get(session, key, count) if totals is not None else await count()
     order = (DishonestyRecord.created_at.desc(), DishonestyRecord.id.desc())
-    # The page's ids from the records alone (an index range), then only those rows with their joins.
-    ids = list((await session.scalars(select(DishonestyRecord.id).where(published, *filters).order_by(*order)
-                                      .offset((page - 1) * per_page).limit(per_page))).all())
+    # The page's ids from the records alone (an index range on created_at), then only those rows with their
+    # joins: one statement, no list of ids sent back and forth.
+    page_ids = (select(DishonestyRecord.id.label("id")).where(published, *filters).order_by(*order)
+                .offset((page - 1) * per_page).limit(per_page).subquery())
     rows = (await session.execute(
-        select(DishonestyRecord, Department, case_alias.status, case_alias.outcome, complainant)
+        select(DishonestyRecord.id, DishonestyRecord.domain, DishonestyRecord.summary, DishonestyRecord.status,
+               DishonestyRecord.case_tolerated, DishonestyRecord.created_at, DishonestyRecord.decided_at,
+               Department.id, Department.name, Department.code, Department.credit_code, Department.region,
+               Case.status, Case.complainant_id, Account.full_name, Account.username)
+        .select_from(page_ids)
+        .join(DishonestyRecord, DishonestyRecord.id == page_ids.c.id)
         .join(Department, Department.id == DishonestyRecord.department_id)
-        .outerjoin(case_alias, case_alias.id == DishonestyRecord.case_id)
-        .outerjoin(complainant, complainant.id == case_alias.complainant_id)
-        .where(DishonestyRecord.id.in_(ids))
-        .options(lazyload(DishonestyRecord.department), _NO_ALIASES, lazyload(complainant.department))
+        .outerjoin(Case, Case.id == DishonestyRecord.case_id)
+        .outerjoin(Account, Account.id == Case.complainant_id)
         .order_by(*order)
-    )).all() if ids else []
+    )).all()
     items = []
-    for record, department, case_status, outcome, person in rows:
-        status, rule = public_status(record.status, case_status, outcome == "tolerated", policy)
+    for (record_id, domain, summary, record_status, tolerated, created_at, decided_at, department_id, name, code,
+         credit_code, region, case_status, complainant_id, full_name, username) in rows:
+        status, rule = public_status(record_status, case_status, tolerated, policy)
         items.append(PublicRecord(
-            id=record.id, department_id=department.id, department=department.name, department_code=department.code,
-            credit_code=department.credit_code, region=department.region, domain=record.domain,
-            recorded_on=record.created_at.astimezone(tz).date(), summary=_mask(record.summary, person),
-            status=status, rule=rule, updated_at=record.decided_at or record.created_at,
+            id=record_id, department_id=department_id, department=name, department_code=code,
+            credit_code=credit_code, region=region, domain=domain, recorded_on=created_at.astimezone(tz).date(),
+            summary=_masked(summary, full_name, username, complainant_id is not None),
+            status=status, rule=rule, updated_at=decided_at or created_at,
         ))
-    rules: list[RuleCount] = []
-    if with_rules:
-        rules = await _rule_counts(session, policy, now, filters)
     return RecordPage(items, total, page, per_page, rules)
 
 
 async def _rule_counts(session: AsyncSession, policy: Policy, now: datetime, filters: list) -> list[RuleCount]:
     """For each [disclosure] rule, how many records (within the filter) it took off the page: one pass."""
-    expired = DishonestyRecord.created_at < now - timedelta(days=365 * policy.disclose_years)
+    expired = DishonestyRecord.created_at < public_since(policy, now)
     shown = DishonestyRecord.status.not_in(NEVER_PUBLIC)
     rules = {
         "repaired": (policy.disclose_repaired, and_(shown, ~expired, DishonestyRecord.status == "repaired")),
         "objection_pending": (policy.disclose_objection_pending,
                               and_(shown, ~expired, DishonestyRecord.status == "objection_pending")),
-        "tolerated": (policy.disclose_tolerated, and_(shown, ~expired, _tolerated())),
+        "tolerated": (policy.disclose_tolerated, and_(shown, ~expired, DishonestyRecord.case_tolerated.is_(True))),
         "public_years": (str(policy.disclose_years), and_(shown, expired)),
         "revoked": ("hide", DishonestyRecord.status.in_(NEVER_PUBLIC)),
     }
@@ -267,6 +322,16 @@ def public_commitments_clause() -> ColumnElement[bool]:
     return and_(Commitment.ref.is_not(None), commitments_clause(PUBLIC, public_states=PUBLIC_STATES))
 
 
+# What a public commitment shows, as plain columns (no ORM objects: a feed page has 500 of them).
+_COMMITMENT_COLUMNS = (
+    Commitment.id, Commitment.ref, Commitment.department_id, Department.name.label("department_name"),
+    Department.code.label("department_code"), Department.credit_code, Commitment.domain, Commitment.content,
+    Commitment.source, Commitment.due_on, Commitment.amount, Commitment.status, Commitment.version,
+    Commitment.fulfilment_note, Commitment.fulfilled_at, Commitment.created_at, Commitment.decided_at,
+    Commitment.fulfilment_reported_at,
+)
+
+
 async def public_commitments(*, session: AsyncSession, tz, department_id: int | None = None,
                              status: str | None = None, page: int = 1, per_page: int = 50,
                              with_versions: bool = True) -> CommitmentPage:
@@ -276,48 +341,51 @@ async def public_commitments(*, session: AsyncSession, tz, department_id: int | 
     if status:
         conditions.append(Commitment.status == status)
     total = await session.scalar(select(func.count(Commitment.id)).where(*conditions)) or 0
-    rows = (await session.scalars(
-        select(Commitment).where(*conditions).options(_COMMITMENT_DEPARTMENT).order_by(Commitment.due_on.desc(), Commitment.id.desc())
-        .offset((page - 1) * per_page).limit(per_page))).unique().all()
-    versions: dict[int, list[PublicVersion]] = {}
-    if with_versions and rows:
-        for v in (await session.scalars(
-                select(CommitmentVersion).where(CommitmentVersion.commitment_id.in_([c.id for c in rows]),
-                                                CommitmentVersion.state == "approved")
-                .order_by(CommitmentVersion.commitment_id, CommitmentVersion.version))).all():
-            versions.setdefault(v.commitment_id, []).append(PublicVersion(
-                v.version, mask_pii(v.content), v.due_on, v.amount, mask_pii(v.reason) if v.reason else None,
-                v.decided_at.astimezone(tz).date() if v.decided_at else None))
+    rows = (await session.execute(
+        select(*_COMMITMENT_COLUMNS).join(Department, Department.id == Commitment.department_id).where(*conditions)
+        .order_by(Commitment.due_on.desc(), Commitment.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    )).all()
+    versions = await _approved_versions(session, [c.id for c in rows], tz) if with_versions and rows else {}
     return CommitmentPage([_public_commitment(c, tz, versions.get(c.id, [])) for c in rows], total, page, per_page)
+
+
+async def _approved_versions(session: AsyncSession, ids: list[int], tz) -> dict[int, list[PublicVersion]]:
+    versions: dict[int, list[PublicVersion]] = {}
+    for v in (await session.execute(
+            select(CommitmentVersion.commitment_id, CommitmentVersion.version, CommitmentVersion.content,
+                   CommitmentVersion.due_on, CommitmentVersion.amount, CommitmentVersion.reason,
+                   CommitmentVersion.decided_at)
+            .where(CommitmentVersion.commitment_id.in_(ids), CommitmentVersion.state == "approved")
+            .order_by(CommitmentVersion.commitment_id, CommitmentVersion.version))).all():
+        versions.setdefault(v.commitment_id, []).append(PublicVersion(
+            v.version, _mask(v.content), v.due_on, v.amount, _mask(v.reason),
+            v.decided_at.astimezone(tz).date() if v.decided_at else None))
+    return versions
 
 
 async def public_commitment(*, session: AsyncSession, tz, key: str) -> PublicCommitment | None:
     """One public commitment by id or reference (CN-2026-0001)."""
     condition = Commitment.id == int(key) if key.isdigit() else Commitment.ref == key.upper()
-    found = await session.scalar(select(Commitment).where(condition, public_commitments_clause())
-                                 .options(_COMMITMENT_DEPARTMENT))
+    found = (await session.execute(
+        select(*_COMMITMENT_COLUMNS).join(Department, Department.id == Commitment.department_id)
+        .where(condition, public_commitments_clause()))).first()
     if found is None:
         return None
-    versions = [PublicVersion(v.version, mask_pii(v.content), v.due_on, v.amount,
-                              mask_pii(v.reason) if v.reason else None,
-                              v.decided_at.astimezone(tz).date() if v.decided_at else None)
-                for v in (await session.scalars(
-                    select(CommitmentVersion).where(CommitmentVersion.commitment_id == found.id,
-                                                    CommitmentVersion.state == "approved")
-                    .order_by(CommitmentVersion.version))).all()]
-    return _public_commitment(found, tz, versions)
+    versions = await _approved_versions(session, [found.id], tz)
+    return _public_commitment(found, tz, versions.get(found.id, []))
 
 
-def _public_commitment(c: Commitment, tz, versions: list[PublicVersion]) -> PublicCommitment:
+def _public_commitment(c, tz, versions: list[PublicVersion]) -> PublicCommitment:
+    """From a row of _COMMITMENT_COLUMNS."""
     return PublicCommitment(
-        id=c.id, ref=c.ref, department_id=c.department_id, department=c.department.name,
-        department_code=c.department.code, credit_code=c.department.credit_code, domain=c.domain,
-        content=mask_pii(c.content), source=mask_pii(c.source) if c.source else None, due_on=c.due_on,
+        id=c.id, ref=c.ref, department_id=c.department_id, department=c.department_name,
+        department_code=c.department_code, credit_code=c.credit_code, domain=c.domain,
+        content=_mask(c.content), source=_mask(c.source), due_on=c.due_on,
         amount=c.amount, status=c.status, version=c.version,
-        fulfilment=mask_pii(c.fulfilment_note) if c.fulfilment_note else None,
+        fulfilment=_mask(c.fulfilment_note),
         fulfilled_on=c.fulfilled_at.astimezone(tz).date() if c.fulfilled_at else None,
         registered_on=c.created_at.astimezone(tz).date(),
-        updated_at=max(t for t in (c.created_at, c.decided_at, c.fulfilled_at, c.fulfilment_reported_at) if t),
+        updated_at=max(t for t in (c.created_at, c.decided_at, c.fulfilment_reported_at, c.fulfilled_at) if t),
         versions=versions,
     )
 
@@ -343,7 +411,10 @@ async def kept_by_month(*, session: AsyncSession, department_id: int, start: dat
 
     rows = (await session.execute(
         select(Commitment.due_on, Commitment.status, Obligation.state)
-        .join(Obligation, (Obligation.commitment_id == Commitment.id) & Obligation.state.not_in(("extended", "cancelled")))
+        # The IS NOT NULL lets SQLite take the partial index of commitment clocks (ix_obligations_of_commitments):
+        # on the full index every case clock shares the NULL key, and its statistics make SQLite scan them all.
+        .join(Obligation, (Obligation.commitment_id == Commitment.id) & Obligation.commitment_id.is_not(None)
+              & Obligation.state.not_in(("extended", "cancelled")))
         .where(Commitment.department_id == department_id, Commitment.due_on >= start, Commitment.due_on <= end)
     )).all()
     counts: dict[str, list[int]] = {}
@@ -394,6 +465,6 @@ def recent_months(today: date, tz, count: int) -> list[Period]:
 
 __all__ = [
     "CommitmentPage", "MonthScores", "PUBLIC", "PublicCommitment", "PublicRecord", "RecordFilter", "RecordPage",
-    "ScoreCache", "department_by_code", "public_commitment", "public_commitments", "public_departments",
+    "ScoreCache", "Totals", "public_since", "department_by_code", "public_commitment", "public_commitments", "public_departments",
     "public_status", "published_clause", "published_records", "record_years", "recent_months",
 ]

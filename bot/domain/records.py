@@ -4,15 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Case, Commitment, DishonestyRecord
 from bot.domain.audit import append_event
 from bot.domain.errors import Forbidden, InvalidTransition, NotFound
+from bot.domain.refs import next_sequence
 from bot.domain.roles import Actor
 
 SUMMARY_LIMIT = 300
+# Bumped in the transaction of every change to a record's public face (new record, status, 容错纠错): the
+# version the web's cached totals are kept by (bot.domain.disclosure.Totals), on every instance.
+RECORDS_VERSION = "public_records"
+
+
+async def records_changed(*, session: AsyncSession) -> None:
+    await next_sequence(session=session, name=RECORDS_VERSION)
+
+
+async def mark_case_tolerated(*, session: AsyncSession, case_id: int, tolerated: bool) -> None:
+    """Keep the case's records' `case_tolerated` equal to `case.outcome == "tolerated"` (called where the
+    outcome is set or cleared)."""
+    changed = await session.execute(
+        update(DishonestyRecord).where(DishonestyRecord.case_id == case_id,
+                                       DishonestyRecord.case_tolerated != tolerated)
+        .values(case_tolerated=tolerated).execution_options(synchronize_session="fetch"))
+    if changed.rowcount:
+        await records_changed(session=session)
 
 
 async def create_record(
@@ -27,6 +46,7 @@ async def create_record(
     )
     session.add(record)
     await session.flush()
+    await records_changed(session=session)
     return record
 
 
@@ -56,6 +76,7 @@ async def _request(session: AsyncSession, record: DishonestyRecord, actor: Actor
         raise InvalidTransition("record_state", status=record.status)
     record.status = pending
     setattr(record, field, text)
+    await records_changed(session=session)
     await _audit(session, record, action, actor, now, text)
 
 
@@ -69,6 +90,7 @@ async def _decide(session: AsyncSession, record: DishonestyRecord, actor: Actor,
     record.status = outcome if granted else "active"
     setattr(record, decision_field, words[0] if granted else words[1])
     record.decided_by_id, record.decided_at = actor.account_id, now
+    await records_changed(session=session)
     await _audit(session, record, f"{action}_{words[0] if granted else words[1]}", actor, now, None)
 
 

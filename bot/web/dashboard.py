@@ -25,6 +25,7 @@ from bot.db.models import Case, Commitment, Department, DishonestyRecord, Extens
 from bot.domain import casework, records, scope, weblogin
 from bot.domain.audit import case_events
 from bot.domain.cases import case_for, evidence_count, supplements_of
+from bot.domain.departments import region_label, region_names
 from bot.domain.errors import DomainError
 from bot.domain.officials import officials_of
 from bot.domain.outbox import enqueue
@@ -34,7 +35,7 @@ from bot.domain.roles import Actor, Role
 from bot.domain.stats import CaseFilter, overdue_by_department, period_stats, search_cases, working_days_late
 from bot.web import texts_web
 from bot.web.auth import COOKIE, clear_session_cookie, set_session_cookie
-from bot.web.public import page_number, parse_month_param
+from bot.web.paging import Pager, choice, department_choice, page_count, page_number, parse_month_param
 from bot.web.security import client_address
 from bot.web.site import state
 
@@ -71,11 +72,13 @@ async def visit(request: web.Request) -> AsyncIterator[Visit]:
         yield Visit(session, actor, session_id)
 
 
-def render(request: web.Request, template: str, v: Visit, **context) -> web.Response:
+async def render(request: web.Request, template: str, v: Visit, **context) -> web.Response:
     svc = state(request).services
+    regions = await region_names(session=v.session)
     response = aiohttp_jinja2.render_template(template, request, {
-        **context, "me": v.actor, "role_name": texts_web.ROLE_NAMES[v.actor.role.value],
-        "region": scope.supervisor_region(v.actor), "csrf": state(request).signer.csrf_token(v.session_id),
+        **context, "me": v.actor, "role_name": texts_web.ROLE_NAMES[v.actor.role.value], "regions": regions,
+        "region": region_label(scope.supervisor_region(v.actor), regions),
+        "csrf": state(request).signer.csrf_token(v.session_id),
         "is_supervisor": v.is_supervisor, "tz": svc.settings.tz, "nav": context.get("nav", "dashboard")})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -154,12 +157,12 @@ async def cases_page(request: web.Request) -> web.Response:
     now = svc.clock.now()
     async with visit(request) as v:
         departments = await visible_departments(v)
-        department = {d.code: d for d in departments}.get(q.get("department", ""))
+        department = department_choice(request, departments)
         period = parse_month_param(q.get("month"), now.astimezone(tz).date(), tz) if q.get("month") else None
-        words = tuple(w for w in q.get("q", "").split()[:3] if w)
-        given = {"status": q.get("status") if q.get("status") in CASE_STATUSES else None,
-                 "domain": q.get("domain") if q.get("domain") in texts.DOMAIN_LABELS else None,
-                 "overdue": q.get("overdue") == "1", "period": period, "words": tuple(w[:40] for w in words)}
+        words = tuple(w[:40] for w in q.get("q", "").split()[:3] if w)
+        given = {"status": choice(request, "status", CASE_STATUSES),
+                 "domain": choice(request, "domain", texts.DOMAIN_LABELS),
+                 "overdue": q.get("overdue") == "1", "period": period, "words": words}
         if department is not None:
             given["department_id"] = department.id
         flt = scoped_filter(v, **given)
@@ -167,11 +170,12 @@ async def cases_page(request: web.Request) -> web.Response:
         found, total = await search_cases(session=v.session, flt=flt, now=now, offset=(page - 1) * PAGE_SIZE,
                                           limit=PAGE_SIZE)
         found = [c for c in found if scope.may_see_case(v.actor, c)]
-        return render(request, "dash_cases.html", v, nav="cases", cases=found, total=total, page=page,
-                      pages=max(1, -(-total // PAGE_SIZE)), departments=departments,
-                      selected={"status": given["status"] or "", "domain": given["domain"] or "",
-                                "department": department.code if department else "", "overdue": given["overdue"],
-                                "month": q.get("month", "") if period else "", "q": " ".join(words)})
+        selected = {"status": given["status"] or "", "domain": given["domain"] or "",
+                    "department": department.code if department else "",
+                    "month": q.get("month", "") if period else "", "q": " ".join(words), "overdue": given["overdue"]}
+        return await render(request, "dash_cases.html", v, nav="cases", cases=found, total=total,
+                            paging=Pager(page, page_count(total, PAGE_SIZE), selected), departments=departments,
+                            selected=selected)
 
 
 def clock_state(svc, clock: Obligation) -> str:
@@ -204,7 +208,7 @@ async def case_page(request: web.Request) -> web.Response:
         evidence = await evidence_count(session=s, case_id=case.id)
         identity = scope.sees_identity(v.actor, case)
         full_text = scope.sees_full_text(v.actor, case)
-        return render(
+        return await render(
             request, "dash_case.html", v, nav="cases", case=case, identity=identity,
             text=case.text if full_text else case.text_masked,
             supplements=[(x.created_at, x.text if full_text else x.text_masked) for x in supplements],
@@ -294,7 +298,7 @@ async def overdue_page(request: web.Request) -> web.Response:
                                              calendar=svc.deadlines.calendar, tz=svc.settings.tz)
         if v.actor.role is Role.OFFICIAL:
             groups = [g for g in groups if g.department_id == v.actor.account.department_id]
-        return render(request, "dash_overdue.html", v, nav="overdue", groups=groups)
+        return await render(request, "dash_overdue.html", v, nav="overdue", groups=groups)
 
 
 def _require_supervisor(v: Visit) -> None:
@@ -310,7 +314,7 @@ async def stats_page(request: web.Request) -> web.Response:
     async with visit(request) as v:
         _require_supervisor(v)
         stats = await period_stats(session=v.session, period=period, region=scope.supervisor_region(v.actor))
-        return render(request, "dash_stats.html", v, nav="stats", stats=stats, period=period)
+        return await render(request, "dash_stats.html", v, nav="stats", stats=stats, period=period)
 
 
 async def chart(request: web.Request) -> web.Response:

@@ -21,7 +21,7 @@ from bot import texts
 from bot.domain import disclosure
 from bot.domain.commitments import PUBLIC_STATES
 from bot.web import texts_web
-from bot.web.public import page_number, parse_month_param
+from bot.web.paging import page_number, parse_month_param
 from bot.web.security import client_address
 from bot.web.site import SCHEMA_FILE, state
 
@@ -144,7 +144,7 @@ async def records_feed(request: web.Request) -> web.Response:
     fmt, page, per_page = request.match_info["fmt"], page_number(request), _per_page(request)
     now = svc.clock.now()
     async with svc.db.session() as session:
-        found = await disclosure.published_records(session=session, policy=svc.policy, now=now,
+        found = await disclosure.published_records(session=session, totals=state(request).totals, policy=svc.policy, now=now,
                                                    tz=svc.settings.tz, flt=disclosure.RecordFilter(),
                                                    page=page, per_page=per_page, with_rules=False)
     items = [record_item(r) for r in found.items]

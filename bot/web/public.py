@@ -6,8 +6,6 @@ masks every text and applies the [disclosure] rules of the policy file.
 
 from __future__ import annotations
 
-from datetime import date
-
 import aiohttp_jinja2
 from aiohttp import web
 
@@ -18,8 +16,9 @@ from bot.domain.scores import (
     ON_TIME_WEIGHT, OVERDUE_CAP, OVERDUE_PER_DAY, RECORD_CAP, RECORD_POINTS, RECORD_WEIGHTS, REOPEN_WEIGHT,
     SATISFACTION_VALUES, SATISFACTION_WEIGHT,
 )
-from bot.domain.stats import month_period
+from bot.domain.departments import region_label, region_names
 from bot.web import texts_web
+from bot.web.paging import Pager, choice, department_choice, page_number, parse_month_param, year_choice
 from bot.web.site import state
 
 PER_PAGE = 50
@@ -34,24 +33,6 @@ def formula_text() -> str:
         satisfied=SATISFACTION_VALUES["satisfied"], basic=SATISFACTION_VALUES["basically_satisfied"],
         unsatisfied=SATISFACTION_VALUES["unsatisfied"], satisfaction_weight=SATISFACTION_WEIGHT,
         repaired=RECORD_WEIGHTS["repaired"], record_points=RECORD_POINTS, record_cap=RECORD_CAP)
-
-
-def page_number(request: web.Request) -> int:
-    raw = request.query.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
-
-
-def parse_month_param(raw: str | None, today: date, tz):
-    """YYYY-MM, or this month when absent; 404 for anything else."""
-    if not raw:
-        return month_period(today.year, today.month, tz)
-    try:
-        year, month = (int(part) for part in raw.split("-", 1))
-        if not (2000 <= year <= 2100 and 1 <= month <= 12):
-            raise ValueError
-    except ValueError:
-        raise web.HTTPBadRequest(text=texts_web.BAD_MONTH) from None
-    return month_period(year, month, tz)
 
 
 def rules_explained(policy, counts: list[disclosure.RuleCount] | None = None) -> list[dict]:
@@ -72,7 +53,7 @@ async def index(request: web.Request) -> web.Response:
     svc = state(request).services
     async with svc.db.session() as session:
         records = await disclosure.published_records(
-            session=session, policy=svc.policy, now=svc.clock.now(), tz=svc.settings.tz,
+            session=session, totals=state(request).totals, policy=svc.policy, now=svc.clock.now(), tz=svc.settings.tz,
             flt=disclosure.RecordFilter(), per_page=5, with_rules=False)
         commitments = await disclosure.public_commitments(session=session, tz=svc.settings.tz, per_page=5,
                                                           with_versions=False)
@@ -83,38 +64,40 @@ async def index(request: web.Request) -> web.Response:
 async def records_page(request: web.Request) -> web.Response:
     svc = state(request).services
     tz = svc.settings.tz
-    q = request.query
     async with svc.db.session() as session:
         departments = await disclosure.public_departments(session=session)
-        by_code = {d.code: d for d in departments}
-        department = by_code.get(q.get("department", ""))
-        domain = q.get("domain") if q.get("domain") in texts.DOMAIN_LABELS else None
-        year = int(q["year"]) if q.get("year", "").isdigit() and 2000 <= int(q["year"]) <= 2100 else None
+        department = department_choice(request, departments)
+        domain = choice(request, "domain", texts.DOMAIN_LABELS)
+        year = year_choice(request)
         flt = disclosure.RecordFilter(department.id if department else None, domain, year)
-        found = await disclosure.published_records(session=session, policy=svc.policy, now=svc.clock.now(), tz=tz,
+        found = await disclosure.published_records(session=session, totals=state(request).totals, policy=svc.policy, now=svc.clock.now(), tz=tz,
                                                    flt=flt, page=page_number(request), per_page=PER_PAGE)
         years = await disclosure.record_years(session=session, tz=tz)
+        regions = await region_names(session=session)
+    selected = {"department": department.code if department else "", "domain": domain or "", "year": year or ""}
     return aiohttp_jinja2.render_template("records.html", request, {
-        "nav": "records", "found": found, "departments": departments, "years": years,
-        "selected": {"department": department.code if department else "", "domain": domain or "",
-                     "year": year or ""},
+        "nav": "records", "found": found, "departments": departments, "years": years, "regions": regions,
+        "selected": selected, "paging": Pager(found.page, found.pages, selected),
+        "year_options": [(y, texts_web.YEAR.format(year=y)) for y in years],
         "rules": rules_explained(svc.policy, found.rules),
     })
 
 
 async def commitments_page(request: web.Request) -> web.Response:
     svc = state(request).services
-    q = request.query
     async with svc.db.session() as session:
         departments = await disclosure.public_departments(session=session)
-        department = {d.code: d for d in departments}.get(q.get("department", ""))
-        status = q.get("status") if q.get("status") in PUBLIC_STATES else None
+        department = department_choice(request, departments)
+        status = choice(request, "status", PUBLIC_STATES)
         found = await disclosure.public_commitments(session=session, tz=svc.settings.tz,
                                                     department_id=department.id if department else None,
                                                     status=status, page=page_number(request), per_page=PER_PAGE)
+        regions = await region_names(session=session)
+    selected = {"department": department.code if department else "", "status": status or ""}
     return aiohttp_jinja2.render_template("commitments.html", request, {
-        "nav": "commitments", "found": found, "departments": departments, "statuses": PUBLIC_STATES,
-        "selected": {"department": department.code if department else "", "status": status or ""},
+        "nav": "commitments", "found": found, "departments": departments,
+        "regions": regions, "selected": selected, "paging": Pager(found.page, found.pages, selected),
+        "status_options": [(s, texts_web.COMMITMENT_STATUS[s]) for s in PUBLIC_STATES],
         "bot": state(request).bot_username,
     })
 
@@ -149,8 +132,9 @@ async def departments_page(request: web.Request) -> web.Response:
     svc = state(request).services
     async with svc.db.session() as session:
         departments = await disclosure.public_departments(session=session)
+        regions = await region_names(session=session)
     return aiohttp_jinja2.render_template("departments.html", request, {
-        "nav": "departments", "departments": departments})
+        "nav": "departments", "departments": departments, "regions": regions})
 
 
 async def department_page(request: web.Request) -> web.Response:
@@ -163,8 +147,9 @@ async def department_page(request: web.Request) -> web.Response:
         department = await disclosure.department_by_code(session=session, code=request.match_info["code"][:64])
         if department is None:
             raise web.HTTPNotFound()
+        region = region_label(department.region, await region_names(session=session))
         records = await disclosure.published_records(
-            session=session, policy=svc.policy, now=now, tz=tz,
+            session=session, totals=state(request).totals, policy=svc.policy, now=now, tz=tz,
             flt=disclosure.RecordFilter(department_id=department.id), per_page=PER_PAGE, with_rules=False)
         commitments = await disclosure.public_commitments(session=session, tz=tz, department_id=department.id,
                                                           per_page=PER_PAGE, with_versions=False)
@@ -179,7 +164,7 @@ async def department_page(request: web.Request) -> web.Response:
             history.append({"period": period, "rank": mine[0] if mine else None, "score": mine[1] if mine else None,
                             "of": len(month.ranked), "kept": kept.get(period.month_key)})
     return aiohttp_jinja2.render_template("department.html", request, {
-        "nav": "departments", "d": department, "records": records, "commitments": commitments,
+        "nav": "departments", "d": department, "region": region, "records": records, "commitments": commitments,
         "history": history, "rules": rules_explained(svc.policy), "bot": web_state.bot_username,
     })
 

@@ -3,8 +3,8 @@
 `mount(app, application)` adds them to the server's aiohttp application (bot.web.server.web_app when
 the web is on): Jinja2 templates, the stylesheet, security headers on every response, error pages.
 Each handler opens its own database session through the running Application's Services, reads through
-bot.domain (scope, masking) and never keeps state of its own beyond rate-limit counters and a short
-score cache.
+bot.domain (scope, masking) and never keeps state of its own beyond rate-limit counters, a short
+score cache and the record counts kept by the records' version.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ SCHEMA_FILE = STATIC / "open-data.schema.json"
 class WebState:
     application: Application
     scores: disclosure.ScoreCache = field(default_factory=disclosure.ScoreCache)
+    # The public record list's counts, kept by the records' version (never stale after a committed change).
+    totals: disclosure.Totals = field(default_factory=disclosure.Totals)
     login_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60.0))
     feed_limit: RateLimit = field(default_factory=lambda: RateLimit(120, 60.0))
     _signer: Signer | None = None

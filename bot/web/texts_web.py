@@ -40,6 +40,8 @@ RULE_APPLIED = {
     "objection_pending": "依异议申诉规则标注",
 }
 
+YEAR = "{year} 年"
+
 COMMITMENT_STATUS = {
     "approved": "履行中", "reported": "已报告兑现，待确认", "fulfilled": "已兑现", "broken": "未兑现（失信）",
 }
