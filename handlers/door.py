@@ -47,6 +47,8 @@ ANYONE = frozenset(Role) - {Role.SYSTEM}
 OFFICIALS = frozenset({Role.OFFICIAL})
 SUPERVISORS = frozenset({Role.SUPERVISOR})
 STAFF = OFFICIALS | SUPERVISORS
+# Both staff roles, ordered, so the refusal anyone else gets never depends on a set's hash order.
+SUPERVISORS_OR_OFFICIALS = (Role.SUPERVISOR, Role.OFFICIAL)
 
 # A refused role is told why in the words of what they lack.
 _ROLE_REFUSALS = {Role.OFFICIAL: "not_official", Role.SUPERVISOR: "not_supervisor"}

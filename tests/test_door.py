@@ -195,12 +195,12 @@ def test_every_keyboard_builds_data_its_handler_parses():
     """Buttons are built in bot/keyboards.py (the scheduler uses it too) and parsed by each feature's codec:
     the two must agree, or a press ends in the stale-button alert."""
     from bot import keyboards
-    from handlers import citizen, complaint, official, supervision, supervisor
+    from handlers import case_view, citizen, complaint, official, review
 
     ref = "YC-20261127-0042"
     built = [
-        (keyboards.open_cases([ref]), supervisor.VIEW_CASE),
-        (keyboards.report_read(7, "2026-11"), supervision.REPORT_READ),
+        (keyboards.open_cases([ref]), case_view.VIEW_CASE),
+        (keyboards.report_read(7, "2026-11"), review.REPORT_READ),
         (keyboards.accept_or_dispute(ref), None),
         (keyboards.dispute_reasons(ref), official.DISPUTE),
         (keyboards.evidence_finished(3), official.EVIDENCE_FINISHED),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.db.models import Account, Commitment
 from handlers import commitments as commitment_handlers
-from handlers import supervision, supervisor
+from handlers import access, case_view, review, supervision, supervisor
 from handlers.codec import BadData
 from tests.flows import (
     BIND_CODE, PROCUREMENT_TEXT, accepted_case, assigned_case, bind_official, case_by_ref, file_complaint,
@@ -199,10 +199,10 @@ FORGED = [
 
 @pytest.mark.parametrize("data", FORGED)
 def test_forged_data_is_refused_by_the_codecs(data):
-    codecs = [supervisor.ASSIGN, supervisor.EVIDENCE, supervisor.VIEW_CASE, supervisor.DECISION, supervisor.UNBIND,
+    codecs = [supervisor.ASSIGN, case_view.EVIDENCE, case_view.VIEW_CASE, supervisor.DECISION, access.UNBIND,
               commitment_handlers.COMMITMENT, commitment_handlers.COMMITMENTS_PAGE, commitment_handlers.CONCLUDE,
               commitment_handlers.REGISTRATION, commitment_handlers.AMEND_DECISION, commitment_handlers.REPORT_UNKEPT,
-              supervision.FIND_PAGE, supervision.CASES_PAGE, supervision.REPORT_READ]
+              supervision.FIND_PAGE, supervision.CASES_PAGE, review.REPORT_READ]
     import re
 
     matching = [c for c in codecs if re.match(c.pattern, data)]
@@ -229,7 +229,7 @@ async def test_forged_presses_get_the_stale_alert_and_no_error(harness, caplog):
 async def test_codecs_build_what_they_parse():
     assert supervisor.ASSIGN.parse(supervisor.ASSIGN.build("YC-20261127-0001", "city-czj")) == \
         ("YC-20261127-0001", "city-czj")
-    assert supervision.DECISION.parse("cmd:12:1") == ("cmd", 12, "1")
+    assert supervisor.DECISION.parse("cmd:12:1") == ("cmd", 12, "1")
     assert supervision.CASES_PAGE.parse("cf:3-1:12:20261101:20261130:2")[1:] == \
         (12, __import__("datetime").date(2026, 11, 1), __import__("datetime").date(2026, 11, 30), 2)
     assert commitment_handlers.COMMITMENTS_PAGE.parse("cml::2") == ("", 2)
