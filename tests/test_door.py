@@ -135,6 +135,24 @@ async def test_every_command_is_in_the_table_and_every_table_entry_works(harness
                                                                                       "status")
 
 
+def test_every_refusal_the_code_raises_has_its_text():
+    """A DomainError code without an entry in texts.REFUSALS would reach a person as the generic 'system
+    problem' message: every code raised with a literal in bot/, handlers/ and scheduler/ has its text."""
+    import re
+    from pathlib import Path
+
+    from handlers import door
+
+    root = Path(__file__).resolve().parent.parent
+    raised = re.compile(r"\b(?:DomainError|NotFound|Forbidden|InvalidTransition|RateLimited|StaleAction|InvalidInput)"
+                        r"\(\s*\"([a-z_]+)\"")
+    codes = {m.group(1) for folder in ("bot", "handlers", "scheduler") for path in (root / folder).rglob("*.py")
+             for m in raised.finditer(path.read_text(encoding="utf-8"))}
+    codes |= set(door._ROLE_REFUSALS.values()) | {"staff_only"} | set(texts.DATE_PROBLEMS)
+    assert len(codes) > 40
+    assert sorted(codes - set(texts.REFUSALS)) == []
+
+
 async def test_help_and_menu_follow_the_role(harness):
     official = await bind_official(harness, 8207)
     menus = [c for c in harness.request.sent(method="setMyCommands")
