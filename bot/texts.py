@@ -123,6 +123,7 @@ COMMAND_TEXTS = {
     "domain": ("更正领域：/domain 编号 领域", "/domain 编号 领域：更正案件领域（用于改进分类）"),
     "invite": ("邀请：/invite 部门 [head]", "/invite 部门 [head]：承办人邀请码；/invite supervisor [区域]：邀请督办"),
     "officials": ("部门承办人：/officials 部门", "/officials 部门：查看该部门承办人"),
+    "accesslog": ("权限变更记录", "/accesslog：最近的邀请码、绑定与解除绑定记录"),
     "unbind": ("解除绑定：/unbind 用户ID", "/unbind 用户ID：解除承办人或督办人员的绑定"),
     "verify": ("核查办结：/verify 编号 属实|不属实", "/verify 编号 属实|不属实 [说明]：核查办结（属实记入政务失信记录）"),
     "reopen": ("退回重办：/reopen 编号 理由", "/reopen 编号 理由：退回承办部门重办"),
@@ -921,6 +922,22 @@ SUPERVISOR_LINE = "{name}（区域：{region}） · ID {telegram_id}"
 SUPERVISOR_CITY_WIDE = "全市"
 SUPERVISORS_EMPTY = "没有可由您解除的督办人员（配置文件中指定的督办人员不能用 /unbind 解除）。"
 SUPERVISOR_WORDS = ("supervisor", "supervisors", "督办")
+
+# /accesslog: invitations, bindings and unbindings in the supervisor's scope, newest first.
+ACCESS_LOG_HEADER = "<b>权限变更记录</b>{region}（最近 {count} 条，新的在前）："
+ACCESS_LOG_EMPTY = "还没有权限变更记录{region}。"
+ACCESS_LOG_MORE = "……另有 {n} 条未显示。"
+ACCESS_LOG_ACTIONS = {"invite": "发出邀请码", "bind": "凭邀请码绑定", "unbind": "解除绑定"}
+ACCESS_LOG_LINE = "{at} {action}：{what}{by}"
+ACCESS_LOG_CHANGE = "{person}，{before} → {after}"
+ACCESS_LOG_PERSON = "{name}（ID {telegram_id}）"
+ACCESS_LOG_BY = "，操作人 {person}"
+ACCESS_LOG_INVITED_BY = "，邀请人 {person}"
+ACCESS_LOG_SYSTEM = "系统"
+ACCESS_OFFICIAL = "承办人 · {department}{head}"
+ACCESS_SUPERVISOR = "督办人员 · {region}"
+ACCESS_CITIZEN = "群众"
+ACCESS_UNKNOWN_DEPARTMENT = "（部门已不在名录中）"
 DETAIL_AMOUNT_TOO_LARGE = "金额“{text}”超过了上限（10万亿元），请核对后重新输入，例如 380万元。"
 
 

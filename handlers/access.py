@@ -9,17 +9,20 @@ from __future__ import annotations
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import keyboards, texts
+from bot.db.models import Account
 from bot.domain import scope
+from bot.domain.access_log import AccessEntry, recent_account_events
 from bot.domain.errors import DomainError
 from bot.domain.officials import create_invite, officials_of, revoke_account
 from bot.domain.roles import Role
 from bot.domain.supervision_reads import departments_in_scope, managed_supervisors
 from handlers.codec import BadData, Codec, Int
 from handlers.door import SUPERVISORS, Turn, door
-from handlers.views import region_note
+from handlers.views import fit_lines, region_note
 
 TELEGRAM_ID = Int(1, 10**12 - 1)
 UNBIND = Codec("ub", TELEGRAM_ID)
+ACCESS_LOG_SHOWN = 30
 
 
 async def _one_department(turn: Turn, query: str):
@@ -122,11 +125,62 @@ async def unbind_button(turn: Turn) -> None:
     await _unbind(turn, turn.data[0])
 
 
+# --- the access log ------------------------------------------------------------------------------------
+
+
+def _person(account: Account | None) -> str:
+    if account is None:
+        return texts.ACCESS_LOG_SYSTEM
+    return texts.ACCESS_LOG_PERSON.format(name=texts.esc(account.full_name or "?"), telegram_id=account.telegram_id)
+
+
+def _access(side: dict | None, entry: AccessEntry) -> str:
+    """A role with its department or region, as `before`/`after` recorded it."""
+    if not side or side.get("role") not in (Role.OFFICIAL, Role.SUPERVISOR):
+        return texts.ACCESS_CITIZEN
+    if side["role"] == Role.SUPERVISOR:
+        return texts.ACCESS_SUPERVISOR.format(
+            region=texts.esc(side["region"]) if side.get("region") else texts.SUPERVISOR_CITY_WIDE)
+    department = entry.departments.get(side.get("department_id"))
+    return texts.ACCESS_OFFICIAL.format(
+        department=texts.esc(department.name) if department else texts.ACCESS_UNKNOWN_DEPARTMENT,
+        head=texts.HEAD_MARK if side.get("is_head") else "")
+
+
+def _entry_line(entry: AccessEntry, tz) -> str:
+    event = entry.event
+    if event.account_id is None:  # an invitation: nobody holds it yet
+        what = _access(event.after, entry)
+    else:
+        what = texts.ACCESS_LOG_CHANGE.format(person=_person(entry.account), before=_access(event.before, entry),
+                                              after=_access(event.after, entry))
+    if event.action == "bind":
+        by = texts.ACCESS_LOG_INVITED_BY.format(person=_person(entry.inviter)) if entry.inviter else ""
+    else:
+        by = texts.ACCESS_LOG_BY.format(person=_person(entry.actor))
+    return texts.ACCESS_LOG_LINE.format(at=texts.local_time(event.created_at, tz),
+                                        action=texts.ACCESS_LOG_ACTIONS.get(event.action, event.action),
+                                        what=what, by=by)
+
+
+@door(roles=SUPERVISORS)
+async def accesslog_command(turn: Turn) -> None:
+    """The latest invitations, bindings and unbindings in the supervisor's scope (/accesslog)."""
+    region = region_note(scope.supervisor_region(turn.actor))
+    entries = await recent_account_events(session=turn.session, actor=turn.actor, limit=ACCESS_LOG_SHOWN)
+    if not entries:
+        turn.reply(texts.ACCESS_LOG_EMPTY.format(region=region))
+        return
+    lines = [texts.ACCESS_LOG_HEADER.format(region=region, count=len(entries))]
+    lines += [_entry_line(entry, turn.svc.settings.tz) for entry in entries]
+    turn.reply(fit_lines(lines, texts.ACCESS_LOG_MORE))
+
 # --- wiring ------------------------------------------------------------------------------------------
 
 
 def register(application: Application) -> None:
-    """Invitations, the lists of officials and supervisors, unbinding."""
-    for name, callback in {"invite": invite_command, "officials": officials_command, "unbind": unbind_command}.items():
+    """Invitations, the lists of officials and supervisors, unbinding, the access log."""
+    for name, callback in {"invite": invite_command, "officials": officials_command, "unbind": unbind_command,
+                           "accesslog": accesslog_command}.items():
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(unbind_button, pattern=UNBIND.pattern))
