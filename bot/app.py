@@ -25,7 +25,8 @@ from bot.services import SERVICES_KEY, Services
 from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
 from bot.web.processor import ChatOrderedProcessor
 from handlers import (
-    citizen, commands, common, commitments, complaint, official, privacy, supervision, supervisor, web_login,
+    access, case_view, citizen, commands, common, commitments, complaint, official, privacy, review, supervision,
+    supervisor, web_login,
 )
 from nlp import Classifier
 from scheduler.anchor import CHECK_SECONDS as ANCHOR_CHECK_SECONDS
@@ -80,7 +81,8 @@ def build_application(
 def register_handlers(application: Application, settings: Settings) -> None:
     """Every trigger the bot answers, in the order they are tried; each feature registers its own."""
     common.register_guards(application, flood_messages=settings.flood_messages, flood_seconds=settings.flood_seconds)
-    for feature in (complaint, citizen, official, supervisor, supervision, commitments, privacy, web_login):
+    for feature in (complaint, citizen, official, case_view, supervisor, access, supervision, review, commitments,
+                    privacy, web_login):
         feature.register(application)
     common.register_fallbacks(application)
     citizen.register_messages(application)

@@ -123,6 +123,7 @@ COMMAND_TEXTS = {
     "domain": ("更正领域：/domain 编号 领域", "/domain 编号 领域：更正案件领域（用于改进分类）"),
     "invite": ("邀请：/invite 部门 [head]", "/invite 部门 [head]：承办人邀请码；/invite supervisor [区域]：邀请督办"),
     "officials": ("部门承办人：/officials 部门", "/officials 部门：查看该部门承办人"),
+    "accesslog": ("权限变更记录", "/accesslog：最近的邀请码、绑定与解除绑定记录"),
     "unbind": ("解除绑定：/unbind 用户ID", "/unbind 用户ID：解除承办人或督办人员的绑定"),
     "verify": ("核查办结：/verify 编号 属实|不属实", "/verify 编号 属实|不属实 [说明]：核查办结（属实记入政务失信记录）"),
     "reopen": ("退回重办：/reopen 编号 理由", "/reopen 编号 理由：退回承办部门重办"),
@@ -344,37 +345,9 @@ def excerpt(text: str, limit: int = 600) -> str:
     return esc(text if len(text) <= limit else text[:limit] + "…")
 
 
-REFUSALS = {
-    "bad_ref": BAD_REF,
-    "case_not_found": CASE_NOT_FOUND,
-    "forbidden": FORBIDDEN,
-    "bad_transition": BAD_TRANSITION,
-    "case_closed": CASE_CLOSED_FOR_CHANGE,
-    "rate_limited": RATE_LIMITED,
-    "stale": STALE_BUTTON,
-    "already_submitted": ALREADY_SUBMITTED,
-}
-
-
 def plain(html_text: str) -> str:
     """Callback alerts are plain text and at most 200 characters."""
     return re.sub(r"<[^>]+>", "", html_text)[:200]
-
-
-def refusal(code: str, params: dict, role: str | None = None) -> str:
-    """The polite message for a domain refusal, with advice for the refused person's role; values escaped."""
-    template = REFUSALS.get(code, ERROR_GENERIC)
-    if code in ("case_not_found", "bad_ref") and role in REFUSAL_ADVICE:
-        template += REFUSAL_ADVICE[role]
-    values = {k: esc(str(v)) for k, v in params.items()}
-    if "status" in values:
-        labels = {"record_state": RECORD_STATUS_LABELS, "commitment_state": COMMITMENT_STATUS_LABELS}.get(
-            code, STATUS_LABELS)
-        values["status"] = labels.get(str(params["status"]), str(params["status"]))
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError):
-        return template
 
 
 # --- officials and the case lifecycle ---------------------------------------------------------
@@ -583,26 +556,6 @@ ASK_UNSATISFIED_REASON = "很抱歉让您不满意。请用文字说明不满意
 UNSATISFIED_REOPENED = "已收到。您的投诉 <code>{ref}</code> 已退回承办部门重新办理（重办）。"
 REOPEN_WINDOW_PASSED = "已超过 {days} 天的重办期限，您的意见已记录，但案件不再重办。如有新情况，请重新投诉。"
 OFFICIAL_UNSATISFIED = "⚠️ 投诉人对案件 <code>{ref}</code> 的办理结果不满意，案件已重办：{reason}\n请在 {due} 前完成整改。"
-
-REFUSALS.update({
-    "bind_locked": BIND_LOCKED,
-    "invite_wrong": INVITE_WRONG,
-    "invite_used": INVITE_USED,
-    "invite_expired": INVITE_EXPIRED,
-    "official_not_found": OFFICIAL_NOT_FOUND,
-    "department_not_found": DEPARTMENT_NOT_FOUND,
-    "not_official": NOT_OFFICIAL,
-    "extension_not_later": EXTENSION_NOT_LATER,
-    "no_open_clock": NO_OPEN_CLOCK,
-    "record_state": RECORD_STATE,
-    "no_record": NO_RECORD,
-    "no_approved_commitment": NO_APPROVED_COMMITMENT,
-    "commitment_decided": STALE_BUTTON,
-    "extension_decided": STALE_BUTTON,
-    "reopen_window_passed": REOPEN_WINDOW_PASSED,
-    "usage_verify": USAGE_VERIFY,
-    **DATE_PROBLEMS,
-})
 
 
 # --- reminders, digests and escalation ---------------------------------------------------------
@@ -820,14 +773,6 @@ CHART_TITLE_BACKLOG = ("月末在办案件", "Open cases at month end")
 # Characters kept in the shipped chart font besides the titles and domain labels (tools/subset_chart_font.py).
 CHART_EXTRA_CHARACTERS = "年月日件数新增办结在办逾期合计（）：、，。·—～"
 
-REFUSALS.update({
-    "bad_period": BAD_PERIOD,
-    "bad_month": BAD_MONTH,
-    "score_department_not_found": UNKNOWN_SCORE_DEPARTMENT,
-    "out_of_region": OUT_OF_REGION,
-    "cases_department_not_found": CASES_FILTER_DEPT_NOT_FOUND,
-})
-
 
 def change_text(now: int, before: int) -> str:
     delta = now - before
@@ -917,18 +862,7 @@ REPORT_UNKEPT_ASK = (
     "请用文字描述您看到的情况（例如到期后仍未拨付、只兑现了一部分）。随时发送 /cancel 可放弃。"
 )
 COMMITMENT_TEXT_IN_CASE = "（举报承诺 {ref} 未兑现）"
-REFUSALS.update({
-    "commitment_not_found": COMMITMENT_NOT_FOUND,
-    "commitment_duplicate": COMMITMENT_DUPLICATE,
-    "commitment_state": COMMITMENT_STATE,
-    "change_pending": CHANGE_PENDING,
-    "change_field": CHANGE_FIELD,
-    "change_reason": CHANGE_REASON,
-    "amount_unreadable": AMOUNT_UNREADABLE,
-    "domain_unknown": DOMAIN_UNKNOWN,
-})
 AMOUNT_TOO_LARGE = "金额“{text}”超过了上限（10万亿元，即 10000000000000 元），请核对后重新填写。"
-REFUSALS["amount_too_large"] = AMOUNT_TOO_LARGE
 
 # The database could not be reached (outage, failover): nothing was saved, the user should retry.
 DB_UNAVAILABLE = "抱歉，系统暂时无法保存，刚才的操作没有生效，请稍后重试。已经提示“已保存”“已立案”的内容不会丢失。"
@@ -975,13 +909,6 @@ SYSTEMIC_FLAG = "\n⚠️ <b>系统性失信预警</b>：{department}在“{doma
 CO_COMPLAINANTS = "联名投诉人：{count} 人"
 USAGE_DOMAIN = "用法：/domain 编号 领域，例如 <code>/domain YC-20261127-0042 debt</code> 或 <code>/domain YC-20261127-0042 地方政府债务</code>。"
 DOMAIN_CHANGED = "案件 <code>{ref}</code> 的领域已改为 <b>{domain}</b>，此次更正已记录，用于改进自动分类。"
-REFUSALS.update({
-    "already_joined": ALREADY_JOINED,
-    "detail_amount": DETAIL_AMOUNT,
-    "detail_date": DETAIL_DATE,
-    "detail_case_number": DETAIL_CASE_NUMBER,
-    "detail_empty": DETAIL_EMPTY,
-})
 
 # --- supervision (door conversion) ---
 CLOCK_OPEN_STATE = "进行中，{left}"
@@ -995,14 +922,23 @@ SUPERVISOR_LINE = "{name}（区域：{region}） · ID {telegram_id}"
 SUPERVISOR_CITY_WIDE = "全市"
 SUPERVISORS_EMPTY = "没有可由您解除的督办人员（配置文件中指定的督办人员不能用 /unbind 解除）。"
 SUPERVISOR_WORDS = ("supervisor", "supervisors", "督办")
-REFUSALS.update({
-    "invite_out_of_scope": INVITE_OUT_OF_SCOPE,
-    "account_not_found": ACCOUNT_NOT_FOUND,
-})
-# The door refuses a command kept for supervisors with this code.
-REFUSALS.setdefault("not_supervisor", FORBIDDEN)
+
+# /accesslog: invitations, bindings and unbindings in the supervisor's scope, newest first.
+ACCESS_LOG_HEADER = "<b>权限变更记录</b>{region}（最近 {count} 条，新的在前）："
+ACCESS_LOG_EMPTY = "还没有权限变更记录{region}。"
+ACCESS_LOG_MORE = "……另有 {n} 条未显示。"
+ACCESS_LOG_ACTIONS = {"invite": "发出邀请码", "bind": "凭邀请码绑定", "unbind": "解除绑定"}
+ACCESS_LOG_LINE = "{at} {action}：{what}{by}"
+ACCESS_LOG_CHANGE = "{person}，{before} → {after}"
+ACCESS_LOG_PERSON = "{name}（ID {telegram_id}）"
+ACCESS_LOG_BY = "，操作人 {person}"
+ACCESS_LOG_INVITED_BY = "，邀请人 {person}"
+ACCESS_LOG_SYSTEM = "系统"
+ACCESS_OFFICIAL = "承办人 · {department}{head}"
+ACCESS_SUPERVISOR = "督办人员 · {region}"
+ACCESS_CITIZEN = "群众"
+ACCESS_UNKNOWN_DEPARTMENT = "（部门已不在名录中）"
 DETAIL_AMOUNT_TOO_LARGE = "金额“{text}”超过了上限（10万亿元），请核对后重新输入，例如 380万元。"
-REFUSALS["detail_amount_too_large"] = DETAIL_AMOUNT_TOO_LARGE
 
 
 # --- a citizen's own data (/privacy, /mydata, /forgetme) --------------------------------------------------
@@ -1031,7 +967,6 @@ BTN_FORGET_YES = "确认删除"
 BTN_FORGET_NO = "取消"
 FORGET_KEPT = "已取消，您的信息没有变化。"
 FORGOTTEN = "已完成：{count} 件投诉中的身份信息已删除。"
-REFUSALS["forget_open_cases"] = FORGET_OPEN_CASES
 
 
 # --- the web dashboard's login (/web) and the public pages' deep link (/start ru_…) ---------------------
@@ -1042,5 +977,89 @@ WEB_LINK = (
 )
 WEB_OFF = "网页版督办工作台尚未启用（需设置 CHENGXIN_WEB 和 CHENGXIN_WEB_BASE_URL）。"
 STAFF_ONLY = "抱歉，您没有权限使用这个命令：它仅供督办人员和已绑定的承办人使用。承办人请先用督办部门提供的邀请码 /bind 绑定。"
-REFUSALS["staff_only"] = STAFF_ONLY
 DEEP_LINK_UNKEPT = "ru_"
+
+
+# --- refusals --------------------------------------------------------------------------------------------
+# Every DomainError code (bot.domain.errors) and the text it is answered with, assembled once, here, after
+# every text it names is defined; a code missing here is answered with ERROR_GENERIC, and
+# tests/test_door.py checks that every code the code base raises has its entry.
+
+RECORD_NOT_FOUND = "没有找到这条失信记录。"
+LEDGER_ENCODING = "无法识别文件的编码，请另存为 UTF-8 编码的 CSV 或 .xlsx 工作簿后再导入。"
+
+REFUSALS = {
+    # cases, buttons, the door
+    "bad_ref": BAD_REF,
+    "case_not_found": CASE_NOT_FOUND,
+    "forbidden": FORBIDDEN,
+    "bad_transition": BAD_TRANSITION,
+    "case_closed": CASE_CLOSED_FOR_CHANGE,
+    "rate_limited": RATE_LIMITED,
+    "stale": STALE_BUTTON,
+    "already_submitted": ALREADY_SUBMITTED,
+    "not_official": NOT_OFFICIAL,
+    "not_supervisor": FORBIDDEN,  # the door's refusal of a command kept for supervisors
+    "staff_only": STAFF_ONLY,
+    # officials, invitations and the case lifecycle
+    "bind_locked": BIND_LOCKED,
+    "invite_wrong": INVITE_WRONG,
+    "invite_used": INVITE_USED,
+    "invite_expired": INVITE_EXPIRED,
+    "invite_out_of_scope": INVITE_OUT_OF_SCOPE,
+    "official_not_found": OFFICIAL_NOT_FOUND,
+    "account_not_found": ACCOUNT_NOT_FOUND,
+    "department_not_found": DEPARTMENT_NOT_FOUND,
+    "extension_not_later": EXTENSION_NOT_LATER,
+    "no_open_clock": NO_OPEN_CLOCK,
+    "record_state": RECORD_STATE,
+    "record_not_found": RECORD_NOT_FOUND,
+    "no_record": NO_RECORD,
+    "no_approved_commitment": NO_APPROVED_COMMITMENT,
+    "commitment_decided": STALE_BUTTON,
+    "extension_decided": STALE_BUTTON,
+    "reopen_window_passed": REOPEN_WINDOW_PASSED,
+    "usage_verify": USAGE_VERIFY,
+    **DATE_PROBLEMS,
+    # supervision
+    "bad_period": BAD_PERIOD,
+    "bad_month": BAD_MONTH,
+    "score_department_not_found": UNKNOWN_SCORE_DEPARTMENT,
+    "out_of_region": OUT_OF_REGION,
+    "cases_department_not_found": CASES_FILTER_DEPT_NOT_FOUND,
+    # the commitment register
+    "commitment_not_found": COMMITMENT_NOT_FOUND,
+    "commitment_duplicate": COMMITMENT_DUPLICATE,
+    "commitment_state": COMMITMENT_STATE,
+    "change_pending": CHANGE_PENDING,
+    "change_field": CHANGE_FIELD,
+    "change_reason": CHANGE_REASON,
+    "amount_unreadable": AMOUNT_UNREADABLE,
+    "amount_too_large": AMOUNT_TOO_LARGE,
+    "domain_unknown": DOMAIN_UNKNOWN,
+    "ledger_encoding": LEDGER_ENCODING,
+    # complaints: joining, follow-up details, the citizen's own data
+    "already_joined": ALREADY_JOINED,
+    "detail_amount": DETAIL_AMOUNT,
+    "detail_amount_too_large": DETAIL_AMOUNT_TOO_LARGE,
+    "detail_date": DETAIL_DATE,
+    "detail_case_number": DETAIL_CASE_NUMBER,
+    "detail_empty": DETAIL_EMPTY,
+    "forget_open_cases": FORGET_OPEN_CASES,
+}
+
+
+def refusal(code: str, params: dict, role: str | None = None) -> str:
+    """The polite message for a domain refusal, with advice for the refused person's role; values escaped."""
+    template = REFUSALS.get(code, ERROR_GENERIC)
+    if code in ("case_not_found", "bad_ref") and role in REFUSAL_ADVICE:
+        template += REFUSAL_ADVICE[role]
+    values = {k: esc(str(v)) for k, v in params.items()}
+    if "status" in values:
+        labels = {"record_state": RECORD_STATUS_LABELS, "commitment_state": COMMITMENT_STATUS_LABELS}.get(
+            code, STATUS_LABELS)
+        values["status"] = labels.get(str(params["status"]), str(params["status"]))
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return template

@@ -55,6 +55,7 @@ TABLE: tuple[Command, ...] = (
     Command("invite", (SUPERVISOR,)),
     Command("officials", (SUPERVISOR,)),
     Command("unbind", (SUPERVISOR,), in_menu=False),
+    Command("accesslog", (SUPERVISOR,)),
     Command("register", STAFF, in_menu=False),
     Command("fulfilled", (OFFICIAL,), in_menu=False),
     Command("amend", (OFFICIAL,), in_menu=False),

@@ -26,8 +26,7 @@ from bot.domain.supervision_reads import (
     commitment_by_key, commitment_to_decide, require_decidable, version_to_decide, visible_commitment,
 )
 from handlers.codec import BadData, Codec, Int, Word
-from handlers.door import ANYONE, OFFICIALS, SUPERVISORS, Turn, door
-from handlers.supervision import SUPERVISORS_OR_OFFICIALS
+from handlers.door import ANYONE, OFFICIALS, SUPERVISORS, SUPERVISORS_OR_OFFICIALS, Turn, door
 
 PAGE_SIZE = 8
 QUERY_LIMIT = 30

@@ -48,6 +48,8 @@ ANYONE = frozenset(Role) - {Role.SYSTEM}
 OFFICIALS = frozenset({Role.OFFICIAL})
 SUPERVISORS = frozenset({Role.SUPERVISOR})
 STAFF = OFFICIALS | SUPERVISORS
+# Both staff roles, ordered, so the refusal anyone else gets never depends on a set's hash order.
+SUPERVISORS_OR_OFFICIALS = (Role.SUPERVISOR, Role.OFFICIAL)
 
 # The rows an update writes are sent by the door right after its commit, in the order written; the delivery
 # job leaves them alone this long, and sends them only if this instance died in between.

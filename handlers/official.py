@@ -206,9 +206,10 @@ def parse_date_args(turn: Turn, rest: str):
                           calendar=turn.svc.deadlines.calendar), text
 
 
-async def _dated_request(turn: Turn, usage: str, act) -> None:
-    """Shared shape of /commit and /extend: `REF DATE TEXT`, the case held, the date parsed, then `act`,
-    which queues what others must hear and returns the reply."""
+async def _dated_request(turn: Turn, usage: str, propose) -> None:
+    """Shared shape of /commit and /extend: `REF DATE TEXT`, the case held, the date parsed; `propose` makes
+    the request and returns the notice for the supervisors in scope of the case's department, the buttons
+    they decide it with, and the reply to the official."""
     ref, rest = turn.ref_and_rest()
     if not ref or not rest:
         turn.reply(usage)
@@ -218,40 +219,41 @@ async def _dated_request(turn: Turn, usage: str, act) -> None:
     if not text:
         turn.reply(usage)
         return
-    turn.reply(await act(turn, case, due_on, text), durable=True)
+    notice, buttons, reply = await propose(turn, case, due_on, text)
+    await turn.outbox.to_supervisors(notice, department=case.department, reply_markup=buttons)
+    turn.reply(reply, durable=True)
+
+
+async def _propose_commitment(turn: Turn, case: Case, due_on, text: str):
+    commitment = await casework.propose_commitment(session=turn.session, case=case, actor=turn.actor,
+                                                   content=text[:1000], due_on=due_on, now=turn.now)
+    due, content = due_on.isoformat(), texts.esc(commitment.content)
+    return (texts.SUPERVISOR_COMMIT.format(department=texts.esc(case.department.name), ref=case.ref, due=due,
+                                           content=content),
+            keyboards.commitment_decision(commitment.id), texts.COMMIT_PROPOSED.format(due=due, content=content))
+
+
+async def _request_extension(turn: Turn, case: Case, due_on, text: str):
+    extension = await casework.request_extension(session=turn.session, case=case, actor=turn.actor, due_on=due_on,
+                                                 reason=text[:500], now=turn.now, deadlines=turn.svc.deadlines)
+    clock = await turn.session.get(Obligation, extension.obligation_id)
+    kind, due = texts.CLOCK_LABELS[clock.kind], due_on.isoformat()
+    return (texts.SUPERVISOR_EXTENSION.format(department=texts.esc(case.department.name), ref=case.ref, kind=kind,
+                                              current=due_text(turn.svc, clock.due_at), due=due,
+                                              reason=texts.esc(extension.reason)),
+            keyboards.extension_decision(extension.id), texts.EXTENSION_REQUESTED.format(kind=kind, due=due))
 
 
 @door(roles=OFFICIALS)
 async def commit_command(turn: Turn) -> None:
     """Register a commitment: what will be done by when (/commit REF DATE TEXT); a supervisor approves it."""
-    async def act(turn: Turn, case: Case, due_on, text: str) -> str:
-        commitment = await casework.propose_commitment(session=turn.session, case=case, actor=turn.actor,
-                                                       content=text[:1000], due_on=due_on, now=turn.now)
-        await turn.outbox.to_supervisors(texts.SUPERVISOR_COMMIT.format(
-            department=texts.esc(case.department.name), ref=case.ref, due=due_on.isoformat(),
-            content=texts.esc(commitment.content)), department=case.department,
-            reply_markup=keyboards.commitment_decision(commitment.id))
-        return texts.COMMIT_PROPOSED.format(due=due_on.isoformat(), content=texts.esc(commitment.content))
-
-    await _dated_request(turn, texts.USAGE_COMMIT, act)
+    await _dated_request(turn, texts.USAGE_COMMIT, _propose_commitment)
 
 
 @door(roles=OFFICIALS)
 async def extend_command(turn: Turn) -> None:
     """Ask for more time (/extend REF DATE REASON); only a supervisor can grant it."""
-    async def act(turn: Turn, case: Case, due_on, text: str) -> str:
-        extension = await casework.request_extension(session=turn.session, case=case, actor=turn.actor,
-                                                     due_on=due_on, reason=text[:500], now=turn.now,
-                                                     deadlines=turn.svc.deadlines)
-        clock = await turn.session.get(Obligation, extension.obligation_id)
-        kind = texts.CLOCK_LABELS[clock.kind]
-        await turn.outbox.to_supervisors(texts.SUPERVISOR_EXTENSION.format(
-            department=texts.esc(case.department.name), ref=case.ref, kind=kind,
-            current=due_text(turn.svc, clock.due_at), due=due_on.isoformat(), reason=texts.esc(extension.reason)),
-            department=case.department, reply_markup=keyboards.extension_decision(extension.id))
-        return texts.EXTENSION_REQUESTED.format(kind=kind, due=due_on.isoformat())
-
-    await _dated_request(turn, texts.USAGE_EXTEND, act)
+    await _dated_request(turn, texts.USAGE_EXTEND, _request_extension)
 
 
 @door(roles=OFFICIALS)

@@ -1,8 +1,10 @@
-"""Supervisors (督办): a case in full, assignment to a department, invitations and unbinding, decisions.
+"""Supervisors (督办) decide cases: assignment to a department, /verify, /tolerate, /reject, /reopen,
+/broken, the decisions on commitments, extensions, objections and repairs (buttons under /case, built in
+handlers.case_view), and /domain corrections.
 
-Every case a supervisor reads or decides is looked up through the one scope function (`case_for` and
+Every case a supervisor decides is looked up through the one scope function (`case_for` and
 bot.domain.supervision_reads): a regional supervisor gets, for another region's case, the same answer
-as for a case that does not exist.
+as for a case that does not exist. Invitations and unbinding are in handlers.access.
 """
 
 from __future__ import annotations
@@ -12,133 +14,28 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import keyboards, texts
 from bot.db.models import Case
 from bot.domain import casework, records, scope
-from bot.domain.audit import case_events
-from bot.domain.cases import assign_case, case_for, change_domain, evidence_count, supplements_of
+from bot.domain.cases import assign_case, case_for, change_domain
 from bot.domain.commitments import normalize_commitment_ref
-from bot.domain.duplicates import SYSTEMIC_COMPLAINANTS, complainants_against, related_cases
 from bot.domain.errors import DomainError
-from bot.domain.evidence import evidence_of
 from bot.domain.obligations import open_clocks
-from bot.domain.officials import create_invite, officials_of, revoke_account
 from bot.domain.records import record_of_case
-from bot.domain.roles import Role
 from bot.domain.supervision_reads import (
-    co_complainant_count, commitment_to_decide, departments_in_scope, extension_to_decide, managed_supervisors,
-    record_to_decide,
+    commitment_to_decide, departments_in_scope, extension_to_decide, record_to_decide,
 )
-from handlers import supervision
-from handlers.codec import BadData, Codec, Int, Ref, Word
+from handlers.codec import Codec, Int, OneOf, Ref, Word
 from handlers.commitments import broken_commitment
 from handlers.door import SUPERVISORS, Turn, door
-from handlers.official import new_assignment_notices, official_case_view
-from handlers.supervision import DECISION, SUPERVISORS_OR_OFFICIALS
-from handlers.views import details_block
+from handlers.official import new_assignment_notices
 
-TELEGRAM_ID = Int(1, 10**12 - 1)
 # A department code as the directory has it (the shipped one: city-czj; an imported one may differ).
 ASSIGN = Codec("as", Ref(), Word(pattern=r"[^:\s]{1,40}"))
-EVIDENCE = Codec("ev", Ref())
-UNBIND = Codec("ub", TELEGRAM_ID)
-VIEW_CASE = Codec("vc", Ref())
-
-
-def _complainant(case: Case) -> str:
-    person = case.complainant
-    parts = [texts.esc(person.full_name or "（无姓名）")]
-    if person.username:
-        parts.append("@" + texts.esc(person.username))
-    parts.append(f"ID {person.telegram_id}")
-    return " ".join(parts)
-
-
-@door(roles=SUPERVISORS_OR_OFFICIALS)
-async def case_command(turn: Turn) -> None:
-    """Everything about one case, including who filed it (/case REF); an official sees their department's view."""
-    if not turn.args:
-        turn.reply(texts.USAGE_CASE)
-        return
-    await _case_view(turn, turn.args[0])
-
-
-async def _case_view(turn: Turn, raw_ref: str) -> None:
-    if turn.actor.is_official:
-        await official_case_view(turn, raw_ref)
-        return
-    session, tz = turn.session, turn.svc.settings.tz
-    case = await case_for(session=session, raw_ref=raw_ref, actor=turn.actor)
-    events = await case_events(session=session, case_id=case.id)
-    supplements = await supplements_of(session=session, case_id=case.id)
-    evidence = await evidence_count(session=session, case_id=case.id)
-    triage_extras = await _triage_extras(session, case)
-    extras, extra_rows = await supervision.supervisor_case_extras(session=session, case=case, svc=turn.svc,
-                                                                  now=turn.now)
-    timeline = "\n".join(
-        f"{texts.local_time(e.created_at, tz)}  {texts.ACTION_LABELS.get(e.action, e.action)}"
-        + (f"（{texts.esc(e.note)}）" if e.note and e.action in ("assign",) else "")
-        for e in events
-    )
-    supplement_block = ""
-    if supplements:
-        items = "\n".join(f"{texts.local_time(s.created_at, tz)}  {texts.excerpt(s.text, 300)}" for s in supplements)
-        supplement_block = texts.SUPPLEMENTS_BLOCK.format(items=items)
-    if case.outcome:
-        timeline += "\n" + texts.OUTCOME_LABELS.get(case.outcome, case.outcome)
-    message = texts.CASE_DETAIL.format(
-        ref=case.ref,
-        status=texts.status_label(case.status),
-        domain=texts.domain_label(case.domain),
-        suggested=texts.domain_label(case.suggested_domain),
-        confidence=case.domain_confidence,
-        terms=texts.terms_list(case.domain_terms or []),
-        department=texts.esc(case.department.name) if case.department else texts.NO_DEPARTMENT,
-        complainant=_complainant(case),
-        contact=texts.YES if case.contact_allowed else texts.NO,
-        created=texts.local_time(case.created_at, tz),
-        evidence=evidence,
-        text=texts.excerpt(case.text, 2000),
-        details=details_block(case.domain, case.details),  # under the heading and the text, not above them
-        supplements=supplement_block,
-        timeline=timeline,
-    )
-    turn.reply(message + triage_extras + extras,
-               reply_markup=supervision.with_rows(
-                   keyboards.supervisor_case_actions(case.ref, has_evidence=evidence > 0), extra_rows))
-
-
-async def _triage_extras(session, case: Case) -> str:
-    """Related cases, co-complainants and the systemic-dishonesty flag, for the supervisor's /case."""
-    parts = []
-    joined = await co_complainant_count(session=session, case_id=case.id)
-    if joined:
-        parts.append("\n" + texts.CO_COMPLAINANTS.format(count=joined))
-    related = await related_cases(session=session, case=case)
-    if related:
-        parts.append(texts.RELATED_HEADER.format(lines="\n".join(
-            texts.RELATED_LINE.format(ref=r.case.ref, status=texts.status_label(r.case.status),
-                                      similarity=f"{r.similarity:.0%}") for r in related)))
-    if case.department_id is not None:
-        people = await complainants_against(session=session, department_id=case.department_id, domain=case.domain)
-        if people >= SYSTEMIC_COMPLAINANTS:
-            parts.append(texts.SYSTEMIC_FLAG.format(department=texts.esc(case.department.name),
-                                                    domain=texts.domain_label(case.domain), count=people))
-    return "".join(parts)
-
-
-@door(roles=SUPERVISORS_OR_OFFICIALS, codec=VIEW_CASE)
-async def view_case_button(turn: Turn) -> None:
-    """查看 REF under a reminder (vc:REF): the case as the presser's role may see it."""
-    await _case_view(turn, turn.data[0])
-
-
-@door(roles=SUPERVISORS, codec=EVIDENCE)
-async def evidence_button(turn: Turn) -> None:
-    """查看证据 (ev:REF): re-send a case's photos and documents to the supervisor."""
-    case = await case_for(session=turn.session, raw_ref=turn.data[0], actor=turn.actor)
-    items = await evidence_of(session=turn.session, case_id=case.id)
-    if not items:
-        turn.reply(texts.NO_EVIDENCE)
-        return
-    turn.outbox.evidence_to(turn.actor.account, items, masked=not scope.sees_full_text(turn.actor, case))
+# The decisions offered under the supervisor's /case (built by handlers.case_view, decided here).
+_VERDICT = Word(("0", "1"))
+COMMITMENT_DECISION = Codec("cmd", Int(), _VERDICT)
+EXTENSION_DECISION = Codec("exd", Int(), _VERDICT)
+OBJECTION_DECISION = Codec("obd", Int(), _VERDICT)
+REPAIR_DECISION = Codec("rpd", Int(), _VERDICT)
+DECISION = OneOf(COMMITMENT_DECISION, EXTENSION_DECISION, OBJECTION_DECISION, REPAIR_DECISION)
 
 
 # --- assignment ----------------------------------------------------------------------------------
@@ -171,7 +68,7 @@ async def _assign(turn: Turn, raw_ref: str, query: str) -> None:
     await new_assignment_notices(turn, case)
     await turn.outbox.to_complainants(case, texts.CITIZEN_ASSIGNED.format(
         ref=case.ref, department=texts.esc(department.name)))
-    turn.reply(texts.ASSIGNED.format(ref=case.ref, department=texts.esc(department.name)))
+    turn.reply(texts.ASSIGNED.format(ref=case.ref, department=texts.esc(department.name)), durable=True)
 
 
 @door(roles=SUPERVISORS)
@@ -189,108 +86,6 @@ async def assign_button(turn: Turn) -> None:
     ref, code = turn.data
     turn.close_buttons()
     await _assign(turn, ref, code)
-
-
-# --- officials and supervisors -----------------------------------------------------------------------
-
-
-async def _one_department(turn: Turn, query: str):
-    departments = await _in_scope_departments(turn, query)
-    if len(departments) != 1:
-        raise DomainError("department_not_found", query=query[:64])
-    return departments[0]
-
-
-@door(roles=SUPERVISORS)
-async def invite_command(turn: Turn) -> None:
-    """A one-time invite code: /invite DEPT [head] for an official, /invite supervisor [REGION]."""
-    args, tz = turn.args, turn.svc.settings.tz
-    if not args:
-        turn.reply(texts.USAGE_INVITE)
-        return
-    if args[0].lower() == "supervisor":
-        region = args[1][:32] if len(args) > 1 else None
-        if not scope.may_invite(turn.actor, role=Role.SUPERVISOR, department=None, region=region):
-            raise DomainError("invite_out_of_scope", region=scope.supervisor_region(turn.actor) or "")
-        invite, code = await create_invite(session=turn.session, actor=turn.actor, now=turn.now, department=None,
-                                           role=Role.SUPERVISOR, region=region)
-        turn.reply(texts.INVITE_SUPERVISOR_CREATED.format(
-            code=code, region=f"（区域：{texts.esc(region)}）" if region else "",
-            expires=texts.local_time(invite.expires_at, tz)))
-        return
-    is_head = len(args) > 1 and args[-1].lower() in ("head", "负责人")
-    query = " ".join(args[:-1] if is_head else args)
-    department = await _one_department(turn, query)
-    if not scope.may_invite(turn.actor, role=Role.OFFICIAL, department=department, region=None):
-        raise DomainError("out_of_region", query=query[:64])
-    invite, code = await create_invite(session=turn.session, actor=turn.actor, now=turn.now, department=department,
-                                       is_head=is_head)
-    turn.reply(texts.INVITE_CREATED.format(
-        code=code, department=texts.esc(department.name), head=texts.HEAD_MARK if is_head else "",
-        expires=texts.local_time(invite.expires_at, tz)))
-
-
-@door(roles=SUPERVISORS)
-async def officials_command(turn: Turn) -> None:
-    """Officials bound to a department, with unbind buttons (/officials DEPT); /officials supervisor: the
-    invited supervisors this supervisor may unbind."""
-    if not turn.args:
-        turn.reply(texts.USAGE_OFFICIALS)
-        return
-    if turn.args[0].lower() in texts.SUPERVISOR_WORDS:
-        await _supervisors(turn)
-        return
-    department = await _one_department(turn, " ".join(turn.args))
-    officials = await officials_of(session=turn.session, department_id=department.id)
-    if not officials:
-        turn.reply(texts.OFFICIALS_EMPTY.format(department=texts.esc(department.name)))
-        return
-    lines = [texts.OFFICIALS_HEADER.format(department=texts.esc(department.name), count=len(officials))]
-    lines += [texts.OFFICIAL_LINE.format(name=texts.esc(o.full_name or "?"), head=texts.HEAD_MARK if o.is_head else "",
-                                         telegram_id=o.telegram_id) for o in officials]
-    turn.reply("\n".join(lines),
-               reply_markup=keyboards.unbind([(o.telegram_id, o.full_name or str(o.telegram_id)) for o in officials]))
-
-
-async def _supervisors(turn: Turn) -> None:
-    """/officials supervisor: the invited supervisors this supervisor may unbind, with unbind buttons."""
-    people = await managed_supervisors(session=turn.session, actor=turn.actor,
-                                       configured=turn.svc.settings.supervisors)
-    if not people:
-        turn.reply(texts.SUPERVISORS_EMPTY)
-        return
-    lines = [texts.SUPERVISORS_HEADER.format(count=len(people))]
-    lines += [texts.SUPERVISOR_LINE.format(name=texts.esc(p.full_name or "?"), telegram_id=p.telegram_id,
-                                           region=texts.esc(p.region) if p.region else texts.SUPERVISOR_CITY_WIDE)
-              for p in people]
-    turn.reply("\n".join(lines),
-               reply_markup=keyboards.unbind([(p.telegram_id, p.full_name or str(p.telegram_id)) for p in people]))
-
-
-async def _unbind(turn: Turn, telegram_id: int) -> None:
-    account, role = await revoke_account(session=turn.session, actor=turn.actor, telegram_id=telegram_id,
-                                         now=turn.now, configured=turn.svc.settings.supervisors)
-    supervisor = role == Role.SUPERVISOR
-    turn.outbox.to_account(account, texts.UNBOUND_SUPERVISOR_NOTICE if supervisor else texts.UNBOUND_NOTICE)
-    name = texts.esc(account.full_name or str(account.telegram_id))
-    turn.reply((texts.UNBOUND_SUPERVISOR if supervisor else texts.UNBOUND).format(name=name))
-
-
-@door(roles=SUPERVISORS)
-async def unbind_command(turn: Turn) -> None:
-    """Take an official's or an invited supervisor's role away (/unbind TELEGRAM_ID)."""
-    try:
-        telegram_id = TELEGRAM_ID.parse(turn.args[0] if turn.args else "")
-    except BadData:
-        turn.reply(texts.USAGE_UNBIND)
-        return
-    await _unbind(turn, telegram_id)
-
-
-@door(roles=SUPERVISORS, codec=UNBIND)
-async def unbind_button(turn: Turn) -> None:
-    """解除绑定 under /officials (ub:TELEGRAM_ID)."""
-    await _unbind(turn, turn.data[0])
 
 
 # --- deciding cases -----------------------------------------------------------------------------
@@ -311,7 +106,7 @@ async def _close_case(turn: Turn, usage: str, change, after) -> None:
     if change is not None:
         await change(session=turn.session, case=case, actor=turn.actor, reason=words, now=turn.now,
                      deadlines=turn.svc.deadlines)
-    turn.reply(await after(turn, case, words))
+    turn.reply(await after(turn, case, words), durable=True)
 
 
 async def _closing_notices(turn: Turn, case: Case, note: str | None, record) -> str:
@@ -465,13 +260,11 @@ async def domain_command(turn: Turn) -> None:
 
 
 def register(application: Application) -> None:
-    """The supervisors' case commands and buttons."""
+    """The supervisors' commands and buttons that decide cases."""
     for name, callback in {
-        "case": case_command, "assign": assign_command, "invite": invite_command, "officials": officials_command,
-        "unbind": unbind_command, "verify": verify_command, "tolerate": tolerate_command,
-        "reject": reject_command, "reopen": reopen_command, "broken": broken_command, "domain": domain_command,
+        "assign": assign_command, "verify": verify_command, "tolerate": tolerate_command, "reject": reject_command,
+        "reopen": reopen_command, "broken": broken_command, "domain": domain_command,
     }.items():
         application.add_handler(CommandHandler(name, callback))
-    for codec, callback in ((ASSIGN, assign_button), (EVIDENCE, evidence_button), (DECISION, decision_button),
-                            (UNBIND, unbind_button), (VIEW_CASE, view_case_button)):
+    for codec, callback in ((ASSIGN, assign_button), (DECISION, decision_button)):
         application.add_handler(CallbackQueryHandler(callback, pattern=codec.pattern))

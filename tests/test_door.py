@@ -135,6 +135,24 @@ async def test_every_command_is_in_the_table_and_every_table_entry_works(harness
                                                                                       "status")
 
 
+def test_every_refusal_the_code_raises_has_its_text():
+    """A DomainError code without an entry in texts.REFUSALS would reach a person as the generic 'system
+    problem' message: every code raised with a literal in bot/, handlers/ and scheduler/ has its text."""
+    import re
+    from pathlib import Path
+
+    from handlers import door
+
+    root = Path(__file__).resolve().parent.parent
+    raised = re.compile(r"\b(?:DomainError|NotFound|Forbidden|InvalidTransition|RateLimited|StaleAction|InvalidInput)"
+                        r"\(\s*\"([a-z_]+)\"")
+    codes = {m.group(1) for folder in ("bot", "handlers", "scheduler") for path in (root / folder).rglob("*.py")
+             for m in raised.finditer(path.read_text(encoding="utf-8"))}
+    codes |= set(door._ROLE_REFUSALS.values()) | {"staff_only"} | set(texts.DATE_PROBLEMS)
+    assert len(codes) > 40
+    assert sorted(codes - set(texts.REFUSALS)) == []
+
+
 async def test_help_and_menu_follow_the_role(harness):
     official = await bind_official(harness, 8207)
     menus = [c for c in harness.request.sent(method="setMyCommands")
@@ -195,12 +213,12 @@ def test_every_keyboard_builds_data_its_handler_parses():
     """Buttons are built in bot/keyboards.py (the scheduler uses it too) and parsed by each feature's codec:
     the two must agree, or a press ends in the stale-button alert."""
     from bot import keyboards
-    from handlers import citizen, complaint, official, supervision, supervisor
+    from handlers import case_view, citizen, complaint, official, review
 
     ref = "YC-20261127-0042"
     built = [
-        (keyboards.open_cases([ref]), supervisor.VIEW_CASE),
-        (keyboards.report_read(7, "2026-11"), supervision.REPORT_READ),
+        (keyboards.open_cases([ref]), case_view.VIEW_CASE),
+        (keyboards.report_read(7, "2026-11"), review.REPORT_READ),
         (keyboards.accept_or_dispute(ref), None),
         (keyboards.dispute_reasons(ref), official.DISPUTE),
         (keyboards.evidence_finished(3), official.EVIDENCE_FINISHED),

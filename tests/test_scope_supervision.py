@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from bot import texts
-from bot.db.models import Account, Commitment
+from bot.db.models import Account, AccountEvent, Commitment
 from handlers import commitments as commitment_handlers
-from handlers import supervision, supervisor
+from handlers import access, case_view, review, supervision, supervisor
 from handlers.codec import BadData
 from tests.flows import (
     BIND_CODE, PROCUREMENT_TEXT, accepted_case, assigned_case, bind_official, case_by_ref, file_complaint,
@@ -177,10 +177,14 @@ async def test_an_invited_supervisor_can_be_unbound_and_it_is_audited(harness, w
     async with harness.session() as session:
         account = await session.scalar(select(Account).where(Account.telegram_id == regional.user_id))
     assert account.role == "citizen" and account.region is None
-    audit = [r for r in caplog.records if r.name == "chengxin.audit"]
-    assert len(audit) == 1 and "action=unbind" in audit[0].getMessage()
+    # The invitations and bindings before it are logged too (and are rows as well): one unbind line.
+    audit = [r for r in caplog.records if r.name == "chengxin.audit" and "action=unbind" in r.getMessage()]
+    assert len(audit) == 1
     assert audit[0].audit["before"] == {"role": "supervisor", "department_id": None, "is_head": False,
                                         "region": "tinghu"}
+    async with harness.session() as session:
+        row = await session.scalar(select(AccountEvent).where(AccountEvent.action == "unbind"))
+    assert (row.account_id, row.before) == (account.id, audit[0].audit["before"])
     await regional.send("/cases")
     assert "没有权限" in regional.last().text
 
@@ -199,10 +203,10 @@ FORGED = [
 
 @pytest.mark.parametrize("data", FORGED)
 def test_forged_data_is_refused_by_the_codecs(data):
-    codecs = [supervisor.ASSIGN, supervisor.EVIDENCE, supervisor.VIEW_CASE, supervisor.DECISION, supervisor.UNBIND,
+    codecs = [supervisor.ASSIGN, case_view.EVIDENCE, case_view.VIEW_CASE, supervisor.DECISION, access.UNBIND,
               commitment_handlers.COMMITMENT, commitment_handlers.COMMITMENTS_PAGE, commitment_handlers.CONCLUDE,
               commitment_handlers.REGISTRATION, commitment_handlers.AMEND_DECISION, commitment_handlers.REPORT_UNKEPT,
-              supervision.FIND_PAGE, supervision.CASES_PAGE, supervision.REPORT_READ]
+              supervision.FIND_PAGE, supervision.CASES_PAGE, review.REPORT_READ]
     import re
 
     matching = [c for c in codecs if re.match(c.pattern, data)]
@@ -229,7 +233,7 @@ async def test_forged_presses_get_the_stale_alert_and_no_error(harness, caplog):
 async def test_codecs_build_what_they_parse():
     assert supervisor.ASSIGN.parse(supervisor.ASSIGN.build("YC-20261127-0001", "city-czj")) == \
         ("YC-20261127-0001", "city-czj")
-    assert supervision.DECISION.parse("cmd:12:1") == ("cmd", 12, "1")
+    assert supervisor.DECISION.parse("cmd:12:1") == ("cmd", 12, "1")
     assert supervision.CASES_PAGE.parse("cf:3-1:12:20261101:20261130:2")[1:] == \
         (12, __import__("datetime").date(2026, 11, 1), __import__("datetime").date(2026, 11, 30), 2)
     assert commitment_handlers.COMMITMENTS_PAGE.parse("cml::2") == ("", 2)

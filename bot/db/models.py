@@ -593,6 +593,28 @@ class AuditAnchor(Base):
     mac: Mapped[str] = mapped_column(String(64))
 
 
+class AccountEvent(Base):
+    """A change of who may act as staff: an invite code made, an account bound with one, a role taken away.
+
+    Written in the transaction that makes the change (bot.domain.access_log.record_account_change), so a
+    refused or rolled-back change leaves no row. Append-only (the migration adds triggers refusing UPDATE
+    and DELETE). `before` and `after` hold the access only (role, department_id, is_head, region): nothing
+    a complainant wrote. An invitation has no account yet (`account_id` None) and no `before`."""
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # None: the system (a command-line task), not a person
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # the invitation made (invite) or used (bind): who invited whom
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class WebLoginLink(Base):
     """A one-time dashboard login link sent by /web: short-lived, single use, bound to one Telegram id."""
 

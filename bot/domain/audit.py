@@ -374,30 +374,3 @@ async def verify_chains(*, session: AsyncSession, key: bytes | None = None,
         if problem is not None:
             broken.append(problem)
     return checked, broken
-
-
-# --- account changes ------------------------------------------------------------------------------
-
-account_log = logging.getLogger("chengxin.audit")
-account_log.setLevel(logging.INFO)  # kept whatever CHENGXIN_LOG_LEVEL says: this is the record
-
-
-def record_account_change(*, session: AsyncSession, action: str, actor: Actor, account, before: dict,
-                          now: datetime) -> None:
-    """An account's role taken away or changed (/unbind of an official or an invited supervisor).
-
-    Stop-gap: both event tables (case_events, commitment_events) require their subject, so there is no
-    table yet for account-level events; until a migration adds one (hash-chained like the others), the
-    event is written as one structured line to the `chengxin.audit` log, which production keeps, once
-    the transaction that made the change has committed (a rolled-back change writes nothing).
-    """
-    args = (action, actor.account_id, str(actor.role), account.id, account.telegram_id,
-            json.dumps(before, ensure_ascii=False, sort_keys=True),
-            now.astimezone(timezone.utc).isoformat(timespec="seconds"))
-    audit = {"action": action, "actor_id": actor.account_id, "account_id": account.id, "before": before}
-
-    def committed(_session) -> None:
-        account_log.info("audit action=%s actor_id=%s actor_role=%s account_id=%s telegram_id=%s before=%s at=%s",
-                         *args, extra={"audit": audit})
-
-    sa_event.listen(session.sync_session, "after_commit", committed, once=True)

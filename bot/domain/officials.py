@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Account, BindFailure, Department, Invite
 from bot.domain.errors import DomainError, Forbidden, NotFound
 from bot.domain import scope
-from bot.domain.audit import record_account_change
+from bot.domain.access_log import BIND, INVITE, UNBIND, access_of, record_account_change
 from bot.domain.roles import Actor, Role
 
 INVITE_TTL = timedelta(hours=72)
@@ -61,6 +61,8 @@ async def create_invite(
     )
     session.add(invite)
     await session.flush()
+    record_account_change(session=session, action=INVITE, actor=actor, now=now, after=access_of(invite),
+                          invite=invite)
     return invite, code
 
 
@@ -94,10 +96,13 @@ async def bind_account(*, session: AsyncSession, actor: Actor, code: str, now: d
     )
     if claimed.rowcount != 1:
         raise DomainError("invite_used")
+    before = access_of(account)
     account.role = invite.role
     account.department_id = invite.department_id
     account.is_head = invite.is_head
     account.region = invite.region
+    record_account_change(session=session, action=BIND, actor=actor, now=now, account=account, before=before,
+                          after=access_of(account), invite=invite)
     return invite
 
 
@@ -112,8 +117,7 @@ async def officials_of(*, session: AsyncSession, department_id: int, heads_only:
     return list((await session.scalars(query.order_by(Account.id))).all())
 
 
-async def unbind_official(*, session: AsyncSession, actor: Actor, telegram_id: int,
-                         now: datetime | None = None) -> Account:
+async def unbind_official(*, session: AsyncSession, actor: Actor, telegram_id: int, now: datetime) -> Account:
     """Return an official to citizen rights (they keep their own complaints)."""
     if not actor.is_supervisor:
         raise Forbidden("forbidden")
@@ -140,14 +144,12 @@ async def revoke_account(*, session: AsyncSession, actor: Actor, telegram_id: in
     return account, role
 
 
-def _revoke(session: AsyncSession, actor: Actor, account: Account, now: datetime | None) -> None:
-    before = {"role": str(account.role), "department_id": account.department_id, "is_head": account.is_head,
-              "region": account.region}
+def _revoke(session: AsyncSession, actor: Actor, account: Account, now: datetime) -> None:
+    before = access_of(account)
     account.role, account.department_id, account.is_head, account.region = Role.CITIZEN, None, False, None
     account.department = None
-    if now is not None:
-        record_account_change(session=session, action="unbind", actor=actor, account=account, before=before,
-                              now=now)
+    record_account_change(session=session, action=UNBIND, actor=actor, now=now, account=account, before=before,
+                          after=access_of(account))
 
 
 async def supervisor_chat_ids(*, session: AsyncSession, configured: Collection[int]) -> list[int]:

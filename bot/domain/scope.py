@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Account, Case, CoComplainant, Commitment, Department, DishonestyRecord
+from bot.db.models import Account, AccountEvent, Case, CoComplainant, Commitment, Department, DishonestyRecord
 from bot.domain.roles import Actor, Role
 
 
@@ -133,6 +133,21 @@ def may_manage_account(actor: Actor, account: Account) -> bool:
     if account.role == Role.SUPERVISOR:
         return is_city_wide(actor) or (account.region is not None and account.region == supervisor_region(actor))
     return False
+
+
+def account_events_clause(actor: Actor) -> ColumnElement[bool]:
+    """The access changes (/accesslog) the actor may read: a city-wide supervisor all of them; a regional
+    supervisor those of an official of a department of their region or of a supervisor of their region,
+    as the access was before or after the change (an invitation: the access it offers)."""
+    if is_city_wide(actor):
+        return true()
+    if actor.role is not Role.SUPERVISOR:
+        return false()
+    region = supervisor_region(actor)
+    in_region = select(Department.id).where(Department.region == region)
+    sides = (AccountEvent.before, AccountEvent.after)
+    return or_(*(side["department_id"].as_integer().in_(in_region) for side in sides),
+               *(side["region"].as_string() == region for side in sides))
 
 
 @dataclass(frozen=True)
