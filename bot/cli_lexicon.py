@@ -216,7 +216,7 @@ def lexicon_train(corrections_path: str | None = None, accept: bool = False,
         print(f"lexicon train: {exc}", file=sys.stderr)
         return 2
     oof = meta["out_of_fold"]
-    print(f"chosen: alpha {meta['alpha']}, length_power {weights.length_power}")
+    print(f"chosen: alpha {meta['alpha']}, length_power {weights.length_power}, 'other' margin {weights.other_margin}")
     print(f"out-of-fold on {oof['n']} real texts: accuracy {oof['accuracy']:.3f}, macro-F1 {oof['macro_f1']:.3f}, "
           f"top-2 {oof['top2']:.3f}, 'other' recall {oof['other_recall']}, precision {oof['other_precision']}")
     if meta.get("out_of_fold_down_weighted"):

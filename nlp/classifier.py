@@ -151,8 +151,12 @@ class Classification:
         }
 
     def ranked(self) -> list[tuple[str, float]]:
-        """Domains by descending score (ties in DOMAINS order)."""
-        return sorted(self.scores.items(), key=lambda kv: (-kv[1], DOMAINS.index(kv[0])))
+        """The winner first, then the other domains by descending score (ties in DOMAINS
+        order).  The winner is usually the highest score; 'other' can win with a lower
+        one by the learned out-of-scope margin (nlp.learned.other_wins)."""
+        rest = sorted((kv for kv in self.scores.items() if kv[0] != self.domain),
+                      key=lambda kv: (-kv[1], DOMAINS.index(kv[0])))
+        return [(self.domain, self.scores.get(self.domain, 0.0)), *rest]
 
 
 # --------------------------------------------------------------------------- classifier
@@ -177,6 +181,8 @@ class Classifier:
         self.weights = weights
         self._zero_vec = (0.0,) * len(GOVERNMENT_DOMAINS)
         self._multipliers: dict[int, tuple] = {}  # evidence-token count -> weights.multipliers(n)
+        # 'other' wins when P(other) > P(best domain) * this (nlp.learned.other_wins)
+        self._other_factor = math.exp(-weights.other_margin) if weights is not None else 1.0
         if weights is not None:  # a calibrated probability: the threshold says what it means
             self.CONFIDENCE_THRESHOLD = weights.confidence_threshold
         self._userdict_path = Path(userdict_path) if userdict_path is not None else None
@@ -547,7 +553,7 @@ class Classifier:
         p_dom.pop()
         top_p = max(p_dom)
         best_gov = p_dom.index(top_p)  # first in DOMAINS order on ties
-        winner = "other" if p_other > top_p else GOVERNMENT_DOMAINS[best_gov]
+        winner = "other" if p_other > top_p * self._other_factor else GOVERNMENT_DOMAINS[best_gov]
 
         lexicon_terms = self._lexicon_terms(raw, hits_in_order, fired, seen)
         # The learned tokens shown are those that pushed the winner: towards its domain

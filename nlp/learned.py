@@ -13,7 +13,8 @@ token's contribution to a decision can be shown:
 
 Both are combined with the curated lexicon's scores (the prior knowledge) by a few
 coefficients fitted on out-of-fold predictions, which also calibrates the result:
-P(other) = sigmoid(-(gate score)), P(domain) = (1 - P(other)) x softmax(domain scores).
+P(other) = sigmoid(-(gate score)), P(domain) = (1 - P(other)) x softmax(domain scores);
+'other' wins when P(other) > P(best domain) x exp(-other_margin) (:func:`other_wins`).
 
 Only "evidence tokens" count: at least two characters, a Chinese character or a
 letter, no digit, and not a bare numeral or unit (三个月, 万元, 20日): numbers, phone
@@ -31,7 +32,7 @@ from typing import Any, Mapping
 
 from .lexicon import DATA_DIR, GOVERNMENT_DOMAINS
 
-__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token"]
+__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token", "other_wins"]
 
 DEFAULT_WEIGHTS_PATH = DATA_DIR / "weights.json"
 FORMAT = 1
@@ -92,6 +93,11 @@ class LearnedWeights:
     # below this calibrated probability of being right the bot asks the citizen
     confidence_threshold: float
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # Out-of-scope is its own decision: 'other' wins when log P(other) - log P(best domain)
+    # > -other_margin.  The probabilities stay calibrated; only the decision moves, by a
+    # margin chosen out-of-fold (a complaint sent to officials wrongly costs more than one
+    # the citizen is asked about).  0 = plain argmax.
+    other_margin: float = 0.0
 
     def __post_init__(self) -> None:
         if tuple(self.domains) != GOVERNMENT_DOMAINS:
@@ -114,6 +120,7 @@ class LearnedWeights:
                 "domain_bias": [_rounded(b) for b in self.domain_bias],
                 "gate_coef": [_rounded(x) for x in self.gate_coef],
                 "confidence_threshold": _rounded(self.confidence_threshold),
+                "other_margin": _rounded(self.other_margin),
             },
             "domains": list(self.domains),
             "gate": {t: _rounded(w) for t, w in sorted(self.gate_weights.items())},
@@ -157,6 +164,7 @@ class LearnedWeights:
             gate_coef=tuple(num(x, "gate_coef") for x in c["gate_coef"]),
             confidence_threshold=num(c["confidence_threshold"], "confidence_threshold"),
             meta=dict(data.get("meta") or {}),
+            other_margin=num(c.get("other_margin", 0.0), "other_margin"),
         )
 
     @classmethod
@@ -181,6 +189,12 @@ class LearnedWeights:
         and (government actor named, private actor named)."""
         lex = [max(lexicon_raw[d], 0.0) for d in self.domains]
         return combine(self, nb, nb_gate, n_tokens, lex, max(lexicon_raw["other"], 0.0), actors)
+
+
+def other_wins(p_other: float, best_domain_p: float, other_margin: float) -> bool:
+    """The out-of-scope decision: P(other) against the best government domain, with the
+    learned margin (see ``LearnedWeights.other_margin``)."""
+    return p_other > best_domain_p * math.exp(-other_margin)
 
 
 def combine(w: LearnedWeights, nb, nb_gate: float, n_tokens: int, lex, lex_other: float,

@@ -18,7 +18,10 @@
    never saw its source.  Fitting on out-of-fold scores is what makes the output a
    calibrated probability.  ``alpha`` and ``length_power`` are picked from a small grid
    by the out-of-fold macro-F1.
-4. **Threshold.** The "ask the citizen" threshold is the lowest confidence at which
+4. **Out-of-scope margin.** 'other' wins when log P(other) - log P(best domain) > -margin;
+   the margin is picked on the same out-of-fold predictions by :func:`choose_margin`
+   (most 'other' texts found while 'other' precision and macro-F1 stay within limits).
+5. **Threshold.** The "ask the citizen" threshold is the lowest confidence at which
    the out-of-fold guesses at or above it are right at least ``TARGET_PRECISION`` of
    the time.
 
@@ -40,10 +43,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .learned import LENGTH_CENTRE, LearnedWeights, combine
+from .learned import LENGTH_CENTRE, LearnedWeights, combine, other_wins
 from .lexicon import DOMAINS, GOVERNMENT_DOMAINS
 
-__all__ = ["Doc", "TrainingSettings", "prepare", "train", "TARGET_PRECISION"]
+__all__ = ["Doc", "TrainingSettings", "choose_margin", "choose_threshold", "prepare", "train", "TARGET_PRECISION"]
 
 TARGET_PRECISION = 0.90  # confident guesses should be right 9 times in 10
 FOLDS = 5
@@ -64,10 +67,16 @@ class Doc:
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    alphas: tuple[float, ...] = (0.1, 0.3)
+    alphas: tuple[float, ...] = (0.1, 0.3, 1.0)
     length_powers: tuple[float, ...] = (0.0, 0.5)
     min_df: int = 2
     folds: int = FOLDS
+    # candidate margins of the out-of-scope decision (LearnedWeights.other_margin), chosen
+    # after the settings above, out-of-fold (see choose_margin)
+    other_margins: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0)
+    # the margin may cost at most this much macro-F1 and must keep 'other' precision at this
+    margin_f1_tolerance: float = 0.01
+    other_precision_floor: float = 0.85
 
 
 def prepare(classifier: Any, rows: Iterable[tuple[str, str, str]], *, scored: bool = True,
@@ -270,11 +279,11 @@ def _fit_gate(samples: Sequence[_Scored]) -> list[float]:
 
 
 def _weights(tables: _Tables, length_power: float, dom: list[float], gate: list[float],
-             threshold: float, meta: dict) -> LearnedWeights:
+             threshold: float, meta: dict, other_margin: float = 0.0) -> LearnedWeights:
     return LearnedWeights(
         domains=GOVERNMENT_DOMAINS, domain_vectors=tables.vectors, gate_weights=tables.gate,
         length_power=length_power, domain_coef=tuple(dom[:4]), domain_bias=tuple(dom[4:]),
-        gate_coef=tuple(gate), confidence_threshold=threshold, meta=meta,
+        gate_coef=tuple(gate), confidence_threshold=threshold, meta=meta, other_margin=other_margin,
     )
 
 
@@ -284,8 +293,12 @@ def _predict(w: LearnedWeights, s: _Scored) -> tuple[str, float, list[str]]:
     p_other, p_dom = combine(w, s.nb_sum, s.gate_sum, s.n, s.lex, s.lex_other, s.actors)
     probs = dict(zip(GOVERNMENT_DOMAINS, p_dom))
     probs["other"] = p_other
-    ranked = sorted(DOMAINS, key=lambda d: (-probs[d], DOMAINS.index(d)))
-    return ranked[0], probs[ranked[0]], ranked
+    best = max(GOVERNMENT_DOMAINS, key=lambda d: (probs[d], -DOMAINS.index(d)))
+    # the out-of-scope decision with its margin; then the rest by probability, as
+    # Classification.ranked() orders them
+    winner = "other" if other_wins(p_other, probs[best], w.other_margin) else best
+    ranked = [winner] + sorted((d for d in DOMAINS if d != winner), key=lambda d: (-probs[d], DOMAINS.index(d)))
+    return winner, probs[winner], ranked
 
 
 def _macro_f1(gold: list[str], pred: list[str]) -> float:
@@ -298,6 +311,28 @@ def _macro_f1(gold: list[str], pred: list[str]) -> float:
             rec = tp / ng if ng else 0.0
             f1s.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
     return sum(f1s) / len(f1s) if f1s else 0.0
+
+
+def choose_margin(candidates: Sequence[tuple[float, list[str]]], gold: Sequence[str],
+                  f1_tolerance: float = 0.01, precision_floor: float = 0.85) -> float:
+    """The out-of-scope margin, from (margin, predictions) candidates (margins >= 0: the
+    margin only ever moves texts to 'other'): the one that finds the most 'other' texts
+    while 'other' precision stays at ``precision_floor`` and macro-F1 within
+    ``f1_tolerance`` of the best candidate's.  A complaint about a neighbour sent to
+    officials as a case costs more than a case the citizen is asked about, so recall of
+    'other' is what the margin buys; the two limits say what it may cost.  Ties: the
+    smaller shift; no candidate within the limits: 0 (plain argmax)."""
+    rows = []
+    for margin, pred in candidates:
+        tp = sum(g == p == "other" for g, p in zip(gold, pred))
+        n_pred, n_gold = pred.count("other"), list(gold).count("other")
+        rows.append((margin, _macro_f1(list(gold), list(pred)), tp / n_gold if n_gold else 0.0,
+                     tp / n_pred if n_pred else 0.0))
+    best_f1 = max(r[1] for r in rows)
+    ok = [r for r in rows if r[1] >= best_f1 - f1_tolerance and r[3] >= precision_floor]
+    if not ok:
+        return 0.0
+    return max(ok, key=lambda r: (round(r[2], 6), -abs(r[0])))[0]
 
 
 def choose_threshold(confidences: Sequence[float], correct: Sequence[bool],
@@ -353,6 +388,19 @@ def train(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
             if best is None or key > best[0]:
                 best = (key, alpha, power, dom, gate, preds, gold, oof, probe)
     _, alpha, power, dom, gate, preds, gold, oof, probe = best
+    per_margin = []
+    for margin in settings.other_margins:
+        probe_m = _weights(_Tables({}, {}), power, dom, gate, 0.5, {}, margin)
+        per_margin.append((margin, [_predict(probe_m, oof[i]) for i in main], probe_m))
+    if per_margin:
+        margin = choose_margin([(m, [p[0] for p in ps]) for m, ps, _ in per_margin], gold,
+                               settings.margin_f1_tolerance, settings.other_precision_floor)
+        _, preds, probe = next(x for x in per_margin if x[0] == margin)
+        f = _figures(preds, gold)
+        log(f"  'other' margin {margin}: out-of-fold macro-F1 {f['macro_f1']:.3f}, 'other' recall "
+            f"{f['other_recall']}, precision {f['other_precision']}")
+    else:
+        margin = 0.0
     threshold = choose_threshold([p[1] for p in preds], [p[0] == g for p, g in zip(preds, gold)])
     tables = _count(docs, alpha, settings.min_df)
     light = [i for i, d in enumerate(scored_docs) if d.weight < 1.0]
@@ -373,4 +421,5 @@ def train(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
     }
     meta["texts"] = {d: meta["texts"].get(d, 0) for d in DOMAINS}
     meta["extra_texts"] = {d: meta["extra_texts"][d] for d in DOMAINS if d in meta["extra_texts"]}
-    return _weights(tables, power, dom, gate, threshold, meta), meta
+    meta["other_margin"] = margin
+    return _weights(tables, power, dom, gate, threshold, meta, margin), meta

@@ -3,6 +3,7 @@ the calibrated threshold, and `lexicon train` with corrections.  No network, no 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ from nlp import DOMAINS, Classifier, Lexicon
 from nlp.classifier import normalize_text
 from nlp.evaluation import expected_calibration_error, reliability
 from nlp.learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token
-from nlp.training import TrainingSettings, choose_threshold, prepare, train
+from nlp.training import TrainingSettings, choose_margin, choose_threshold, prepare, train
 
 DATA = Path(__file__).resolve().parent / "data"
 QUICK = TrainingSettings(alphas=(0.3,), length_powers=(0.0,))
@@ -174,6 +175,36 @@ def test_classifier_asks_below_the_learned_threshold(trained) -> None:
     clear = clf.classify("区住建局拖欠我们工程款800万元，竣工决算早就做完了")
     assert clear.confidence >= clf.CONFIDENCE_THRESHOLD > 0
     assert clear.confidence > vague.confidence
+
+
+# ---------------------------------------------------------------- out-of-scope margin
+def test_margin_finds_more_other_texts_within_what_it_may_cost() -> None:
+    gold = ["other"] * 4 + ["debt"] * 4 + ["ppp"] * 2
+    plain = ["other", "other", "debt", "debt", "debt", "debt", "debt", "debt", "ppp", "ppp"]
+    wider = ["other", "other", "other", "debt", "debt", "debt", "debt", "debt", "ppp", "ppp"]  # one more found
+    widest = ["other"] * 5 + ["debt", "debt", "debt", "ppp", "ppp"]  # ...and a debt text lost to 'other'
+    chosen = choose_margin([(0.0, plain), (0.5, wider), (1.0, widest)], gold, f1_tolerance=0.2, precision_floor=0.85)
+    assert chosen == 0.5  # 1.0 finds more but 'other' precision falls to 0.8
+    assert choose_margin([(0.0, plain), (0.5, wider), (1.0, widest)], gold, 0.2, precision_floor=0.75) == 1.0
+    # nothing within the limits: no shift at all
+    assert choose_margin([(0.0, widest), (0.5, widest)], gold, 0.2, precision_floor=0.95) == 0.0
+
+
+def test_margin_sends_a_close_call_to_other_and_keeps_probabilities(trained) -> None:
+    text = "区住建局拖欠我们工程款800万元，竣工决算早就做完了"
+    plain = base().with_weights(dataclasses.replace(trained, other_margin=0.0)).classify(text)
+    assert plain.domain != "other"
+    wide = dataclasses.replace(trained, other_margin=50.0)  # 'other' wins whenever it has any probability
+    res = base().with_weights(wide).classify(text)
+    assert res.domain == "other" and res.scores == plain.scores  # the decision moved, not the probabilities
+    assert res.confidence == res.scores["other"] < plain.confidence
+    assert [d for d, _ in res.ranked()][:2] == ["other", plain.domain]
+    assert res.terms == res.terms_by_domain.get("other", [])
+    # the margin travels with the weights file; a file written before it existed reads as 0
+    assert LearnedWeights.from_json(json.loads(wide.dumps())).other_margin == 50.0
+    old = json.loads(trained.dumps())
+    del old["combine"]["other_margin"]
+    assert LearnedWeights.from_json(old).other_margin == 0.0
 
 
 def test_reliability_bins() -> None:
