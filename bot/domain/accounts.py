@@ -28,6 +28,11 @@ _ACCOUNT_AND_DRAFT = (
     .where(Account.telegram_id == bindparam("telegram_id"))
 )
 _ACCOUNT = select(Account).where(Account.telegram_id == bindparam("telegram_id"))
+# First contact, per dialect, on the table (values as execution parameters): see `_create_account`.
+_CREATE = {
+    name: dialect.insert(Account.__table__).on_conflict_do_nothing(index_elements=["telegram_id"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 async def resolve_actor(
@@ -67,11 +72,10 @@ async def _create_account(session: AsyncSession, *, telegram_id: int, full_name:
                           username: str | None, now: datetime) -> Account:
     """First contact as an upsert: two instances (or two updates) creating the same account both get it,
     neither a unique-constraint error."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     await session.execute(
-        dialect.insert(Account).values(telegram_id=telegram_id, role=Role.CITIZEN.value, full_name=full_name,
-                                       username=username, created_at=now, last_seen_at=now)
-        .on_conflict_do_nothing(index_elements=["telegram_id"])
+        _CREATE["postgresql" if session.bind.dialect.name == "postgresql" else "sqlite"],
+        {"telegram_id": telegram_id, "role": Role.CITIZEN.value, "full_name": full_name, "username": username,
+         "created_at": now, "last_seen_at": now},
     )
     return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
 
