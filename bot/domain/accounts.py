@@ -19,12 +19,13 @@ LAST_SEEN_GRANULARITY = timedelta(minutes=5)
 
 # Built once: a statement built per call pays construction and cache-key generation every time.
 # The account (with its department, officials only) and its draft in one round trip: nearly every
-# update needs both.
+# update needs both. An official's department comes without its aliases (only the directory import
+# and the text matcher read those): their selectin load was a second query on every official's update.
 _ACCOUNT_AND_DRAFT = (
     select(Account, Draft)
     .outerjoin(Department, Department.id == Account.department_id)
     .outerjoin(Draft, Draft.account_id == Account.id)
-    .options(contains_eager(Account.department))
+    .options(contains_eager(Account.department).raiseload(Department.aliases))
     .where(Account.telegram_id == bindparam("telegram_id"))
 )
 _ACCOUNT = select(Account).where(Account.telegram_id == bindparam("telegram_id"))
