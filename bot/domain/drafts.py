@@ -40,7 +40,8 @@ class Step(StrEnum):
 # in the transaction that read them.
 _READ_WITH_ACCOUNT = "chengxin.drafts_read_with_account"
 _CURRENT = select(Draft).where(Draft.account_id == bindparam("account_id"))
-_DISCARD = delete(Draft).where(Draft.account_id == bindparam("account_id"))
+_TAKE_CONFIRMED = delete(Draft).where(Draft.id == bindparam("draft_id"), Draft.step == Step.CONFIRM).execution_options(
+    synchronize_session=False)
 
 
 # A conversation step changes one draft's columns and nothing else. The unit of work would plan that
@@ -132,7 +133,7 @@ async def start_draft(
 ) -> Draft:
     """Begin a conversation, replacing whatever unfinished one the citizen had."""
     if _known_draft(session, account_id) is not None:  # none read in this transaction: nothing to replace
-        await session.execute(_DISCARD, {"account_id": account_id})
+        await session.execute(delete(Draft).where(Draft.account_id == account_id))
     draft = Draft(
         account_id=account_id, kind=kind, step=step, data=dict(data or {}), case_id=case_id,
         created_at=now, updated_at=now,
@@ -164,11 +165,7 @@ async def claim_for_submit(*, session: AsyncSession, draft_id: int) -> Draft:
     draft = await session.get(Draft, draft_id)
     if draft is not None:
         _forget_draft(session, draft.account_id)
-    result = await session.execute(
-        delete(Draft).where(Draft.id == draft_id, Draft.step == Step.CONFIRM).execution_options(
-            synchronize_session=False
-        )
-    )
+    result = await session.execute(_TAKE_CONFIRMED, {"draft_id": draft_id})
     if result.rowcount != 1 or draft is None:
         raise StaleAction("already_submitted")
     session.expunge(draft)
@@ -177,7 +174,7 @@ async def claim_for_submit(*, session: AsyncSession, draft_id: int) -> Draft:
 
 async def discard_draft(*, session: AsyncSession, account_id: int) -> bool:
     _forget_draft(session, account_id)
-    result = await session.execute(_DISCARD, {"account_id": account_id})
+    result = await session.execute(delete(Draft).where(Draft.account_id == account_id))
     return result.rowcount > 0
 
 
