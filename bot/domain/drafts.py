@@ -82,8 +82,10 @@ def _save_changed_drafts(session: Session, _context, _instances) -> None:
             if result.rowcount != 1:
                 raise StaleDataError(
                     f"UPDATE statement on table 'drafts' expected to update 1 row(s); {result.rowcount} were matched.")
-        # What the unit of work does after its own UPDATE: the loaded values are now the committed ones.
+        # What the unit of work does after its own UPDATE: the loaded values are now the committed ones,
+        # and the transaction remembers the draft as changed (a savepoint rolled back expires it).
         state._commit_all(state.dict, session.identity_map)
+        session._register_altered([state])
 
 
 def remember_draft(session: AsyncSession, account_id: int, draft: Draft | None) -> None:
