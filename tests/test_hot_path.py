@@ -86,3 +86,31 @@ async def test_an_officials_update_reads_the_department_without_its_aliases(harn
                                     supervisors=(), now=harness.clock.now())
         entries = {e.code: e for e in await directory_entries(session=session)}
         assert entries[actor.account.department.code].aliases
+
+
+async def test_a_draft_written_by_statement_is_undone_with_its_transaction(harness):
+    from bot.domain import drafts
+    from bot.domain.accounts import resolve_actor
+
+    citizen = harness.chat(7104)
+    await citizen.send(texts.BTN_COMPLAIN)
+    now = harness.clock.now()
+    async with harness.session() as session:
+        actor = await resolve_actor(session=session, telegram_id=7104, full_name=None, username=None,
+                                    supervisors=(), now=now)
+        draft = await drafts.current_draft(session=session, account_id=actor.account_id)
+        drafts.advance(draft, step=drafts.Step.DOMAIN, now=now, text="撤回的文字")
+        await session.flush()
+        assert not session.dirty  # written, nothing left for the unit of work
+        savepoint = await session.begin_nested()
+        drafts.advance(draft, step=drafts.Step.CONTACT, now=now)
+        await session.flush()
+        await savepoint.rollback()
+        await session.refresh(draft)  # expired by the rollback, as after the unit of work's own UPDATE
+        assert draft.step == "domain"  # the savepoint's write undone, the transaction's kept
+        await session.rollback()
+    async with harness.session() as session:
+        row = await session.scalar(select(Draft))
+    assert row.step == "text" and "text" not in row.data  # nothing of the rolled-back transaction
+    await citizen.send(PROCUREMENT_TEXT)  # and the conversation goes on from where it was
+    assert citizen.last().buttons
