@@ -134,7 +134,8 @@ async def start_draft(
     case_id: int | None = None,
 ) -> Draft:
     """Begin a conversation, replacing whatever unfinished one the citizen had."""
-    if _known_draft(session, account_id) is not None:  # none read in this transaction: nothing to replace
+    # Skipped only when the read with the account, in this transaction, found none: nothing to replace.
+    if _known_draft(session, account_id) is not None:
         await session.execute(delete(Draft).where(Draft.account_id == account_id))
     draft = Draft(
         account_id=account_id, kind=kind, step=step, data=dict(data or {}), case_id=case_id,
