@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton as Button
@@ -13,7 +14,9 @@ DOMAIN_ORDER = ("procurement", "ppp", "bidding", "investment", "debt", "statisti
                 "conduct")
 
 
+@functools.cache
 def main_menu() -> ReplyKeyboardMarkup:
+    # Built once: Telegram objects are frozen once made, so every reply can share this one.
     return ReplyKeyboardMarkup(
         [[texts.BTN_COMPLAIN, texts.BTN_MY_CASES], [texts.BTN_STATUS, texts.BTN_HELP]],
         resize_keyboard=True,

@@ -19,15 +19,21 @@ LAST_SEEN_GRANULARITY = timedelta(minutes=5)
 
 # Built once: a statement built per call pays construction and cache-key generation every time.
 # The account (with its department, officials only) and its draft in one round trip: nearly every
-# update needs both.
+# update needs both. An official's department comes without its aliases (only the directory import
+# and the text matcher read those): their selectin load was a second query on every official's update.
 _ACCOUNT_AND_DRAFT = (
     select(Account, Draft)
     .outerjoin(Department, Department.id == Account.department_id)
     .outerjoin(Draft, Draft.account_id == Account.id)
-    .options(contains_eager(Account.department))
+    .options(contains_eager(Account.department).raiseload(Department.aliases))
     .where(Account.telegram_id == bindparam("telegram_id"))
 )
 _ACCOUNT = select(Account).where(Account.telegram_id == bindparam("telegram_id"))
+# First contact, per dialect, on the table (values as execution parameters): see `_create_account`.
+_CREATE = {
+    name: dialect.insert(Account.__table__).on_conflict_do_nothing(index_elements=["telegram_id"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 async def resolve_actor(
@@ -67,11 +73,10 @@ async def _create_account(session: AsyncSession, *, telegram_id: int, full_name:
                           username: str | None, now: datetime) -> Account:
     """First contact as an upsert: two instances (or two updates) creating the same account both get it,
     neither a unique-constraint error."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     await session.execute(
-        dialect.insert(Account).values(telegram_id=telegram_id, role=Role.CITIZEN.value, full_name=full_name,
-                                       username=username, created_at=now, last_seen_at=now)
-        .on_conflict_do_nothing(index_elements=["telegram_id"])
+        _CREATE["postgresql" if session.bind.dialect.name == "postgresql" else "sqlite"],
+        {"telegram_id": telegram_id, "role": Role.CITIZEN.value, "full_name": full_name, "username": username,
+         "created_at": now, "last_seen_at": now},
     )
     return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Department, Evidence, Supplement
@@ -140,11 +140,16 @@ async def change_status(
     return transition.target
 
 
+# Built once: every submit runs them (a statement built per call pays construction and cache-key
+# generation each time).
+_FILED_SINCE = select(func.count(Case.id)).where(Case.complainant_id == bindparam("account_id"),
+                                                 Case.created_at >= bindparam("since"))
+_DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
+
+
 async def cases_filed_today(*, session: AsyncSession, account_id: int, now: datetime, tz: ZoneInfo) -> int:
     local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    return await session.scalar(
-        select(func.count(Case.id)).where(Case.complainant_id == account_id, Case.created_at >= local_midnight)
-    ) or 0
+    return await session.scalar(_FILED_SINCE, {"account_id": account_id, "since": local_midnight}) or 0
 
 
 async def open_case(
@@ -163,7 +168,7 @@ async def open_case(
         raise RateLimited("rate_limited", limit=daily_limit)
     department_id = None
     if new.department_code:
-        department_id = await session.scalar(select(Department.id).where(Department.code == new.department_code))
+        department_id = await session.scalar(_DEPARTMENT_ID, {"code": new.department_code})
     case = Case(
         ref=await new_case_ref(session=session, prefix=prefix, now=now, tz=tz),
         status=Status.SUBMITTED,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy import bindparam, delete, event, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.db.models import Draft
 from bot.domain.errors import StaleAction
@@ -38,6 +40,52 @@ class Step(StrEnum):
 # in the transaction that read them.
 _READ_WITH_ACCOUNT = "chengxin.drafts_read_with_account"
 _CURRENT = select(Draft).where(Draft.account_id == bindparam("account_id"))
+_TAKE_CONFIRMED = delete(Draft).where(Draft.id == bindparam("draft_id"), Draft.step == Step.CONFIRM).execution_options(
+    synchronize_session=False)
+
+
+# A conversation step changes one draft's columns and nothing else. The unit of work would plan that
+# UPDATE afresh on every flush (dependency sort, per-attribute history, persistence setup), which cost
+# more than the statement itself; `_save_changed_drafts` sends it as this one prebuilt statement
+# instead. The SET clause is the execution parameters' columns; the row by `saved_draft_id`.
+_SAVE = update(Draft.__table__).where(Draft.__table__.c.id == bindparam("saved_draft_id"))
+_SAVED_COLUMNS = frozenset({"kind", "step", "data", "case_id", "updated_at", "reminded_at"})
+
+
+@functools.cache
+def _draft_attributes() -> frozenset[str]:
+    return frozenset(inspect(Draft).attrs.keys())
+
+
+@event.listens_for(Session, "before_flush")
+def _save_changed_drafts(session: Session, _context, _instances) -> None:
+    """Write each changed draft with `_SAVE` and mark it clean, so the unit of work skips it.
+
+    Only plain column changes are taken (anything else, e.g. a relationship, is left to the unit of
+    work); what is written is exactly what the unit of work would have written: the attributes whose
+    value changed. A draft deleted meanwhile by another transaction fails as the unit of work would.
+    """
+    for draft in session.dirty:
+        if type(draft) is not Draft:
+            continue
+        state = inspect(draft)
+        changed = _draft_attributes() - state.unmodified
+        if not changed <= _SAVED_COLUMNS:
+            continue
+        values = {}
+        for key in changed:
+            added = state.attrs[key].history.added
+            if added:
+                values[key] = added[0]
+        if values:
+            result = session.connection().execute(_SAVE, {"saved_draft_id": draft.id, **values})
+            if result.rowcount != 1:
+                raise StaleDataError(
+                    f"UPDATE statement on table 'drafts' expected to update 1 row(s); {result.rowcount} were matched.")
+        # What the unit of work does after its own UPDATE: the loaded values are now the committed ones,
+        # and the transaction remembers the draft as changed (a savepoint rolled back expires it).
+        state._commit_all(state.dict, session.identity_map)
+        session._register_altered([state])
 
 
 def remember_draft(session: AsyncSession, account_id: int, draft: Draft | None) -> None:
@@ -55,13 +103,24 @@ def _forget_draft(session: AsyncSession, account_id: int) -> None:
         known[1].pop(account_id, None)
 
 
-async def current_draft(*, session: AsyncSession, account_id: int) -> Draft | None:
+_UNKNOWN = object()
+
+
+def _known_draft(session: AsyncSession, account_id: int) -> Draft | None | object:
+    """The draft read in this transaction (None: read, there was none), or _UNKNOWN."""
     known = session.info.get(_READ_WITH_ACCOUNT)
     if known is not None and known[0] is session.sync_session.get_transaction() and account_id in known[1]:
         draft = known[1][account_id]
         if draft is None or not (state := inspect(draft)).deleted and not state.detached:
             return draft
-    return await session.scalar(_CURRENT, {"account_id": account_id})
+    return _UNKNOWN
+
+
+async def current_draft(*, session: AsyncSession, account_id: int) -> Draft | None:
+    draft = _known_draft(session, account_id)
+    if draft is _UNKNOWN:
+        return await session.scalar(_CURRENT, {"account_id": account_id})
+    return draft
 
 
 async def start_draft(
@@ -75,7 +134,9 @@ async def start_draft(
     case_id: int | None = None,
 ) -> Draft:
     """Begin a conversation, replacing whatever unfinished one the citizen had."""
-    await session.execute(delete(Draft).where(Draft.account_id == account_id))
+    # Skipped only when the read with the account, in this transaction, found none: nothing to replace.
+    if _known_draft(session, account_id) is not None:
+        await session.execute(delete(Draft).where(Draft.account_id == account_id))
     draft = Draft(
         account_id=account_id, kind=kind, step=step, data=dict(data or {}), case_id=case_id,
         created_at=now, updated_at=now,
@@ -107,11 +168,7 @@ async def claim_for_submit(*, session: AsyncSession, draft_id: int) -> Draft:
     draft = await session.get(Draft, draft_id)
     if draft is not None:
         _forget_draft(session, draft.account_id)
-    result = await session.execute(
-        delete(Draft).where(Draft.id == draft_id, Draft.step == Step.CONFIRM).execution_options(
-            synchronize_session=False
-        )
-    )
+    result = await session.execute(_TAKE_CONFIRMED, {"draft_id": draft_id})
     if result.rowcount != 1 or draft is None:
         raise StaleAction("already_submitted")
     session.expunge(draft)

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Counter
@@ -23,11 +23,15 @@ def normalize_ref(raw: str) -> str | None:
     return candidate if REF_PATTERN.match(candidate) else None
 
 
+# Built once, on the table (no ORM objects to synchronise): every submit bumps it.
+_COUNTERS = Counter.__table__
+_BUMP = (update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter_name"))
+         .values(value=_COUNTERS.c.value + 1).returning(_COUNTERS.c.value))
+
+
 async def next_sequence(*, session: AsyncSession, name: str = CASE_SEQUENCE) -> int:
     """Atomically bump a named counter; the row lock serialises concurrent filers."""
-    value = await session.scalar(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    )
+    value = await session.scalar(_BUMP, {"counter_name": name})
     if value is None:
         raise LookupError(f"counter {name!r} is missing: the migrations create it")
     return value

@@ -72,6 +72,15 @@ class Metrics:
                                  "Age of the oldest message not yet delivered (0 when none)", registry=r)
         self.database_up = Gauge("chengxin_database_up", "1 when the last scrape could read the database",
                                  registry=r)
+        # The per-type children of `updates`, looked up once: labels() takes a lock and checks its
+        # arguments on every call, and this runs for every update.
+        self._updates_by_type: dict[str, Any] = {}
+
+    def count_update(self, kind: str) -> None:
+        child = self._updates_by_type.get(kind)
+        if child is None:
+            child = self._updates_by_type[kind] = self.updates.labels(type=kind)
+        child.inc()
 
     async def refresh(self, db: Database, now: datetime, *, timeout: float = 2.0) -> bool:
         """Read the database-side figures; on failure or timeout they are dropped and database_up is 0."""
@@ -154,7 +163,7 @@ class InstrumentedApplication(Application):
             await super().process_update(update)
         finally:
             self.metrics.latency.observe(time.perf_counter() - started)
-            self.metrics.updates.labels(type=update_type(update)).inc()
+            self.metrics.count_update(update_type(update))
             current_update.reset(token)
             future = self._handled.pop(update_id, None) if update_id is not None else None
             if future is not None and not future.done():
