@@ -246,7 +246,7 @@ async def _case_page(turn: Turn, flt: CaseFilter, page: int, header: str, empty:
     turn.reply("\n".join(lines), reply_markup=keyboards.case_list([c.ref for c in cases], prefix, page, pages))
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def find_command(turn: Turn) -> None:
     """Cases whose text, reference or department name matches every word, newest first (/find WORDS)."""
     query = _fit_callback(FIND_PAGE.prefix, " ".join(turn.args))
@@ -263,7 +263,7 @@ async def _find_page(turn: Turn, query: str, page: int) -> None:
                      texts.FIND_EMPTY.format(query=shown), f"{FIND_PAGE.prefix}:{query}")
 
 
-@door(roles=SUPERVISORS, codec=FIND_PAGE)
+@door(roles=SUPERVISORS, codec=FIND_PAGE, reads=True)
 async def find_page_button(turn: Turn) -> None:
     """Pages of /find (fd:QUERY:PAGE)."""
     query, page = turn.data
@@ -316,7 +316,7 @@ async def _filtered_page(turn: Turn, flt: CaseFilter, page: int, department_name
     await _case_page(turn, flt, page, header, texts.CASES_EMPTY, _encode_filter(flt))
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def cases_command(turn: Turn) -> None:
     """/cases [状态] [领域] [部门] [逾期] [时间段] [页码], in any order, in Chinese or codes (bot.domain.filters)."""
     tz = turn.svc.settings.tz
@@ -355,7 +355,7 @@ async def cases_command(turn: Turn) -> None:
     await _filtered_page(turn, flt, page, department.name if department else None)
 
 
-@door(roles=SUPERVISORS, codec=CASES_PAGE)
+@door(roles=SUPERVISORS, codec=CASES_PAGE, reads=True)
 async def cases_filter_button(turn: Turn) -> None:
     """Pages of a filtered /cases (cf:...:PAGE)."""
     flt, page = _decode_filter(turn.data, turn.svc.settings.tz)
@@ -372,7 +372,7 @@ async def cases_filter_button(turn: Turn) -> None:
 # --- /overdue ----------------------------------------------------------------------------------------
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def overdue_command(turn: Turn) -> None:
     """Every open clock past due, by department, in working days (/overdue)."""
     svc, now = turn.svc, turn.now
@@ -431,7 +431,7 @@ def _chart_caption(chinese: bool) -> str:
     return texts.STATS_CHART_CAPTION.format(note="" if chinese else texts.CHART_ASCII_NOTE)
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def stats_command(turn: Turn) -> None:
     """Counts by domain, department and status, and the backlog, for a period; with a chart (/stats [period])."""
     region = scope_of(turn.actor)
@@ -448,7 +448,7 @@ async def stats_command(turn: Turn) -> None:
 # --- /report -----------------------------------------------------------------------------------------
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def report_command(turn: Turn) -> None:
     """The monthly review as an .xlsx workbook, with the chart (/report [2026-11])."""
     svc = turn.svc
@@ -518,7 +518,7 @@ def score_detail(score: DepartmentScore, period: Period, rank: int | None = None
         + texts.SCORE_RANK_LINE.format(rank=rank, ranked=ranked)
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def score_command(turn: Turn) -> None:
     """/score: ranking; /score DEPT [period]: one department's score; /score formula: how it is computed."""
     svc, args = turn.svc, turn.args
