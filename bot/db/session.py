@@ -409,7 +409,8 @@ class Database:
             return self.engine
         # A few kept connections (one per long job or page at a time); a burst of reports opens more.
         engine = create_async_engine(self.url, echo=self.engine.echo, poolclass=AsyncAdaptedQueuePool,
-                                     pool_size=SPARE_CONNECTIONS, max_overflow=concurrency)
+                                     pool_size=SPARE_CONNECTIONS, max_overflow=concurrency,
+                                     async_creator=self._connect_sqlite_reader)
         _tune_sqlite_reader(engine)
         return engine
 
@@ -424,6 +425,16 @@ class Database:
         connection = _OneTripConnection(partial(sqlite3.connect, *args, **kwargs), 64)
         connection._thread.daemon = True
         connection._turn = self.write_turn
+        return await connection
+
+    async def _connect_sqlite_reader(self) -> aiosqlite.Connection:
+        """A plain aiosqlite connection (every statement in its thread) whose thread, like the writers',
+        does not keep the process alive at exit if the engine was never disposed."""
+        dialect = self.engine.sync_engine.dialect
+        args, kwargs = dialect.create_connect_args(self.engine.sync_engine.url)
+        kwargs["timeout"] = BUSY_TIMEOUT_MS / 1000
+        connection = aiosqlite.Connection(partial(sqlite3.connect, *args, **kwargs), 64)
+        connection._thread.daemon = True
         return await connection
 
     @property
