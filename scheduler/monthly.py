@@ -27,6 +27,7 @@ from bot.domain import outbox
 from bot.domain.departments import departments_by_id
 from bot.domain.jobruns import claim_period_run, period_ran
 from bot.domain.reports import (
+    department_counts,
     department_workbook,
     monthly_review,
     report_filename,
@@ -131,12 +132,16 @@ async def _head_deliveries(session, period: Period, now: datetime, calendar, hea
     scores = {s.department_id: s for s in everyone}
     ranks = standings(everyone)  # the ranks /score gives
     departments = await departments_by_id(session=session, ids=department_ids)
+    counts_by_region: dict[str | None, dict] = {}  # counted once per region, not once per head
     out = []
     for department_id in department_ids:
         department = departments[department_id]
+        if department.region not in counts_by_region:
+            counts_by_region[department.region] = await department_counts(session=session, period=period, now=now,
+                                                                          region=department.region)
         workbook = await department_workbook(session=session, period=period, now=now, department=department,
                                              calendar=calendar, score=scores.get(department_id),
-                                             ranks=ranks)
+                                             ranks=ranks, counts=counts_by_region[department.region])
         if workbook is None:
             continue
         markup = keyboards.report_read(department_id, period.month_key)
