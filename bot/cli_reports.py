@@ -33,11 +33,11 @@ def report_command(month: str, out: str, *, region: str | None = None) -> int:
         db = Database(settings.database_url, audit_key=audit_key_for(settings))
         try:
             await db.upgrade()
-            async with db.session() as session:
+            # A read session: on SQLite a running bot's writers (another process) never wait for this build.
+            async with db.read_session() as session:
                 with Bar(f"{period.label} 月度报表"):  # one activity bar while the figures and sheets are built
                     review = await monthly_review(session=session, period=period, now=now, region=region,
                                                   calendar=calendar)
-                await session.commit()
         finally:
             await db.dispose()
         if review.workbook is None:

@@ -13,6 +13,12 @@ The wrapper does the plumbing, so a handler body only parses, calls the domain a
 - domain refusals turned into their polite texts (nothing was committed, so nothing changed);
 - after the commit: the pressed buttons closed, the replies sent to the person who acted, and the
   outbound rows the body wrote delivered at once through the one sender (`bot.delivery`).
+
+`door(reads=True)` is for a body that only reads and may take long (/stats, /report, /score): the claim,
+the actor and the role are committed first, then the body runs in a read session (`turn.session`,
+`Database.read_session()`), so its long read never holds the write lock citizens' updates wait for. A
+write there fails; a refusal it raises is still the polite text (the committed claim only means a second
+delivery of the same update does nothing, as it would after any reply).
 """
 
 from __future__ import annotations
@@ -151,9 +157,14 @@ Body = Callable[[Turn], Awaitable[None]]
 
 
 def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, private: bool = True,
-         claim: bool = True, durable: bool = False) -> Callable[[Body], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]:
+         claim: bool = True, durable: bool = False, reads: bool = False,
+         ) -> Callable[[Body], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]:
     """Wrap a handler body (see the module docstring); `roles` may act, `codec` parses the button data,
-    `durable` makes every reply of the body an outbound row (see `Turn.reply`)."""
+    `durable` makes every reply of the body an outbound row (see `Turn.reply`), `reads`: the body only
+    reads, in a read session after the claim's commit (never with `durable`: it writes no rows)."""
+
+    if durable and reads:
+        raise ValueError("a reads=True body writes nothing, so no durable replies")
 
     def wrap(body: Body):
         @functools.wraps(body)
@@ -170,7 +181,7 @@ def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, privat
                     await answer_press(update, context, texts.STALE_BUTTON, alert=True)
                     return
             svc = services(context)
-            turn = await _run(body, update, context, svc, data, roles, claim, durable)
+            turn = await _run(body, update, context, svc, data, roles, claim, durable, reads)
             if turn is None:
                 return
             await _after_commit(turn)
@@ -182,7 +193,7 @@ def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, privat
 
 
 async def _run(body: Body, update: Update, context, svc: Services, data: tuple, roles, claim: bool,
-               durable: bool) -> Turn | None:
+               durable: bool, reads: bool = False) -> Turn | None:
     user = update.effective_user
     now = svc.clock.now()
     actor_role = Role.CITIZEN
@@ -199,14 +210,24 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
                 raise DomainError(_role_refusal(roles))
             turn = Turn(update=update, context=context, svc=svc, session=session, actor=actor, now=now, data=data,
                         durable=durable)
-            turn.outbox.bind(session, svc.settings.supervisors, now, held_for=DELIVERY_HOLD)
-            await body(turn)
-            await session.flush()
-            turn.outbox.remember_ids()
-    except DomainError as refusal:  # raised inside the transaction, so it rolled back: nothing changed
+            if not reads:
+                turn.outbox.bind(session, svc.settings.supervisors, now, held_for=DELIVERY_HOLD)
+                await body(turn)
+                await session.flush()
+                turn.outbox.remember_ids()
+        if reads:
+            await _read(body, turn)
+    except DomainError as refusal:  # rolled back with the transaction (reads=True: only the claim was written)
         await _refuse(update, context, refusal, actor_role)
         return None
     return turn
+
+
+async def _read(body: Body, turn: Turn) -> None:
+    """A reads=True body, after the claim's commit, in a read session (the write lock is free meanwhile)."""
+    async with turn.svc.db.read_session() as reader:
+        turn.session = reader
+        await body(turn)
 
 
 async def _after_commit(turn: Turn) -> None:

@@ -58,7 +58,7 @@ def _chart_caption(chinese: bool) -> str:
     return texts.STATS_CHART_CAPTION.format(note="" if chinese else texts.CHART_ASCII_NOTE)
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def stats_command(turn: Turn) -> None:
     """Counts by domain, department and status, and the backlog, for a period; with a chart (/stats [period])."""
     region = scope.supervisor_region(turn.actor)
@@ -77,7 +77,7 @@ async def stats_command(turn: Turn) -> None:
 # --- /report -----------------------------------------------------------------------------------------
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def report_command(turn: Turn) -> None:
     """The monthly review as an .xlsx workbook, with the chart (/report [2026-11])."""
     svc = turn.svc
@@ -149,7 +149,7 @@ def score_detail(score: DepartmentScore, period: Period, rank: int | None = None
         + texts.SCORE_RANK_LINE.format(rank=rank, ranked=ranked)
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def score_command(turn: Turn) -> None:
     """/score: ranking; /score DEPT [period]: one department's score; /score formula: how it is computed."""
     svc, args = turn.svc, turn.args

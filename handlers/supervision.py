@@ -122,7 +122,7 @@ async def _case_page(turn: Turn, flt: CaseFilter, page: int, header: str, empty:
     turn.reply("\n".join(lines), reply_markup=keyboards.case_list([c.ref for c in cases], prefix, page, pages))
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def find_command(turn: Turn) -> None:
     """Cases whose text, reference or department name matches every word, newest first (/find WORDS)."""
     query = _fit_callback(FIND_PAGE.prefix, " ".join(turn.args))
@@ -139,7 +139,7 @@ async def _find_page(turn: Turn, query: str, page: int) -> None:
                      texts.FIND_EMPTY.format(query=shown), f"{FIND_PAGE.prefix}:{query}")
 
 
-@door(roles=SUPERVISORS, codec=FIND_PAGE)
+@door(roles=SUPERVISORS, codec=FIND_PAGE, reads=True)
 async def find_page_button(turn: Turn) -> None:
     """Pages of /find (fd:QUERY:PAGE)."""
     query, page = turn.data
@@ -192,7 +192,7 @@ async def _filtered_page(turn: Turn, flt: CaseFilter, page: int, department_name
     await _case_page(turn, flt, page, header, texts.CASES_EMPTY, _encode_filter(flt))
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def cases_command(turn: Turn) -> None:
     """/cases [状态] [领域] [部门] [逾期] [时间段] [页码], in any order, in Chinese or codes (bot.domain.filters)."""
     tz = turn.svc.settings.tz
@@ -231,7 +231,7 @@ async def cases_command(turn: Turn) -> None:
     await _filtered_page(turn, flt, page, department.name if department else None)
 
 
-@door(roles=SUPERVISORS, codec=CASES_PAGE)
+@door(roles=SUPERVISORS, codec=CASES_PAGE, reads=True)
 async def cases_filter_button(turn: Turn) -> None:
     """Pages of a filtered /cases (cf:...:PAGE)."""
     flt, page = _decode_filter(turn.data, turn.svc.settings.tz)
@@ -250,7 +250,7 @@ async def cases_filter_button(turn: Turn) -> None:
 # --- /overdue ----------------------------------------------------------------------------------------
 
 
-@door(roles=SUPERVISORS)
+@door(roles=SUPERVISORS, reads=True)
 async def overdue_command(turn: Turn) -> None:
     """Every open clock past due, by department, in working days (/overdue)."""
     svc, now = turn.svc, turn.now

@@ -3,8 +3,13 @@ supervisors (a region's supervisors get their region's) and each department head
 own workbook with an 已阅 button.
 
 `monthly_review_job` runs every few minutes from the JobQueue. It sends once per month across restarts and
-instances: a `job_runs` row ('monthly_review', '2026-11') is claimed in the same transaction that decides to
-send. If the bot was down at 09:00 on the first working day, it catches up on its next run within
+instances: a `job_runs` row ('monthly_review', '2026-11') is claimed in the same transaction that writes the
+outbound rows, so a crash before that commit leaves the month unclaimed and nothing owed (the next run does it
+all again) and a crash after it leaves the rows for the delivery job (nothing is built or queued twice).
+The workbooks and charts (tens of seconds for thousands of departments) are built before, in a read session
+(`Database.read_session()`): the write transaction that follows is a few inserts, so no citizen's update
+waits for the build. Two instances may both build; only one claims, the other drops its work.
+If the bot was down at 09:00 on the first working day, it catches up on its next run within
 CATCH_UP_WORKING_DAYS working days; after that the month is skipped (supervisors can still ask /report).
 """
 
@@ -22,6 +27,7 @@ from bot.domain import outbox
 from bot.domain.departments import departments_by_id
 from bot.domain.jobruns import claim_period_run, period_ran
 from bot.domain.reports import (
+    department_counts,
     department_workbook,
     monthly_review,
     report_filename,
@@ -76,15 +82,16 @@ async def monthly_review_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if period is None:
         return
     deliveries: list[_Delivery] = []
-    async with svc.db.session() as session:
-        if await period_ran(session=session, name=JOB_NAME, period=period.month_key):
+    async with svc.db.read_session() as reader:  # the long part: holds no lock a writer waits for
+        if await period_ran(session=reader, name=JOB_NAME, period=period.month_key):
             return
-        supervisors, heads = await review_recipients(session=session, configured=svc.settings.supervisors)
+        supervisors, heads = await review_recipients(session=reader, configured=svc.settings.supervisors)
         for region in sorted({r.region for r in supervisors}, key=lambda r: r or ""):
-            deliveries += await _supervisor_deliveries(session, period, now, region, calendar,
+            deliveries += await _supervisor_deliveries(reader, period, now, region, calendar,
                                                        [r for r in supervisors if r.region == region])
         if heads:
-            deliveries += await _head_deliveries(session, period, now, calendar, heads)
+            deliveries += await _head_deliveries(reader, period, now, calendar, heads)
+    async with svc.db.session() as session:  # the short part: the claim and the rows, committed together
         if not await claim_period_run(session=session, name=JOB_NAME, period=period.month_key, now=now):
             await session.rollback()
             return
@@ -125,12 +132,16 @@ async def _head_deliveries(session, period: Period, now: datetime, calendar, hea
     scores = {s.department_id: s for s in everyone}
     ranks = standings(everyone)  # the ranks /score gives
     departments = await departments_by_id(session=session, ids=department_ids)
+    counts_by_region: dict[str | None, dict] = {}  # counted once per region, not once per head
     out = []
     for department_id in department_ids:
         department = departments[department_id]
+        if department.region not in counts_by_region:
+            counts_by_region[department.region] = await department_counts(session=session, period=period, now=now,
+                                                                          region=department.region)
         workbook = await department_workbook(session=session, period=period, now=now, department=department,
                                              calendar=calendar, score=scores.get(department_id),
-                                             ranks=ranks)
+                                             ranks=ranks, counts=counts_by_region[department.region])
         if workbook is None:
             continue
         markup = keyboards.report_read(department_id, period.month_key)

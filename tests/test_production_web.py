@@ -90,11 +90,13 @@ async def test_healthz_follows_the_database(served):
     assert "calendar" in body  # "ok", or the missing year's 调休 (tests/test_calendar_coverage.py)
 
     db = harness.services.db
-    working, sessions = db.engine, db.sessions
+    working, sessions, reading, read_sessions = db.engine, db.sessions, db.read_engine, db.read_sessions
     await working.dispose()
+    await reading.dispose()
     db.engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none" if not db.is_sqlite
                                     else "sqlite+aiosqlite:////nonexistent-chengxin-dir/broken.db")
     db.sessions = async_sessionmaker(db.engine)
+    db.read_engine, db.read_sessions = db.engine, db.sessions  # the metrics' counts use a read session
     try:
         response = await client.get("/healthz")
         assert response.status == 503
@@ -103,7 +105,7 @@ async def test_healthz_follows_the_database(served):
         assert "chengxin_database_up 0.0" in metrics
     finally:
         await db.engine.dispose()
-        db.engine, db.sessions = working, sessions
+        db.engine, db.sessions, db.read_engine, db.read_sessions = working, sessions, reading, read_sessions
     assert (await client.get("/healthz")).status == 200
 
     await harness.app.stop()

@@ -1,4 +1,23 @@
-"""Engine and session factory. Callers open one session per update or job and commit it."""
+"""Engines and session factories. Callers open one session per update or job and commit it.
+
+Two kinds of session:
+
+- `Database.session()`: the ordinary one, for anything that may write. On SQLite every one of its
+  transactions begins with BEGIN IMMEDIATE and waits for this instance's write turn (`WriteTurn`), so a
+  read-then-write transaction never fails with SQLITE_BUSY and writers queue in order. The price: while
+  such a transaction is open, even one that only reads, every other writer of the instance waits.
+- `Database.read_session()`: for work that only reads and may take long (the monthly workbooks, /stats,
+  /report, /score, the web pages). On SQLite it comes from a second engine on the same file whose
+  connections begin with a plain (DEFERRED) BEGIN, never take the write turn and refuse writes
+  (`PRAGMA query_only=ON`). In WAL mode a reader sees the snapshot of its first read until its
+  transaction ends, never blocks the writer and is never blocked by it; so a 40 s workbook build no
+  longer makes a citizen's filing wait 40 s (or fail with "database is locked" after 30). Its
+  connections use aiosqlite's thread for every statement: the one-trip tricks below exist to keep the
+  write lock short, which a reader never holds. (The WAL cannot be checkpointed past the oldest open
+  read snapshot, so it grows during a long read and shrinks at the next checkpoint.) A private
+  in-memory database is one connection's own, so there the read session is an ordinary session.
+  On PostgreSQL it is the ordinary engine with read-only transactions (BEGIN READ ONLY, no extra trip).
+"""
 
 from __future__ import annotations
 
@@ -316,6 +335,33 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         connection.connection.driver_connection.begin_with_next_statement("BEGIN IMMEDIATE")
 
 
+def _tune_sqlite_reader(engine: AsyncEngine) -> None:
+    """Read-only connections: a plain (DEFERRED) BEGIN, so the transaction reads one WAL snapshot and takes
+    no lock a writer waits for; `query_only`, so a write by mistake fails instead of taking the lock."""
+
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not the driver's, starts transactions
+        cursor = dbapi_connection.cursor()
+        # A reader waits only in rare cases (the WAL index being rebuilt after a crash): in its own thread.
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection) -> None:
+        # Without it sqlite3 would run every SELECT in its own implicit transaction: a report's queries
+        # could then see different moments. One BEGIN makes them one snapshot.
+        connection.exec_driver_sql("BEGIN")
+
+
+def _private_memory(url) -> bool:
+    """A database only its one connection can see (no file): a second engine would see another, empty one."""
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
 def pool_size(concurrency: int) -> tuple[int, int]:
     """(pool_size, max_overflow) for `concurrency` updates in flight: each holds at most one connection
     at a time; the scheduled jobs, /healthz and /metrics need a few more. The overflow absorbs a burst
@@ -349,6 +395,24 @@ class Database:
             _tune_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            info={"audit_key": audit_key} if audit_key else {})
+        self.read_engine = self._read_engine(concurrency)
+        # No audit key: a read session cannot append audit events (or write anything else).
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def _read_engine(self, concurrency: int) -> AsyncEngine:
+        """The engine of `read_session()` (see the module docstring)."""
+        if not self.is_sqlite:
+            # Same pool; each checkout's transactions begin READ ONLY (asyncpg's BEGIN carries it: no extra
+            # trip), and the connection is reset when it goes back to the pool.
+            return self.engine.execution_options(postgresql_readonly=True)
+        if _private_memory(self.url):
+            return self.engine
+        # A few kept connections (one per long job or page at a time); a burst of reports opens more.
+        engine = create_async_engine(self.url, echo=self.engine.echo, poolclass=AsyncAdaptedQueuePool,
+                                     pool_size=SPARE_CONNECTIONS, max_overflow=concurrency,
+                                     async_creator=self._connect_sqlite_reader)
+        _tune_sqlite_reader(engine)
+        return engine
 
     async def _connect_sqlite(self) -> _OneTripConnection:
         """What aiosqlite.connect does, with the dialect's connect arguments and a 30 s timeout."""
@@ -363,12 +427,28 @@ class Database:
         connection._turn = self.write_turn
         return await connection
 
+    async def _connect_sqlite_reader(self) -> aiosqlite.Connection:
+        """A plain aiosqlite connection (every statement in its thread) whose thread, like the writers',
+        does not keep the process alive at exit if the engine was never disposed."""
+        dialect = self.engine.sync_engine.dialect
+        args, kwargs = dialect.create_connect_args(self.engine.sync_engine.url)
+        kwargs["timeout"] = BUSY_TIMEOUT_MS / 1000
+        connection = aiosqlite.Connection(partial(sqlite3.connect, *args, **kwargs), 64)
+        connection._thread.daemon = True
+        return await connection
+
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
     def session(self) -> AsyncSession:
+        """A session that may write; on SQLite its transactions hold this instance's write turn."""
         return self.sessions()
+
+    def read_session(self) -> AsyncSession:
+        """A session that only reads and never holds up a writer (see the module docstring); a write in it
+        fails (SQLite: "attempt to write a readonly database"; PostgreSQL: read-only transaction)."""
+        return self.read_sessions()
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -386,4 +466,6 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        if self.is_sqlite and self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()

@@ -121,6 +121,13 @@ async def _per_department_counts(session: AsyncSession, period: Period, now: dat
     return counts
 
 
+async def department_counts(*, session: AsyncSession, period: Period, now: datetime,
+                            region: str | None) -> dict[int, dict[str, int]]:
+    """The figures of `department_workbook` for every department of a region (None: the city), in one go:
+    the monthly review builds thousands of workbooks and must not recount the region for each."""
+    return await _per_department_counts(session, period, now, region)
+
+
 async def _arrears(session: AsyncSession, period: Period, scope_case) -> dict[int, Decimal | int]:
     """Arrears citizens reported this period (the 拖欠金额 follow-up answer) by department, summed as exact
     decimals: the answers are stored as decimal strings, never above MAX_AMOUNT_YUAN (nlp.numbers), and
@@ -321,8 +328,10 @@ async def monthly_review(
 async def department_workbook(
     *, session: AsyncSession, period: Period, now: datetime, department: Department, calendar: WorkCalendar,
     score: DepartmentScore | None = None, ranks: dict[int, int | None] | None = None,
+    counts: dict[int, dict[str, int]] | None = None,
 ) -> bytes | None:
-    """One department's own sheet for its head: its figures, its overdue clocks and its records; None if empty."""
+    """One department's own sheet for its head: its figures, its overdue clocks and its records; None if empty.
+    `score`, `ranks`, `counts` (department_counts of its region): computed once by a caller building many."""
     if score is None:
         found = await department_scores(session=session, period=period, now=now, region=None, calendar=calendar,
                                         department_ids=[department.id])
@@ -332,7 +341,9 @@ async def department_workbook(
     overdue = await _overdue_count(session, now, None, department.id)
     if not new and not overdue and (score is None or not score.active):
         return None
-    counts = (await _per_department_counts(session, period, now, department.region)).get(department.id, {})
+    if counts is None:
+        counts = await _per_department_counts(session, period, now, department.region)
+    counts = counts.get(department.id, {})
     workbook = _workbook()
     sheet = workbook.create_sheet(texts.SHEET_DEPARTMENT)
     _append(sheet, [texts.WB_TITLE.format(month=period.label), department.name])

@@ -57,12 +57,13 @@ class Visit:
 
 
 @asynccontextmanager
-async def visit(request: web.Request) -> AsyncIterator[Visit]:
-    """The session and actor of a logged-in request; a redirect to the login help page otherwise."""
+async def visit(request: web.Request, *, reads: bool = False) -> AsyncIterator[Visit]:
+    """The session and actor of a logged-in request; a redirect to the login help page otherwise.
+    `reads`: a page that only reads gets a read session, so rendering it never holds up a writer."""
     web_state = state(request)
     svc = web_state.services
     session_id = web_state.signer.session_id(request.cookies.get(COOKIE))
-    async with svc.db.session() as session:
+    async with (svc.db.read_session() if reads else svc.db.session()) as session:
         actor = None
         if session_id is not None:
             actor = await weblogin.session_actor(session=session, session_id=session_id, now=svc.clock.now(),
@@ -155,7 +156,7 @@ async def cases_page(request: web.Request) -> web.Response:
     tz = svc.settings.tz
     q = request.query
     now = svc.clock.now()
-    async with visit(request) as v:
+    async with visit(request, reads=True) as v:
         departments = await visible_departments(v)
         department = department_choice(request, departments)
         period = parse_month_param(q.get("month"), now.astimezone(tz).date(), tz) if q.get("month") else None
@@ -191,7 +192,7 @@ def clock_state(svc, clock: Obligation) -> str:
 
 async def case_page(request: web.Request) -> web.Response:
     svc = state(request).services
-    async with visit(request) as v:
+    async with visit(request, reads=True) as v:
         try:
             case = await case_for(session=v.session, raw_ref=request.match_info["ref"][:40], actor=v.actor)
         except DomainError:
@@ -292,7 +293,7 @@ async def decide(request: web.Request) -> web.Response:
 
 async def overdue_page(request: web.Request) -> web.Response:
     svc = state(request).services
-    async with visit(request) as v:
+    async with visit(request, reads=True) as v:
         groups = await overdue_by_department(session=v.session, now=svc.clock.now(),
                                              region=scope.supervisor_region(v.actor),
                                              calendar=svc.deadlines.calendar, tz=svc.settings.tz)
@@ -311,7 +312,7 @@ async def stats_page(request: web.Request) -> web.Response:
     tz = svc.settings.tz
     today = svc.clock.now().astimezone(tz).date()
     period = parse_month_param(request.query.get("month"), today, tz)
-    async with visit(request) as v:
+    async with visit(request, reads=True) as v:
         _require_supervisor(v)
         stats = await period_stats(session=v.session, period=period, region=scope.supervisor_region(v.actor))
         return await render(request, "dash_stats.html", v, nav="stats", stats=stats, period=period)
@@ -321,7 +322,7 @@ async def chart(request: web.Request) -> web.Response:
     svc = state(request).services
     tz = svc.settings.tz
     period = parse_month_param(request.query.get("month"), svc.clock.now().astimezone(tz).date(), tz)
-    async with visit(request) as v:
+    async with visit(request, reads=True) as v:
         _require_supervisor(v)
         png, _ = await trend_chart(session=v.session, period=period, region=scope.supervisor_region(v.actor))
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "private, max-age=300"})
@@ -333,7 +334,7 @@ async def workbook(request: web.Request) -> web.Response:
     tz = svc.settings.tz
     now = svc.clock.now()
     period = parse_month_param(request.query.get("month"), now.astimezone(tz).date(), tz)
-    async with visit(request) as v:
+    async with visit(request, reads=True) as v:
         if v.is_supervisor:
             region = scope.supervisor_region(v.actor)
             review = await monthly_review(session=v.session, period=period, now=now, region=region,

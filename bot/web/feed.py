@@ -143,7 +143,7 @@ async def records_feed(request: web.Request) -> web.Response:
     svc = state(request).services
     fmt, page, per_page = request.match_info["fmt"], page_number(request), _per_page(request)
     now = svc.clock.now()
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         found = await disclosure.published_records(session=session, totals=state(request).totals, policy=svc.policy, now=now,
                                                    tz=svc.settings.tz, flt=disclosure.RecordFilter(),
                                                    page=page, per_page=per_page, with_rules=False)
@@ -157,7 +157,7 @@ async def commitments_feed(request: web.Request) -> web.Response:
     _limited(request)
     svc = state(request).services
     fmt, page, per_page = request.match_info["fmt"], page_number(request), _per_page(request)
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         found = await disclosure.public_commitments(session=session, tz=svc.settings.tz, page=page,
                                                     per_page=per_page)
     items = [commitment_item(c) for c in found.items]
@@ -175,7 +175,7 @@ async def scores_feed(request: web.Request) -> web.Response:
     now = svc.clock.now()
     period = parse_month_param(request.query.get("month"), now.astimezone(tz).date(), tz)
     fmt, page, per_page = request.match_info["fmt"], page_number(request), _per_page(request)
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         month = await web_state.scores.month(session=session, period=period, now=now,
                                              calendar=svc.deadlines.calendar)
         codes = dict((d.code, d.credit_code) for d in await disclosure.public_departments(session=session))

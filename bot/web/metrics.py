@@ -108,7 +108,7 @@ class Metrics:
 
     @staticmethod
     async def _read(db: Database) -> tuple[list, list, Any]:
-        async with db.session() as session:
+        async with db.read_session() as session:  # counts over big tables: no writer should wait for them
             cases = (await session.execute(select(Case.status, func.count()).group_by(Case.status))).all()
             outbound = (await session.execute(
                 select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state))).all()

@@ -51,7 +51,7 @@ def rules_explained(policy, counts: list[disclosure.RuleCount] | None = None) ->
 
 async def index(request: web.Request) -> web.Response:
     svc = state(request).services
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         records = await disclosure.published_records(
             session=session, totals=state(request).totals, policy=svc.policy, now=svc.clock.now(), tz=svc.settings.tz,
             flt=disclosure.RecordFilter(), per_page=5, with_rules=False)
@@ -64,7 +64,7 @@ async def index(request: web.Request) -> web.Response:
 async def records_page(request: web.Request) -> web.Response:
     svc = state(request).services
     tz = svc.settings.tz
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         departments = await disclosure.public_departments(session=session)
         department = department_choice(request, departments)
         domain = choice(request, "domain", texts.DOMAIN_LABELS)
@@ -85,7 +85,7 @@ async def records_page(request: web.Request) -> web.Response:
 
 async def commitments_page(request: web.Request) -> web.Response:
     svc = state(request).services
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         departments = await disclosure.public_departments(session=session)
         department = department_choice(request, departments)
         status = choice(request, "status", PUBLIC_STATES)
@@ -105,7 +105,7 @@ async def commitments_page(request: web.Request) -> web.Response:
 async def commitment_page(request: web.Request) -> web.Response:
     svc = state(request).services
     key = request.match_info["key"]
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         found = await disclosure.public_commitment(session=session, tz=svc.settings.tz, key=key[:32])
     if found is None:
         raise web.HTTPNotFound()
@@ -119,7 +119,7 @@ async def scores_page(request: web.Request) -> web.Response:
     tz = svc.settings.tz
     today = svc.clock.now().astimezone(tz).date()
     period = parse_month_param(request.query.get("month"), today, tz)
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         month = await web_state.scores.month(session=session, period=period, now=svc.clock.now(),
                                              calendar=svc.deadlines.calendar)
     return aiohttp_jinja2.render_template("scores.html", request, {
@@ -130,7 +130,7 @@ async def scores_page(request: web.Request) -> web.Response:
 
 async def departments_page(request: web.Request) -> web.Response:
     svc = state(request).services
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         departments = await disclosure.public_departments(session=session)
         regions = await region_names(session=session)
     return aiohttp_jinja2.render_template("departments.html", request, {
@@ -143,7 +143,7 @@ async def department_page(request: web.Request) -> web.Response:
     tz = svc.settings.tz
     now = svc.clock.now()
     today = now.astimezone(tz).date()
-    async with svc.db.session() as session:
+    async with svc.db.read_session() as session:
         department = await disclosure.department_by_code(session=session, code=request.match_info["code"][:64])
         if department is None:
             raise web.HTTPNotFound()

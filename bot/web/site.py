@@ -129,7 +129,7 @@ async def warm_scores(web_state: WebState) -> None:
             now = svc.clock.now()
             for period in recent_months(now.astimezone(svc.settings.tz).date(), svc.settings.tz,
                                         web_state.warm_months):
-                async with svc.db.session() as session:
+                async with svc.db.read_session() as session:
                     await web_state.scores.month(session=session, period=period, now=now,
                                                  calendar=svc.deadlines.calendar, fresh=True)
         except asyncio.CancelledError:
