@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
-
-import sqlite3
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +17,11 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.session import Database
 from bot.domain.departments import seed_sample_directory
+from bot.domain.workdays import WorkCalendar
 from bot.services import SERVICES_KEY, Services
 from bot.simulator import Chat, LocalRequest
 from nlp import Classifier
+from scheduler.calendar_table import refresh_calendar
 from tests.pg import PG_URL_VARIABLE, drop_run_databases, prepared_database, server_url
 
 SUPERVISOR_ID = 90001
@@ -54,14 +55,16 @@ async def migrate(url: str) -> None:
 
 
 async def first_start(url: str) -> None:
-    """What the bot's first start leaves in a new database (bot/app.py's post_init): the schema at the
-    newest revision and the shipped sample directory. The calendar table is left to each start."""
+    """What the bot's first start at START leaves in a new database (bot/app.py's post_init): the schema at
+    the newest revision, the shipped sample directory and the working-day calendar table. Each test's start
+    still runs post_init, which finds nothing left to do here (or refills the calendar for another clock)."""
     db = Database(url)
     try:
         await db.upgrade()
         async with db.session() as session:
             await seed_sample_directory(session=session)
             await session.commit()
+        await refresh_calendar(db, WorkCalendar.china(), START, SHANGHAI)
     finally:
         await db.dispose()
 
@@ -111,9 +114,10 @@ async def fresh_database(kind: str, stage: str, tmp_path: Path, templates: Sqlit
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request, tmp_path, _sqlite_templates) -> str:
-    """A database of each kind of this test's own, as the bot's first start leaves a new one (the schema
-    at the newest revision, the sample directory); PostgreSQL only when CHENGXIN_TEST_DATABASE_URL is set.
-    A start on an empty database (the migrations themselves) is covered by building these once a run."""
+    """A database of each kind of this test's own, as the bot's first start at START leaves a new one
+    (first_start); PostgreSQL only when CHENGXIN_TEST_DATABASE_URL is set. A start on an empty database
+    (the migrations themselves) runs when each state is built, once a run, and in the tests that make
+    their own database file."""
     return await fresh_database(request.param, "started", tmp_path, _sqlite_templates)
 
 
