@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,10 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import build_application
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.db.session import Database
+from bot.domain.departments import seed_sample_directory
+from bot.domain.workdays import WorkCalendar
 from bot.services import SERVICES_KEY, Services
 from bot.simulator import Chat, LocalRequest
 from nlp import Classifier
-from tests.pg import PG_URL_VARIABLE, drop_run_databases, run_database, server_url
+from scheduler.calendar_table import refresh_calendar
+from tests.pg import PG_URL_VARIABLE, drop_run_databases, prepared_database, server_url
 
 SUPERVISOR_ID = 90001
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -39,15 +45,87 @@ def _drop_run_databases():
         asyncio.run(drop_run_databases())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request, tmp_path) -> str:
-    """A fresh, empty database of each kind; PostgreSQL only when CHENGXIN_TEST_DATABASE_URL is set."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'chengxin.db'}"
+async def migrate(url: str) -> None:
+    """The schema at the newest revision, as `Database.upgrade` makes it on every start."""
+    db = Database(url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+
+
+async def first_start(url: str) -> None:
+    """What the bot's first start at START leaves in a new database (bot/app.py's post_init): the schema at
+    the newest revision, the shipped sample directory and the working-day calendar table. Each test's start
+    still runs post_init, which finds nothing left to do here (or refills the calendar for another clock)."""
+    db = Database(url)
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            await seed_sample_directory(session=session)
+            await session.commit()
+        await refresh_calendar(db, WorkCalendar.china(), START, SHANGHAI)
+    finally:
+        await db.dispose()
+
+
+# Each state is built once per run (per pytest-xdist worker) and copied for every test that asks for it:
+# running the migrations and loading the directory for each test took most of the suite's time.
+STAGES = {"migrated": migrate, "started": first_start}
+
+
+class SqliteTemplates:
+    """The SQLite template file of each stage, built on first use in this run's own temporary directory."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self.factory = factory
+        self.built: dict[str, Path] = {}
+
+    async def copy(self, stage: str, target: Path) -> str:
+        template = self.built.get(stage)
+        if template is None:
+            template = self.factory.mktemp(f"template-{stage}") / "chengxin.db"
+            await STAGES[stage](f"sqlite+aiosqlite:///{template}")
+            self.built[stage] = template
+        # The backup API copies a consistent database whatever the journal (WAL) holds.
+        source, copy = sqlite3.connect(template), sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+        return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def _sqlite_templates(tmp_path_factory) -> SqliteTemplates:
+    return SqliteTemplates(tmp_path_factory)
+
+
+async def fresh_database(kind: str, stage: str, tmp_path: Path, templates: SqliteTemplates) -> str:
+    """A database of `kind` of this test's own, in the state STAGES[stage] leaves a new one in."""
+    if kind == "sqlite":
+        return await templates.copy(stage, tmp_path / "chengxin.db")
     url = server_url()
     if not url:
         pytest.skip(f"PostgreSQL tests need {PG_URL_VARIABLE}")
-    return await run_database(url)
+    return await prepared_database(url, stage, STAGES[stage])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path, _sqlite_templates) -> str:
+    """A database of each kind of this test's own, as the bot's first start at START leaves a new one
+    (first_start); PostgreSQL only when CHENGXIN_TEST_DATABASE_URL is set. A start on an empty database
+    (the migrations themselves) runs when each state is built, once a run, and in the tests that make
+    their own database file."""
+    return await fresh_database(request.param, "started", tmp_path, _sqlite_templates)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def migrated_database_url(request, tmp_path, _sqlite_templates) -> str:
+    """A database of each kind of this test's own with the schema at the newest revision and no rows
+    but the migrations' own."""
+    return await fresh_database(request.param, "migrated", tmp_path, _sqlite_templates)
 
 
 def make_settings(database_url: str, **overrides) -> Settings:

@@ -29,8 +29,8 @@ CLOSING_MOMENTS = [datetime(2026, 10, d, h, m, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
+async def db(migrated_database_url):
+    database = Database(migrated_database_url)
     await database.upgrade()
     yield database
     await database.dispose()

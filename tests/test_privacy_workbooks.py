@@ -31,8 +31,8 @@ HOSTILE = [
 
 
 @pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
+async def db(migrated_database_url):
+    database = Database(migrated_database_url)
     await database.upgrade()
     yield database
     await database.dispose()
