@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
-import handlers.supervision
+import handlers.review
 import scheduler.monthly
 from bot.db.models import Case, Counter, JobRun, OutboundMessage
 from bot.db.session import Database
@@ -227,7 +227,7 @@ async def test_monthly_review_crash_after_the_commit_is_delivered_once_after_a_r
 async def test_report_is_built_in_a_read_session_while_citizens_file(harness, monkeypatch):
     await _november_with_a_head(harness)
     gate = Gate()
-    monkeypatch.setattr(handlers.supervision, "monthly_review", gate.slow(handlers.supervision.monthly_review))
+    monkeypatch.setattr(handlers.review, "monthly_review", gate.slow(handlers.review.monthly_review))
     harness.clock.set(DECEMBER_FIRST)
     supervisor = harness.supervisor()
     report = asyncio.create_task(supervisor.send("/report 2026-11"))
