@@ -15,11 +15,7 @@ from bot.domain.errors import DomainError, Forbidden
 from bot.domain.reports import (
     TELEGRAM_DOCUMENT_LIMIT, monthly_review, record_report_read, report_filename, summary_line, trend_chart,
 )
-from bot.domain.scores import (
-    ON_TIME_WEIGHT, OVERDUE_CAP, OVERDUE_PER_DAY, RECORD_CAP, RECORD_POINTS, RECORD_WEIGHTS,
-    REOPEN_WEIGHT, SATISFACTION_VALUES, SATISFACTION_WEIGHT, DepartmentScore, department_scores, ranking,
-    standings,
-)
+from bot.domain.scores import FORMULA_WEIGHTS, DepartmentScore, department_scores, ranking, standings
 from bot.domain.stats import Period, looks_like_period, parse_month, parse_period, period_stats
 from bot.domain.supervision_reads import department_in_scope, departments_in_scope
 from handlers.codec import Codec, Int, Word
@@ -123,11 +119,7 @@ async def report_read_button(turn: Turn) -> None:
 
 
 def formula_text() -> str:
-    return texts.SCORE_FORMULA.format(
-        on_time_weight=ON_TIME_WEIGHT, per_day=OVERDUE_PER_DAY, overdue_cap=OVERDUE_CAP, reopen_weight=REOPEN_WEIGHT,
-        satisfied=SATISFACTION_VALUES["satisfied"], basic=SATISFACTION_VALUES["basically_satisfied"],
-        unsatisfied=SATISFACTION_VALUES["unsatisfied"], satisfaction_weight=SATISFACTION_WEIGHT,
-        repaired=RECORD_WEIGHTS["repaired"], record_points=RECORD_POINTS, record_cap=RECORD_CAP)
+    return texts.SCORE_FORMULA.format(**FORMULA_WEIGHTS)
 
 
 def score_detail(score: DepartmentScore, period: Period, rank: int | None = None, ranked: int = 0) -> str:

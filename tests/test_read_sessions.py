@@ -16,21 +16,13 @@ import scheduler.monthly
 from bot.db.models import Case, Counter, JobRun, OutboundMessage
 from bot.db.session import Database
 from bot.domain.refs import CASE_SEQUENCE
-from scheduler.monthly import monthly_review_job
+from tests.test_supervision import monthly_job
 from tests.conftest import SHANGHAI, SUPERVISOR_ID, make_settings, start_harness, stop_harness
 from tests.flows import accepted_case, bind_official, case_by_ref, file_complaint
 
 # Well under the write turn's 30 s: a writer that had to wait for the long read would miss it.
 WRITER_DEADLINE_S = 20
 DECEMBER_FIRST = datetime(2026, 12, 1, 9, 3, tzinfo=SHANGHAI)  # 09:03 on December's first working day
-
-
-def monthly_job(harness):
-    jobs = harness.app.job_queue.get_jobs_by_name("monthly_review_job")
-    if not jobs:
-        harness.app.job_queue.run_repeating(monthly_review_job, interval=300, first=3600, name="monthly_review_job")
-        jobs = harness.app.job_queue.get_jobs_by_name("monthly_review_job")
-    return jobs[0]
 
 
 async def run_delivery_job(harness) -> None:

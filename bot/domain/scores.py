@@ -42,6 +42,14 @@ RECORD_CAP = 30.0                # … at most
 RECORD_WEIGHTS = {"active": 1.0, "objection_pending": 1.0, "repair_pending": 1.0, "repaired": 0.3, "revoked": 0.0}
 # The satisfaction index: each rating's value.
 SATISFACTION_VALUES = {"satisfied": 1.0, "basically_satisfied": 0.6, "unsatisfied": 0.0}
+# The weights as the published formula names them (texts.SCORE_FORMULA: /score formula and the public page).
+FORMULA_WEIGHTS = {
+    "on_time_weight": ON_TIME_WEIGHT, "per_day": OVERDUE_PER_DAY, "overdue_cap": OVERDUE_CAP,
+    "reopen_weight": REOPEN_WEIGHT, "satisfied": SATISFACTION_VALUES["satisfied"],
+    "basic": SATISFACTION_VALUES["basically_satisfied"], "unsatisfied": SATISFACTION_VALUES["unsatisfied"],
+    "satisfaction_weight": SATISFACTION_WEIGHT, "repaired": RECORD_WEIGHTS["repaired"],
+    "record_points": RECORD_POINTS, "record_cap": RECORD_CAP,
+}
 GRADES = ((90.0, "excellent"), (80.0, "good"), (60.0, "pass"), (0.0, "fail"))
 CLOSING_ACTIONS = ("verify", "tolerate")
 

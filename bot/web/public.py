@@ -12,10 +12,7 @@ from aiohttp import web
 from bot import texts
 from bot.domain import disclosure
 from bot.domain.commitments import PUBLIC_STATES
-from bot.domain.scores import (
-    ON_TIME_WEIGHT, OVERDUE_CAP, OVERDUE_PER_DAY, RECORD_CAP, RECORD_POINTS, RECORD_WEIGHTS, REOPEN_WEIGHT,
-    SATISFACTION_VALUES, SATISFACTION_WEIGHT,
-)
+from bot.domain.scores import FORMULA_WEIGHTS
 from bot.domain.departments import region_label, region_names
 from bot.web import texts_web
 from bot.web.paging import Pager, choice, department_choice, page_number, parse_month_param, year_choice
@@ -28,11 +25,7 @@ DEPARTMENT_MONTHS = 6
 
 def formula_text() -> str:
     """The same formula /score formula shows, from the same weights."""
-    return texts.SCORE_FORMULA.format(
-        on_time_weight=ON_TIME_WEIGHT, per_day=OVERDUE_PER_DAY, overdue_cap=OVERDUE_CAP, reopen_weight=REOPEN_WEIGHT,
-        satisfied=SATISFACTION_VALUES["satisfied"], basic=SATISFACTION_VALUES["basically_satisfied"],
-        unsatisfied=SATISFACTION_VALUES["unsatisfied"], satisfaction_weight=SATISFACTION_WEIGHT,
-        repaired=RECORD_WEIGHTS["repaired"], record_points=RECORD_POINTS, record_cap=RECORD_CAP)
+    return texts.SCORE_FORMULA.format(**FORMULA_WEIGHTS)
 
 
 def rules_explained(policy, counts: list[disclosure.RuleCount] | None = None) -> list[dict]:
