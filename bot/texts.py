@@ -426,7 +426,6 @@ OFFICIAL_LINE = "{name}{head} · ID {telegram_id}"
 USAGE_UNBIND = "用法：/unbind 用户ID，例如 <code>/unbind 123456789</code>（用户ID见 /officials 列表）。"
 UNBOUND = "已解除 {name} 的承办人绑定。"
 UNBOUND_NOTICE = "您的承办人身份已被督办部门解除。如有疑问请联系督办部门。"
-OFFICIAL_NOT_FOUND = "没有找到这位承办人。请用 /officials 部门 查看用户ID。"
 
 NEW_ASSIGNMENT = (
     "📋 <b>新分派案件 {ref}</b>\n"
@@ -710,6 +709,7 @@ USAGE_SCORE = "用法：/score [部门] [月份]，例如 <code>/score 市财政
 CASE_CLOCKS_BLOCK = "\n\n<b>期限</b>\n{lines}"
 CASE_CLOCK_LINE = "{kind}：截止 {due} · {state}"
 CASE_NO_CLOCKS = "（无）"
+COMPLAINANT_NO_NAME = "（无姓名）"
 CLOCK_STATE_LABELS = {
     "met": "按时完成", "missed": "逾期完成", "extended": "已延期（由新期限替代）", "cancelled": "已取消",
 }
@@ -1007,7 +1007,6 @@ REFUSALS = {
     "invite_used": INVITE_USED,
     "invite_expired": INVITE_EXPIRED,
     "invite_out_of_scope": INVITE_OUT_OF_SCOPE,
-    "official_not_found": OFFICIAL_NOT_FOUND,
     "account_not_found": ACCOUNT_NOT_FOUND,
     "department_not_found": DEPARTMENT_NOT_FOUND,
     "extension_not_later": EXTENSION_NOT_LATER,

@@ -36,7 +36,7 @@ VIEW_CASE = Codec("vc", Ref())
 
 def _complainant(case: Case) -> str:
     person = case.complainant
-    parts = [texts.esc(person.full_name or "（无姓名）")]
+    parts = [texts.esc(person.full_name or texts.COMPLAINANT_NO_NAME)]
     if person.username:
         parts.append("@" + texts.esc(person.username))
     parts.append(f"ID {person.telegram_id}")

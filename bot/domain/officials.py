@@ -117,17 +117,6 @@ async def officials_of(*, session: AsyncSession, department_id: int, heads_only:
     return list((await session.scalars(query.order_by(Account.id))).all())
 
 
-async def unbind_official(*, session: AsyncSession, actor: Actor, telegram_id: int, now: datetime) -> Account:
-    """Return an official to citizen rights (they keep their own complaints)."""
-    if not actor.is_supervisor:
-        raise Forbidden("forbidden")
-    account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
-    if account is None or account.role != Role.OFFICIAL or not scope.may_manage_account(actor, account):
-        raise NotFound("official_not_found", who=telegram_id)
-    _revoke(session, actor, account, now)
-    return account
-
-
 async def revoke_account(*, session: AsyncSession, actor: Actor, telegram_id: int, now: datetime,
                          configured: Collection[int] = ()) -> tuple[Account, str]:
     """Take an official's or an invited supervisor's role away (/unbind); returns the account and the role
