@@ -113,6 +113,8 @@ async def test_regions_are_shown_by_the_names_the_directory_gives(site):
         await session.commit()
     _, html, _ = await get(site, "/departments/city-czj")
     assert "区域 newzone" in visible_text(html)
+    _, body, _ = await get(site, "/open-data/records.json")
+    assert [(r["region"], r["region_name"]) for r in json.loads(body)["items"]] == [("newzone", "newzone")]
 
 
 async def test_counts_follow_every_committed_change_with_no_stale_page(site):
@@ -219,13 +221,14 @@ async def test_feed_validates_paginates_and_answers_304(site):
     record = document["items"][0]
     assert record["department_name"] == "盐城市财政局" and record["status"] == "rectified"
     assert record["credit_code"] == "11320900014123456K" and record["status_name"] == "已整改"
+    assert record["region"] == "city" and record["region_name"] == "市本级"
     _, body, _ = await get(site, "/open-data/commitments.json?per_page=1")
     document = json.loads(body)
     assert document["total"] == 1 and document["next"] is None and document["items"][0]["amount"] == "5000000.00"
     status, csv_text, headers = await get(site, "/open-data/records.csv")
     assert headers["Content-Type"] == "text/csv; charset=utf-8"
     assert csv_text.lstrip("\ufeff").splitlines()[0].startswith("id,department_code,department_name,credit_code")
-    assert ",city-czj,盐城市财政局,11320900014123456K,city,procurement,政府采购," in csv_text
+    assert ",city-czj,盐城市财政局,11320900014123456K,city,市本级,procurement,政府采购," in csv_text
     status, body, _ = await get(site, "/open-data/schema.json")
     assert status == 200 and json.loads(body)["$defs"]["record"]
 

@@ -20,6 +20,7 @@ from aiohttp import web
 from bot import texts
 from bot.domain import disclosure
 from bot.domain.commitments import PUBLIC_STATES
+from bot.domain.departments import region_label, region_names
 from bot.web import texts_web
 from bot.web.paging import page_number, parse_month_param
 from bot.web.security import client_address
@@ -29,12 +30,14 @@ MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 100
 EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
-RECORD_FIELDS = ("id", "department_code", "department_name", "credit_code", "region", "domain", "domain_name",
+RECORD_FIELDS = ("id", "department_code", "department_name", "credit_code", "region", "region_name", "domain",
+                 "domain_name",
                  "recorded_on", "summary", "status", "status_name", "rule", "updated_at")
 COMMITMENT_FIELDS = ("ref", "department_code", "department_name", "credit_code", "domain", "domain_name", "content",
                      "source", "due_on", "amount", "status", "status_name", "version", "fulfilment", "fulfilled_on",
                      "registered_on", "updated_at")
-SCORE_FIELDS = ("month", "rank", "department_code", "department_name", "credit_code", "region", "score", "grade",
+SCORE_FIELDS = ("month", "rank", "department_code", "department_name", "credit_code", "region", "region_name",
+                "score", "grade",
                 "grade_name", "on_time_rate", "overdue_working_days", "reopen_rate", "satisfaction_index",
                 "weighted_records", "deduction_on_time", "deduction_overdue", "deduction_reopen",
                 "deduction_satisfaction", "deduction_records")
@@ -49,9 +52,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def record_item(r: disclosure.PublicRecord) -> dict:
+def record_item(r: disclosure.PublicRecord, regions: dict[str, str]) -> dict:
     return {"id": r.id, "department_code": r.department_code, "department_name": r.department,
-            "credit_code": r.credit_code, "region": r.region, "domain": r.domain,
+            "credit_code": r.credit_code, "region": r.region, "region_name": region_label(r.region, regions),
+            "domain": r.domain,
             "domain_name": texts.DOMAIN_LABELS.get(r.domain, r.domain), "recorded_on": r.recorded_on.isoformat(),
             "summary": r.summary, "status": r.status, "status_name": texts_web.RECORD_STATUS[r.status],
             "rule": f"disclosure.{r.rule}" if r.rule else None, "updated_at": _iso(r.updated_at)}
@@ -71,10 +75,11 @@ def commitment_item(c: disclosure.PublicCommitment) -> dict:
                           "approved_on": v.decided_on.isoformat() if v.decided_on else None} for v in c.versions]}
 
 
-def score_item(month: str, rank: int, s) -> dict:
+def score_item(month: str, rank: int, s, regions: dict[str, str]) -> dict:
     d = s.deductions
     return {"month": month, "rank": rank, "department_code": s.code, "department_name": s.name,
-            "credit_code": None, "region": s.region, "score": s.score, "grade": s.grade,
+            "credit_code": None, "region": s.region, "region_name": region_label(s.region, regions),
+            "score": s.score, "grade": s.grade,
             "grade_name": texts.GRADE_LABELS[s.grade], "on_time_rate": _round(s.on_time_rate),
             "overdue_working_days": s.overdue_working_days, "reopen_rate": _round(s.reopen_rate),
             "satisfaction_index": _round(s.satisfaction_index), "weighted_records": round(s.weighted_records, 2),
@@ -147,7 +152,8 @@ async def records_feed(request: web.Request) -> web.Response:
         found = await disclosure.published_records(session=session, totals=state(request).totals, policy=svc.policy, now=now,
                                                    tz=svc.settings.tz, flt=disclosure.RecordFilter(),
                                                    page=page, per_page=per_page, with_rules=False)
-    items = [record_item(r) for r in found.items]
+        regions = await region_names(session=session)
+    items = [record_item(r, regions) for r in found.items]
     modified = max((r.updated_at for r in found.items), default=EPOCH)
     return _respond(request, dataset="dishonesty_records", fmt=fmt, fields=RECORD_FIELDS, items=items, page=page,
                     per_page=per_page, total=found.total, last_modified=modified)
@@ -179,10 +185,11 @@ async def scores_feed(request: web.Request) -> web.Response:
         month = await web_state.scores.month(session=session, period=period, now=now,
                                              calendar=svc.deadlines.calendar)
         codes = dict((d.code, d.credit_code) for d in await disclosure.public_departments(session=session))
+        regions = await region_names(session=session)
     ranked = month.ranked[(page - 1) * per_page: page * per_page]
     items = []
     for rank, score in ranked:
-        item = score_item(period.month_key, rank, score)
+        item = score_item(period.month_key, rank, score, regions)
         item["credit_code"] = codes.get(score.code)
         items.append(item)
     modified = min(now, period.end_at)
