@@ -402,7 +402,7 @@ BTN_REPAIR_NO = "不同意修复"
 BTN_UNBIND = "解除绑定"
 BTN_EVIDENCE_FINISHED = "证据发送完毕"
 
-USAGE_INVITE = "用法：/invite 部门 [head]，例如 <code>/invite 市财政局</code>；邀请督办：<code>/invite supervisor [区域代码]</code>。"
+USAGE_INVITE = "用法：/invite 部门 [head]，例如 <code>/invite 市财政局</code>；邀请督办：<code>/invite supervisor [区域]</code>，例如 <code>/invite supervisor 亭湖区</code>（不写区域即全市）。"
 INVITE_CREATED = (
     "邀请码已生成：<code>{code}</code>\n"
     "部门：{department}{head}\n有效期至 {expires}，只能使用一次。\n"
@@ -913,6 +913,7 @@ DOMAIN_CHANGED = "案件 <code>{ref}</code> 的领域已改为 <b>{domain}</b>�
 # --- supervision (door conversion) ---
 CLOCK_OPEN_STATE = "进行中，{left}"
 CLOCK_LATE_STATE = "⚠️ {left}"
+UNKNOWN_REGION = "没有找到区域“{query}”。可用的区域：{known}。"
 INVITE_OUT_OF_SCOPE = "您负责的区域是“{region}”，只能邀请本区域的督办人员，不能邀请全市或其他区域的督办人员。"
 ACCOUNT_NOT_FOUND = "没有找到这位承办人或督办人员（或不在您的管理范围内）。请用 /officials 部门 查看用户ID。"
 UNBOUND_SUPERVISOR = "已解除 {name} 的督办人员身份。"
@@ -1007,6 +1008,7 @@ REFUSALS = {
     "invite_used": INVITE_USED,
     "invite_expired": INVITE_EXPIRED,
     "invite_out_of_scope": INVITE_OUT_OF_SCOPE,
+    "unknown_region": UNKNOWN_REGION,
     "account_not_found": ACCOUNT_NOT_FOUND,
     "department_not_found": DEPARTMENT_NOT_FOUND,
     "extension_not_later": EXTENSION_NOT_LATER,

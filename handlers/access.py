@@ -12,6 +12,7 @@ from bot import keyboards, texts
 from bot.db.models import Account
 from bot.domain import scope
 from bot.domain.access_log import AccessEntry, recent_account_events
+from bot.domain.departments import find_region, region_label, region_names
 from bot.domain.errors import DomainError
 from bot.domain.officials import create_invite, officials_of, revoke_account
 from bot.domain.roles import Role
@@ -41,13 +42,18 @@ async def invite_command(turn: Turn) -> None:
         turn.reply(texts.USAGE_INVITE)
         return
     if args[0].lower() == "supervisor":
-        region = args[1][:32] if len(args) > 1 else None
+        region, names = None, await region_names(session=turn.session)
+        if len(args) > 1:
+            region = await find_region(session=turn.session, query=args[1][:32])
+            if region is None:
+                raise DomainError("unknown_region", query=args[1][:32],
+                                  known="、".join(f"{name}（{code}）" for code, name in sorted(names.items())))
         if not scope.may_invite(turn.actor, role=Role.SUPERVISOR, department=None, region=region):
             raise DomainError("invite_out_of_scope", region=scope.supervisor_region(turn.actor) or "")
         invite, code = await create_invite(session=turn.session, actor=turn.actor, now=turn.now, department=None,
                                            role=Role.SUPERVISOR, region=region)
         turn.reply(texts.INVITE_SUPERVISOR_CREATED.format(
-            code=code, region=region_note(region),
+            code=code, region=region_note(region_label(region, names)),
             expires=texts.local_time(invite.expires_at, tz)))
         return
     is_head = len(args) > 1 and args[-1].lower() in ("head", "负责人")

@@ -218,3 +218,20 @@ async def test_the_access_log_shows_a_regional_supervisor_their_region_only(harn
     dafeng = await regional_supervisor(harness, 6018, "dafeng")
     await dafeng.send("/accesslog")
     assert "2 条" in dafeng.last().text and "tinghu" not in dafeng.last().text
+
+
+async def test_a_supervisor_is_invited_for_a_region_by_its_name_and_an_unknown_region_is_refused(harness):
+    supervisor = harness.supervisor()
+    await supervisor.send("/invite supervisor 火星区")
+    refusal = supervisor.last().text
+    assert "没有找到区域“火星区”" in refusal and "亭湖区（tinghu）" in refusal and not BIND_CODE.search(refusal)
+    async with harness.session() as session:
+        assert await session.scalar(select(func.count(Invite.id))) == 0
+    await supervisor.send("/invite supervisor 亭湖")
+    created = supervisor.last().text
+    assert "亭湖区" in created and "tinghu" not in created
+    newcomer = harness.chat(6009)
+    await newcomer.send(f"/bind {BIND_CODE.search(created).group(1)}")
+    async with harness.session() as session:
+        account = await session.scalar(select(Account).where(Account.telegram_id == 6009))
+        assert account.role == "supervisor" and account.region == "tinghu"

@@ -161,6 +161,21 @@ async def region_names(*, session: AsyncSession) -> dict[str, str]:
     return dict((await session.execute(select(Region.code, Region.name))).all())
 
 
+async def find_region(*, session: AsyncSession, query: str) -> str | None:
+    """The region code a supervisor means: a code the directory uses (tinghu) or a region's name (亭湖区, or
+    亭湖 without its 区/县/市); None when no region matches."""
+    query = query.strip()
+    names = await region_names(session=session)
+    codes = set(names) | set((await session.scalars(select(Department.region).distinct())).all())
+    by_code = {code.lower(): code for code in codes if code}
+    if query.lower() in by_code:
+        return by_code[query.lower()]
+    for code, name in names.items():
+        if query in (name, name.rstrip("区县市")) and query:
+            return code
+    return None
+
+
 def region_label(code: str | None, names: dict[str, str]) -> str:
     """What a page shows for a region: its name when the directory gave one, else the code itself."""
     if not code:
