@@ -177,8 +177,10 @@ def lexicon_split() -> int:
 
 
 # The written dev set's weight in the calibration: it keeps short, typed complaints (the
-# bot's actual input) well calibrated without outvoting the real texts.
-WRITTEN_WEIGHT = 0.3
+# bot's actual input) well calibrated without outvoting the real texts.  0.6, not 0.3:
+# out-of-fold the written texts' accuracy rose 0.988 -> 0.994 with the real texts' macro-F1
+# unchanged (mean of three fold assignments; 0.9 started to cost the real texts).
+WRITTEN_WEIGHT = 0.6
 
 
 def training_docs(clf: Classifier, corrections: list[tuple[str, str]] = ()):

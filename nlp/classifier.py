@@ -366,11 +366,8 @@ class Classifier:
         its learned weights (the domain vector followed by the gate weight, or None)."""
         feats, hits = self._features(token)
         weights = None
-        if self.weights is not None:
-            vec = self.weights.domain_vectors.get(token)
-            gate = self.weights.gate_weights.get(token)
-            if vec is not None or gate is not None:
-                weights = (*(vec or self._zero_vec), gate or 0.0)  # 9 domain weights + the gate's
+        if self.weights is not None and token not in self._stop and is_evidence_token(token):
+            weights = self.weights.token_weights(token)  # 9 domain weights + the gate's, or None
         return feats, hits, weights
 
     def _features(self, token: str) -> tuple[tuple[str, ...], tuple]:
@@ -559,12 +556,15 @@ class Classifier:
         # The learned tokens shown are those that pushed the winner: towards its domain
         # over the runner-up, or (winner 'other') away from government dishonesty.
         if winner == "other":
-            pushed = [(x, t) for t, v in learned.items() if (x := -m_gate * v[-1]) >= MIN_LEARNED_PUSH]
+            pushed = [(x, t) for t, v in learned.items() if (x := -m_gate * v[-1]) > 0.0]
         else:
             p_dom[best_gov] = -1.0
             second = p_dom.index(max(p_dom))
-            pushed = [(x, t) for t, v in learned.items()
-                      if (x := m_nb * (v[best_gov] - v[second])) >= MIN_LEARNED_PUSH]
+            pushed = [(x, t) for t, v in learned.items() if (x := m_nb * (v[best_gov] - v[second])) > 0.0]
+        strong = [p for p in pushed if p[0] >= MIN_LEARNED_PUSH]
+        # no lexicon term and no strong word: the strongest word that pushed at all, so a
+        # decision is never shown without a reason
+        pushed = strong or ([max(pushed)] if pushed and not lexicon_terms.get(winner) else [])
         terms_by_domain = lexicon_terms
         if pushed:
             terms_by_domain = dict(lexicon_terms)
@@ -605,7 +605,8 @@ class Classifier:
 
 
 # Learned tokens shown as evidence: at most this many, each pushing the decision by at
-# least this much (log-odds; 0.7 ~ doubles the odds), so the list stays short and real.
+# least this much (log-odds; 0.7 ~ doubles the odds), so the list stays short and real;
+# when no word reaches that and the lexicon matched nothing, the strongest one is shown.
 MAX_LEARNED_TERMS = 4
 MIN_LEARNED_PUSH = 0.7
 

@@ -16,6 +16,13 @@ coefficients fitted on out-of-fold predictions, which also calibrates the result
 P(other) = sigmoid(-(gate score)), P(domain) = (1 - P(other)) x softmax(domain scores);
 'other' wins when P(other) > P(best domain) x exp(-other_margin) (:func:`other_wins`).
 
+With ``subwords`` (the default since issue 14's third round) each table also holds the
+*character bigrams* of tokens of three or more characters, keyed ``~`` + bigram: a token's
+weight is its own entry plus its bigrams' (:meth:`LearnedWeights.token_weights`), so
+a word never seen in training (欠薪款, 拖數, a new bureau's name) still counts through
+the pieces it shares with words that were (欠薪, 拖欠).  The explanation still shows the
+whole token.
+
 Only "evidence tokens" count: at least two characters, a Chinese character or a
 letter, no digit, and not a bare numeral or unit (三个月, 万元, 20日): numbers, phone
 numbers, dates and amounts say nothing about the domain.
@@ -27,12 +34,14 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from .lexicon import DATA_DIR, GOVERNMENT_DOMAINS
 
-__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token", "other_wins"]
+__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token", "other_wins",
+           "subword_keys"]
 
 DEFAULT_WEIGHTS_PATH = DATA_DIR / "weights.json"
 FORMAT = 1
@@ -64,6 +73,20 @@ def is_evidence_token(token: str) -> bool:
     if token in FUNCTION_WORDS:
         return False
     return not all(ch in _QUANTITY_CHARS for ch in token)
+
+
+SUBWORD_PREFIX = "~"  # jieba never puts "~" inside a word, so a bigram key meets no token
+
+
+@lru_cache(maxsize=65536)
+def subword_keys(token: str) -> tuple[str, ...]:
+    """Table keys of an evidence token's character bigrams (tokens of 3+ characters only;
+    each bigram once, and only bigrams that could be evidence themselves: no digits,
+    quantities or function words)."""
+    if len(token) < 3:
+        return ()
+    grams = dict.fromkeys(token[i:i + 2] for i in range(len(token) - 1))
+    return tuple(SUBWORD_PREFIX + g for g in grams if is_evidence_token(g))
 
 
 def _rounded(x: float) -> float:
@@ -98,6 +121,9 @@ class LearnedWeights:
     # margin chosen out-of-fold (a complaint sent to officials wrongly costs more than one
     # the citizen is asked about).  0 = plain argmax.
     other_margin: float = 0.0
+    # the tables also hold character bigrams of tokens (keys "~" + bigram, see subword_keys);
+    # False for files written before them
+    subwords: bool = False
 
     def __post_init__(self) -> None:
         if tuple(self.domains) != GOVERNMENT_DOMAINS:
@@ -115,6 +141,7 @@ class LearnedWeights:
             "about": "learned by `chengxin lexicon train` (nlp/training.py); see docs/classifier.md",
             "meta": self.meta,
             "length_power": _rounded(self.length_power),
+            "subwords": self.subwords,
             "combine": {
                 "domain_coef": [_rounded(x) for x in self.domain_coef],
                 "domain_bias": [_rounded(b) for b in self.domain_bias],
@@ -165,6 +192,7 @@ class LearnedWeights:
             confidence_threshold=num(c["confidence_threshold"], "confidence_threshold"),
             meta=dict(data.get("meta") or {}),
             other_margin=num(c.get("other_margin", 0.0), "other_margin"),
+            subwords=data.get("subwords", False) is True,
         )
 
     @classmethod
@@ -173,6 +201,17 @@ class LearnedWeights:
             return cls.from_json(json.load(fh))
 
     # ------------------------------------------------------------------ scoring
+    def token_weights(self, token: str) -> tuple[float, ...] | None:
+        """(9 domain weights..., gate weight) of an evidence token: its own entry plus,
+        with subwords, its character bigrams'; None when none of them is known."""
+        keys = (token, *subword_keys(token)) if self.subwords else (token,)
+        vecs = [v for k in keys if (v := self.domain_vectors.get(k)) is not None]
+        gates = [g for k in keys if (g := self.gate_weights.get(k)) is not None]
+        if not vecs and not gates:
+            return None
+        vec = [sum(col) for col in zip(*vecs)] if vecs else [0.0] * len(self.domains)
+        return (*vec, sum(gates))
+
     def multipliers(self, n_tokens: int) -> tuple[float, float, float, float, float]:
         """(nb_mult, lex_mult, gate_nb_mult, gate_lex_gov_mult, gate_lex_other_mult) for a
         text with ``n_tokens`` distinct known evidence tokens; nb multipliers include the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 
 from sqlalchemy import func, select
@@ -31,6 +32,9 @@ async def test_start_shows_welcome_and_menu(harness):
 
 
 async def test_full_complaint_opens_case_after_commit(harness):
+    # the supervisor-routed path: this clear, directory-confirmed complaint would otherwise be
+    # routed automatically (confidence >= 0.95), which test_lifecycle's own test covers
+    harness.services.policy = dataclasses.replace(harness.services.policy, auto_assign=False)
     chat = harness.chat(1001, first_name="王", last_name="女士", username="wang")
     await chat.send(texts.BTN_COMPLAIN)
     assert "请用文字描述" in chat.last().text

@@ -14,7 +14,7 @@ import bot.cli_lexicon as cli
 from nlp import DOMAINS, Classifier, Lexicon
 from nlp.classifier import normalize_text
 from nlp.evaluation import expected_calibration_error, reliability
-from nlp.learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token
+from nlp.learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token, subword_keys
 from nlp.training import TrainingSettings, choose_margin, choose_threshold, prepare, train
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -95,20 +95,23 @@ def test_terms_are_words_of_the_text_that_back_the_winner(trained, text) -> None
 
 
 def test_learned_words_join_the_explanation_when_the_lexicon_has_none(trained) -> None:
-    # words the lexicon lacks that the training texts tie to one domain: alone, such a
-    # word decides for its domain and is shown as the reason
+    # words the lexicon lacks that the training texts tie to one domain: together, two
+    # such words decide for their domain and are shown as the reason
     clf = base().with_weights(trained)
-    vec = trained.domain_vectors
+    # whole tokens only ("~" keys are character bigrams); a token's weight includes its bigrams'
+    vec = {t: trained.token_weights(t)[:-1] for t in trained.domain_vectors if not t.startswith("~")}
 
-    def lead(t: str) -> float:
-        v = sorted(vec[t], reverse=True)
-        return v[0] - v[1]
+    def lead(t: str, i: int) -> float:
+        return vec[t][i] - max(x for j, x in enumerate(vec[t]) if j != i)
 
+    free = sorted(t for t in vec if not base().classify(t).terms_by_domain and clf.tokenize(t) == [t])
     shown = 0
-    for word in sorted((t for t in vec if not base().classify(t).terms_by_domain), key=lambda t: (-lead(t), t))[:10]:
-        res = clf.classify(word)
-        if res.domain == trained.domains[vec[word].index(max(vec[word]))]:
-            assert res.terms == [word]
+    for i, domain in enumerate(trained.domains):
+        a, b = sorted(free, key=lambda t: (-lead(t, i), t))[:2]
+        res = clf.classify(f"{a}，{b}")
+        if res.domain == domain:
+            assert res.terms and set(res.terms) <= {a, b}
+            assert res.terms == sorted(res.terms, key=f"{a}，{b}".index)  # in the text's order
             shown += 1
     assert shown
     assert "这个" not in clf.classify("这个工程款的事").terms  # function words never explain
@@ -137,6 +140,42 @@ def test_numbers_phones_dates_and_amounts_are_never_evidence(trained) -> None:
     assert not alone.terms
 
 
+def test_subword_keys_are_number_free_bigrams_of_longer_tokens() -> None:
+    assert subword_keys("拖欠款") == ("~拖欠", "~欠款")
+    assert subword_keys("欠款") == ()  # a two-character token is its own only feature
+    assert subword_keys("三个月工资") == ("~月工", "~工资")  # 三个 / 个月 are quantities
+    assert subword_keys("哈哈哈哈") == ("~哈哈",)  # each bigram once
+
+
+def test_an_unseen_word_counts_through_the_bigrams_it_shares(trained) -> None:
+    # the point of subwords: a word no training text had still weighs what its pieces weigh
+    assert trained.subwords
+    known = sorted(k for k in trained.domain_vectors if k.startswith("~"))
+    a, b = known[0][1:], known[-1][1:]
+    unseen = a + b
+    assert unseen not in trained.domain_vectors
+    got = trained.token_weights(unseen)
+    keys = [k for k in subword_keys(unseen) if k in trained.domain_vectors]
+    want = [sum(trained.domain_vectors[k][i] for k in keys) for i in range(len(trained.domains))]
+    assert list(got[:-1]) == pytest.approx(want)
+    assert got[-1] == pytest.approx(sum(trained.gate_weights[k] for k in keys))
+    without = dataclasses.replace(trained, subwords=False)
+    assert without.token_weights(unseen) is None  # weights files from before subwords: tokens only
+    old = json.loads(trained.dumps())
+    del old["subwords"]
+    assert LearnedWeights.from_json(old).subwords is False
+
+
+def test_a_token_with_digits_gets_no_learned_weight_from_its_bigrams(trained) -> None:
+    clf = base().with_weights(trained)
+    word = next(k for k in sorted(trained.domain_vectors) if len(k) >= 3 and subword_keys(k)
+                and all(s in trained.domain_vectors for s in subword_keys(k)))
+    clf.add_words([word + "2023"])  # e.g. a product or case code the dictionary keeps whole
+    assert clf.tokenize(word + "2023") == [word + "2023"]
+    res = clf.classify(word + "2023")
+    assert res.terms_by_domain == {} and res.scores == clf.classify("2023").scores
+
+
 def test_the_lexicon_rejects_terms_with_digits() -> None:
     spec = {"domains": {"conduct": {"terms": {"12345": 1.0}}}, "groups": {"government": ["政府"], "private": ["老板"]}}
     with pytest.raises(ValueError, match="digits"):
@@ -147,7 +186,8 @@ def test_shipped_weights_hold_only_evidence_tokens() -> None:
     if not DEFAULT_WEIGHTS_PATH.is_file():
         pytest.skip("no weights.json shipped")
     w = LearnedWeights.load(DEFAULT_WEIGHTS_PATH)
-    assert all(is_evidence_token(t) for t in w.domain_vectors)
+    assert w.subwords
+    assert all(is_evidence_token(t.removeprefix("~")) for t in w.domain_vectors)  # bigram keys too
     assert DEFAULT_WEIGHTS_PATH.read_text(encoding="utf-8") == w.dumps()  # as `lexicon train` writes it
 
 
