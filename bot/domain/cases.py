@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Department, Evidence, Supplement
-from bot.domain.audit import append_event
+from bot.domain.audit import append_event, first_case_event
 from bot.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, RateLimited
 from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
 from bot.domain.obligations import Deadlines, apply_clock_effect, start_clock
@@ -187,16 +187,18 @@ async def open_case(
         created_at=now,
         updated_at=now,
     )
+    # The creation event is hashed before the INSERT, so the case row carries its chain head and seal at once.
+    event = first_case_event(session=session, case=case, action="create", actor=actor, now=now,
+                             to_status=Status.SUBMITTED, note=f"evidence={len(new.evidence)}")
     session.add(case)
     await session.flush()
+    event.case_id = case.id
+    session.add(event)
     for item in new.evidence:
         session.add(_evidence_row(case, item, actor, now))
+    # Its flush writes the event and the evidence too.
     await start_clock(session=session, case=case, kind="assign", now=now, due_at=deadlines.default_due("assign", now),
                       deadlines=deadlines)
-    await append_event(
-        session=session, case=case, action="create", actor=actor, now=now, to_status=Status.SUBMITTED,
-        note=f"evidence={len(new.evidence)}", first=True,
-    )
     return case
 
 
