@@ -114,3 +114,38 @@ async def test_a_draft_written_by_statement_is_undone_with_its_transaction(harne
     assert row.step == "text" and "text" not in row.data  # nothing of the rolled-back transaction
     await citizen.send(PROCUREMENT_TEXT)  # and the conversation goes on from where it was
     assert citizen.last().buttons
+
+
+async def test_submitting_writes_the_case_once_and_delivers_its_confirmation_in_two_updates(harness):
+    from bot.db.models import Case, CaseEvent, OutboundMessage
+    from bot.domain.audit import verify_chains
+
+    citizen = harness.chat(7105)
+    await citizen.send(texts.BTN_COMPLAIN)
+    await citizen.send(PROCUREMENT_TEXT)
+    await citizen.press(citizen.last().buttons[0][1])
+    await citizen.tap(texts.BTN_DEPT_UNKNOWN)
+    await skip_details(citizen)
+    await citizen.tap(texts.BTN_EVIDENCE_SKIP)
+    await citizen.tap(texts.BTN_CONTACT_YES)
+
+    with statements(harness) as seen:
+        await citizen.tap(texts.BTN_SUBMIT)
+
+    assert "已立案" in citizen.last().text
+    # The case row is written once, already carrying its audit chain's head and seal (no UPDATE after the
+    # creation event); the 已立案 row is claimed and marked sent by one statement each.
+    assert [s for s in seen if s.startswith("INSERT INTO cases")] and not [s for s in seen if s.startswith("UPDATE cases")], seen
+    outbound = [s.split(" SET")[0] + (" claim" if "claimed_by" in s else " sent") for s in seen
+                if s.startswith("UPDATE outbound_messages")]
+    assert outbound == ["UPDATE outbound_messages claim", "UPDATE outbound_messages sent"], seen
+    assert not [s for s in seen if s.startswith("SELECT outbound_messages")], seen
+    async with harness.session() as session:
+        case = await session.scalar(select(Case))
+        events = (await session.scalars(select(CaseEvent))).all()
+        row = await session.scalar(select(OutboundMessage).where(OutboundMessage.kind == "reply"))
+        assert (await verify_chains(session=session))[1] == []  # chain and seal agree
+    assert case.audit_count == 1 and case.audit_head == events[0].hash and case.audit_seal
+    assert [e.action for e in events] == ["create"]
+    assert (row.state, row.attempts, row.claimed_by is not None, row.sent_at is not None) == ("sent", 1, True, True)
+    assert "已立案" in row.text
