@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Account, Department, Draft
 from bot.domain.drafts import remember_draft
@@ -29,9 +30,10 @@ _ACCOUNT_AND_DRAFT = (
     .where(Account.telegram_id == bindparam("telegram_id"))
 )
 _ACCOUNT = select(Account).where(Account.telegram_id == bindparam("telegram_id"))
-# First contact, per dialect, on the table (values as execution parameters): see `_create_account`.
+# First contact, per dialect (values as execution parameters): see `_create_account`. The new row comes back
+# as the Account itself (RETURNING), so only an account another transaction created first is read again.
 _CREATE = {
-    name: dialect.insert(Account.__table__).on_conflict_do_nothing(index_elements=["telegram_id"])
+    name: dialect.insert(Account).on_conflict_do_nothing(index_elements=["telegram_id"]).returning(Account)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -73,12 +75,15 @@ async def _create_account(session: AsyncSession, *, telegram_id: int, full_name:
                           username: str | None, now: datetime) -> Account:
     """First contact as an upsert: two instances (or two updates) creating the same account both get it,
     neither a unique-constraint error."""
-    await session.execute(
+    created = await session.scalar(
         _CREATE["postgresql" if session.bind.dialect.name == "postgresql" else "sqlite"],
         {"telegram_id": telegram_id, "role": Role.CITIZEN.value, "full_name": full_name, "username": username,
          "created_at": now, "last_seen_at": now},
     )
-    return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
+    if created is None:  # another transaction created it first
+        return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
+    set_committed_value(created, "department", None)  # a new citizen has none: loaded, as a SELECT would have it
+    return created
 
 
 async def account_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Account | None:
