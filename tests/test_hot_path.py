@@ -8,7 +8,7 @@ from sqlalchemy import event, select
 
 from bot import texts
 from bot.db.models import Draft
-from tests.flows import PROCUREMENT_TEXT, bind_official, skip_details
+from tests.flows import PROCUREMENT_TEXT, bind_official, reach_confirmation, skip_details
 
 
 @contextmanager
@@ -128,13 +128,7 @@ async def test_submitting_writes_the_case_once_and_delivers_its_confirmation_in_
     from bot.domain.audit import verify_chains
 
     citizen = harness.chat(7105)
-    await citizen.send(texts.BTN_COMPLAIN)
-    await citizen.send(PROCUREMENT_TEXT)
-    await citizen.press(citizen.last().buttons[0][1])
-    await citizen.tap(texts.BTN_DEPT_UNKNOWN)
-    await skip_details(citizen)
-    await citizen.tap(texts.BTN_EVIDENCE_SKIP)
-    await citizen.tap(texts.BTN_CONTACT_YES)
+    await reach_confirmation(citizen)
 
     with statements(harness) as seen:
         await citizen.tap(texts.BTN_SUBMIT)
