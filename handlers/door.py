@@ -214,8 +214,9 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
             if not reads:
                 turn.outbox.bind(session, svc.settings.supervisors, now, held_for=DELIVERY_HOLD)
                 await body(turn)
-                await session.flush()
-                turn.outbox.remember_ids()
+                if turn.outbox.rows:  # their ids, for delivery after the commit (which flushes everything else)
+                    await session.flush()
+                    turn.outbox.remember_ids()
         if reads:
             await _read(body, turn)
     except DomainError as refusal:  # rolled back with the transaction (reads=True: only the claim was written)
