@@ -98,8 +98,11 @@ async def _send_claimed(context: Any, svc: Services, batch: list[OutboundMessage
     for message in batch:
         outcome = await _send(context.bot, message)
         async with svc.db.session() as session:
-            row = await session.get(OutboundMessage, message.id)
-            await _record(session, svc, row, outcome)
+            if outcome[0] == "sent":  # the common case, in one statement
+                await outbox.record_sent(session=session, message_id=message.id, now=svc.clock.now())
+            else:
+                row = await session.get(OutboundMessage, message.id)
+                await _record(session, svc, row, outcome)
             await session.commit()
         delivered += outcome[0] == "sent"
     return delivered
@@ -156,9 +159,7 @@ async def _payload(bot, message: OutboundMessage):
 async def _record(session, svc: Services, message: OutboundMessage, outcome: tuple[str, object]) -> None:
     kind, error = outcome
     now = svc.clock.now()
-    if kind == "sent":
-        outbox.mark_sent(message, now)
-    elif kind == "retry_after":
+    if kind == "retry_after":
         with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
             warnings.simplefilter("ignore")
             wait = error.retry_after

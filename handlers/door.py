@@ -40,9 +40,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import delivery, texts
-from bot.domain.accounts import resolve_actor
+from bot.domain.accounts import claim_and_resolve, resolve_actor
 from bot.domain.errors import DomainError
-from bot.domain.updates import claim_update
 from bot.domain.roles import Actor, Role
 from bot.services import Services, services
 from handlers.codec import BadData, Codec
@@ -199,12 +198,14 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
     actor_role = Role.CITIZEN
     try:
         async with svc.db.session() as session, session.begin():
-            if claim and not await claim_update(session=session, update_id=update.update_id, now=now):
+            who = {"telegram_id": user.id, "full_name": user.full_name, "username": user.username,
+                   "supervisors": svc.settings.supervisors, "now": now}
+            actor = await (claim_and_resolve(session=session, update_id=update.update_id, **who) if claim
+                           else resolve_actor(session=session, **who))
+            if actor is None:
                 log.info("update %s was already handled; nothing done", update.update_id)
                 await answer_press(update, context)
                 return None
-            actor = await resolve_actor(session=session, telegram_id=user.id, full_name=user.full_name,
-                                        username=user.username, supervisors=svc.settings.supervisors, now=now)
             actor_role = actor.role
             if actor.role not in roles:
                 raise DomainError(_role_refusal(roles))
@@ -213,8 +214,9 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
             if not reads:
                 turn.outbox.bind(session, svc.settings.supervisors, now, held_for=DELIVERY_HOLD)
                 await body(turn)
-                await session.flush()
-                turn.outbox.remember_ids()
+                if turn.outbox.rows:  # their ids, for delivery after the commit (which flushes everything else)
+                    await session.flush()
+                    turn.outbox.remember_ids()
         if reads:
             await _read(body, turn)
     except DomainError as refusal:  # rolled back with the transaction (reads=True: only the claim was written)

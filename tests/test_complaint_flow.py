@@ -296,7 +296,7 @@ async def test_daily_limit_refuses_politely_and_keeps_the_draft(database_url, cl
     try:
         chat = running.chat(1015)
         await file_complaint(chat)
-        await file_complaint(chat)
+        second = await file_complaint(chat)
         await reach_confirmation(chat)
         await chat.tap(texts.BTN_SUBMIT)
         alert = running.request.sent(method="answerCallbackQuery")[-1].params["text"]
@@ -306,6 +306,8 @@ async def test_daily_limit_refuses_politely_and_keeps_the_draft(database_url, cl
         running.clock.advance(days=1)
         await chat.tap(texts.BTN_SUBMIT)
         assert "已立案" in chat.last().text
+        # The refused submit used up no case number: the next one follows the second case's.
+        assert f"-{int(second.rsplit('-', 1)[1]) + 1:04d}" in chat.last().text
     finally:
         await stop_harness(running)
 

@@ -8,16 +8,16 @@ from sqlalchemy import event, select
 
 from bot import texts
 from bot.db.models import Draft
-from tests.flows import PROCUREMENT_TEXT, bind_official, skip_details
+from tests.flows import PROCUREMENT_TEXT, bind_official, reach_confirmation, skip_details
 
 
 @contextmanager
 def statements(harness):
-    """The SQL the bot runs meanwhile (first line of each statement)."""
+    """The SQL the bot runs meanwhile (each statement on one line)."""
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement.strip().splitlines()[0])
+        seen.append(" ".join(statement.split()))
 
     engine = harness.services.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
@@ -39,10 +39,17 @@ async def test_a_conversation_step_claims_reads_and_writes_its_draft_once(harnes
         await citizen.tap(texts.BTN_EVIDENCE_SKIP)
 
     assert texts.ASK_CONTACT in citizen.last().text
-    assert len(seen) == 3, seen
-    claim, read, write = seen
-    assert claim.startswith("INSERT INTO processed_updates")  # the update claimed
-    assert read.startswith("SELECT") and "accounts.telegram_id" in read and "drafts.data" in read  # one read
+    if harness.services.db.engine.dialect.name == "postgresql":
+        # The claim is a CTE of the read: one statement, one round trip.
+        assert len(seen) == 2, seen
+        read, write = seen
+        assert read.startswith("WITH claim AS (INSERT INTO processed_updates"), read
+    else:
+        assert len(seen) == 3, seen
+        claim, read, write = seen
+        assert claim.startswith("INSERT INTO processed_updates")  # the update claimed
+        assert read.startswith("SELECT")
+    assert "accounts.telegram_id" in read and "drafts.data" in read  # the account and its draft: one read
     assert write.startswith("UPDATE drafts SET step=")  # the draft moved on
     async with harness.session() as session:
         draft = await session.scalar(select(Draft))
@@ -114,3 +121,32 @@ async def test_a_draft_written_by_statement_is_undone_with_its_transaction(harne
     assert row.step == "text" and "text" not in row.data  # nothing of the rolled-back transaction
     await citizen.send(PROCUREMENT_TEXT)  # and the conversation goes on from where it was
     assert citizen.last().buttons
+
+
+async def test_submitting_writes_the_case_once_and_delivers_its_confirmation_in_two_updates(harness):
+    from bot.db.models import Case, CaseEvent, OutboundMessage
+    from bot.domain.audit import verify_chains
+
+    citizen = harness.chat(7105)
+    await reach_confirmation(citizen)
+
+    with statements(harness) as seen:
+        await citizen.tap(texts.BTN_SUBMIT)
+
+    assert "已立案" in citizen.last().text
+    # The case row is written once, already carrying its audit chain's head and seal (no UPDATE after the
+    # creation event); the 已立案 row is claimed and marked sent by one statement each.
+    assert [s for s in seen if s.startswith("INSERT INTO cases")] and not [s for s in seen if s.startswith("UPDATE cases")], seen
+    outbound = [s.split(" SET")[0] + (" claim" if "claimed_by" in s else " sent") for s in seen
+                if s.startswith("UPDATE outbound_messages")]
+    assert outbound == ["UPDATE outbound_messages claim", "UPDATE outbound_messages sent"], seen
+    assert not [s for s in seen if s.startswith("SELECT outbound_messages")], seen
+    async with harness.session() as session:
+        case = await session.scalar(select(Case))
+        events = (await session.scalars(select(CaseEvent))).all()
+        row = await session.scalar(select(OutboundMessage).where(OutboundMessage.kind == "reply"))
+        assert (await verify_chains(session=session))[1] == []  # chain and seal agree
+    assert case.audit_count == 1 and case.audit_head == events[0].hash and case.audit_seal
+    assert [e.action for e in events] == ["create"]
+    assert (row.state, row.attempts, row.claimed_by is not None, row.sent_at is not None) == ("sent", 1, True, True)
+    assert "已立案" in row.text

@@ -51,7 +51,7 @@ async def race(first, second, payload: dict, monkeypatch) -> None:
     """Hand one update to both instances so that the second arrives while the first is inside its
     transaction (held there until the second has had time to run into it)."""
     inside, release = asyncio.Event(), asyncio.Event()
-    original = door_module.resolve_actor
+    original = door_module.claim_and_resolve  # the claim and the actor: the first thing the door does
     held = []
 
     async def held_first(**kwargs):
@@ -62,14 +62,14 @@ async def race(first, second, payload: dict, monkeypatch) -> None:
             await release.wait()
         return actor
 
-    monkeypatch.setattr(door_module, "resolve_actor", held_first)
+    monkeypatch.setattr(door_module, "claim_and_resolve", held_first)
     one = asyncio.create_task(first.app.process_update(Update.de_json(payload, first.app.bot)))
     await asyncio.wait_for(inside.wait(), 10)
     two = asyncio.create_task(second.app.process_update(Update.de_json(payload, second.app.bot)))
     await asyncio.sleep(0.3)
     release.set()
     await asyncio.wait_for(asyncio.gather(one, two), 30)
-    monkeypatch.setattr(door_module, "resolve_actor", original)
+    monkeypatch.setattr(door_module, "claim_and_resolve", original)
 
 
 def replies_to(request: LocalRequest, chat_id: int) -> list[str]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.db.models import Account, Department, Draft
+from bot.db.models import Account, Department, Draft, ProcessedUpdate
 from bot.domain.drafts import remember_draft
 from bot.domain.roles import Actor, Role
+from bot.domain.updates import claim_update
 
 # Touching last_seen on every update would turn each read into a write.
 LAST_SEEN_GRANULARITY = timedelta(minutes=5)
@@ -29,9 +31,26 @@ _ACCOUNT_AND_DRAFT = (
     .where(Account.telegram_id == bindparam("telegram_id"))
 )
 _ACCOUNT = select(Account).where(Account.telegram_id == bindparam("telegram_id"))
-# First contact, per dialect, on the table (values as execution parameters): see `_create_account`.
+# PostgreSQL: the update's claim (see `updates.claim_update`) and the read above in one statement. The claim's
+# count (1: claimed, 0: handled before) is the row every outer join hangs on, so it comes back for a new user too.
+_CLAIM = (postgresql.insert(ProcessedUpdate.__table__)
+          .values(update_id=bindparam("update_id"), created_at=bindparam("created_at"))
+          .on_conflict_do_nothing(index_elements=["update_id"])
+          .returning(ProcessedUpdate.__table__.c.update_id)
+          .cte("claim"))
+_CLAIMED = select(func.count().label("claimed")).select_from(_CLAIM).subquery("claimed")
+_CLAIM_ACCOUNT_AND_DRAFT = (
+    select(_CLAIMED.c.claimed, Account, Draft)
+    .select_from(_CLAIMED)
+    .outerjoin(Account, Account.telegram_id == bindparam("telegram_id"))
+    .outerjoin(Department, Department.id == Account.department_id)
+    .outerjoin(Draft, Draft.account_id == Account.id)
+    .options(contains_eager(Account.department).raiseload(Department.aliases))
+)
+# First contact, per dialect (values as execution parameters): see `_create_account`. The new row comes back
+# as the Account itself (RETURNING), so only an account another transaction created first is read again.
 _CREATE = {
-    name: dialect.insert(Account.__table__).on_conflict_do_nothing(index_elements=["telegram_id"])
+    name: dialect.insert(Account).on_conflict_do_nothing(index_elements=["telegram_id"]).returning(Account)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -52,6 +71,44 @@ async def resolve_actor(
     """
     row = (await session.execute(_ACCOUNT_AND_DRAFT, {"telegram_id": telegram_id})).first()
     account, draft = row if row is not None else (None, None)
+    return await _actor(session, account, draft, telegram_id=telegram_id, full_name=full_name, username=username,
+                        supervisors=supervisors, now=now)
+
+
+async def claim_and_resolve(
+    *,
+    session: AsyncSession,
+    update_id: int,
+    telegram_id: int,
+    full_name: str | None,
+    username: str | None,
+    supervisors: Collection[int],
+    now: datetime,
+) -> Actor | None:
+    """`updates.claim_update`, then `resolve_actor`; None (and nothing read) when the update was handled before.
+
+    On PostgreSQL both are one statement, the claim a CTE beside the account's read: a round trip less on
+    every update. The claim waits for a transaction holding the same update id as before; the read is of
+    the statement's snapshot, which is all it needs when the claim succeeds (nothing else could have
+    handled this update). SQLite cannot put an INSERT in a CTE; there, on the event loop's thread once the
+    write lock is held, a second statement costs no round trip anyway.
+    """
+    if session.bind.dialect.name != "postgresql":
+        if not await claim_update(session=session, update_id=update_id, now=now):
+            return None
+        return await resolve_actor(session=session, telegram_id=telegram_id, full_name=full_name, username=username,
+                                   supervisors=supervisors, now=now)
+    claimed, account, draft = (await session.execute(_CLAIM_ACCOUNT_AND_DRAFT, {
+        "update_id": update_id, "created_at": now, "telegram_id": telegram_id})).one()
+    if not claimed:
+        return None
+    return await _actor(session, account, draft, telegram_id=telegram_id, full_name=full_name, username=username,
+                        supervisors=supervisors, now=now)
+
+
+async def _actor(session: AsyncSession, account: Account | None, draft: Draft | None, *, telegram_id: int,
+                 full_name: str | None, username: str | None, supervisors: Collection[int], now: datetime) -> Actor:
+    """The actor from the account and draft just read (none: first contact, the account is created)."""
     if account is None:
         account = await _create_account(session, telegram_id=telegram_id, full_name=full_name, username=username,
                                         now=now)
@@ -73,12 +130,15 @@ async def _create_account(session: AsyncSession, *, telegram_id: int, full_name:
                           username: str | None, now: datetime) -> Account:
     """First contact as an upsert: two instances (or two updates) creating the same account both get it,
     neither a unique-constraint error."""
-    await session.execute(
+    created = await session.scalar(
         _CREATE["postgresql" if session.bind.dialect.name == "postgresql" else "sqlite"],
         {"telegram_id": telegram_id, "role": Role.CITIZEN.value, "full_name": full_name, "username": username,
          "created_at": now, "last_seen_at": now},
     )
-    return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
+    if created is None:  # another transaction created it first
+        return await session.scalar(_ACCOUNT, {"telegram_id": telegram_id})
+    set_committed_value(created, "department", None)  # a new citizen has none: loaded, as a SELECT would have it
+    return created
 
 
 async def account_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Account | None:

@@ -183,12 +183,21 @@ async def append_event(
     from_status: str | None = None,
     to_status: str | None = None,
     note: str | None = None,
-    first: bool = False,
 ) -> CaseEvent:
-    """Add one event to the case's chain. The caller holds the case row (see cases.lock_case);
-    `first` says the case was created in this transaction, so there is no chain to read yet."""
+    """Add one event to the case's chain. The caller holds the case row (see cases.lock_case)."""
     return await _append(session, CaseEvent, CaseEvent.case_id, case, action=action, actor=actor,
-                         now=now, from_status=from_status, to_status=to_status, note=note, first=first)
+                         now=now, from_status=from_status, to_status=to_status, note=note)
+
+
+def first_case_event(*, session: AsyncSession, case: Case, action: str, actor: Actor, now: datetime,
+                     to_status: str | None = None, note: str | None = None) -> CaseEvent:
+    """The first event of a case not inserted yet: there is no chain to read, and its hash needs the case's
+    ref, not its id. The case gets its chain head and length now, so its own INSERT carries them (and its
+    seal) instead of an UPDATE after the event; the caller adds the event once the case has its id."""
+    event = _new_event(session_key(session), CaseEvent, case, None, action=action, actor=actor, now=now,
+                       from_status=None, to_status=to_status, note=note)
+    case.audit_head, case.audit_count = event.hash, event.seq
+    return event
 
 
 async def append_commitment_event(
@@ -208,14 +217,26 @@ async def append_commitment_event(
 
 
 async def _append(session: AsyncSession, model, subject_column, subject: Case | Commitment, *, action: str,
-                  actor: Actor, now: datetime, from_status: str | None, to_status: str | None, note: str | None,
-                  first: bool = False):
+                  actor: Actor, now: datetime, from_status: str | None, to_status: str | None, note: str | None):
     key = session_key(session)
-    last = None if first else (
+    last = (
         await session.execute(
             select(model.seq, model.hash).where(subject_column == subject.id).order_by(model.seq.desc()).limit(1)
         )
     ).first()
+    event = _new_event(key, model, subject, last, action=action, actor=actor, now=now, from_status=from_status,
+                       to_status=to_status, note=note)
+    setattr(event, subject_column.key, subject.id)
+    session.add(event)
+    if subject.ref is not None:
+        subject.audit_head, subject.audit_count = event.hash, event.seq
+    await session.flush()
+    return event
+
+
+def _new_event(key: bytes, model, subject: Case | Commitment, last, *, action: str, actor: Actor, now: datetime,
+               from_status: str | None, to_status: str | None, note: str | None):
+    """The next link after `last` (a row of seq and hash; None: the chain starts here), hashed."""
     event = model(
         seq=(last.seq + 1) if last else 1,
         action=action,
@@ -228,12 +249,7 @@ async def _append(session: AsyncSession, model, subject_column, subject: Case | 
         prev_hash=last.hash if last else GENESIS,
         hash_version=KEYED,
     )
-    setattr(event, subject_column.key, subject.id)
     event.hash = keyed_digest(key, event, subject.ref)
-    session.add(event)
-    if subject.ref is not None:
-        subject.audit_head, subject.audit_count = event.hash, event.seq
-    await session.flush()
     return event
 
 

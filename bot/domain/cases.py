@@ -11,11 +11,11 @@ from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Case, Department, Evidence, Supplement
-from bot.domain.audit import append_event
+from bot.domain.audit import append_event, first_case_event
 from bot.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, RateLimited
 from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
 from bot.domain.obligations import Deadlines, apply_clock_effect, start_clock
-from bot.domain.refs import new_case_ref, normalize_ref
+from bot.domain.refs import CASE_SEQUENCE, bump_returning, case_ref, normalize_ref
 from bot.domain import scope
 from bot.domain.roles import Actor, Role
 from nlp import mask_pii
@@ -147,9 +147,19 @@ _FILED_SINCE = select(func.count(Case.id)).where(Case.complainant_id == bindpara
 _DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
 
 
-async def cases_filed_today(*, session: AsyncSession, account_id: int, now: datetime, tz: ZoneInfo) -> int:
+# Every submit needs both the next case number and the complainant's count for the day: one statement. A
+# refusal over the daily limit rolls the bump back with the transaction, so no number is used up.
+_NEXT_SEQUENCE_AND_FILED_SINCE = bump_returning(_FILED_SINCE.scalar_subquery())
+
+
+async def _next_sequence_and_filed_today(session: AsyncSession, *, account_id: int, now: datetime,
+                                         tz: ZoneInfo) -> tuple[int, int]:
     local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    return await session.scalar(_FILED_SINCE, {"account_id": account_id, "since": local_midnight}) or 0
+    row = (await session.execute(_NEXT_SEQUENCE_AND_FILED_SINCE, {
+        "counter_name": CASE_SEQUENCE, "account_id": account_id, "since": local_midnight})).first()
+    if row is None:
+        raise LookupError(f"counter {CASE_SEQUENCE!r} is missing: the migrations create it")
+    return row[0], row[1] or 0
 
 
 async def open_case(
@@ -164,13 +174,14 @@ async def open_case(
     deadlines: Deadlines,
 ) -> Case:
     """File a complaint as a case in state `submitted`, with its evidence and first audit event."""
-    if await cases_filed_today(session=session, account_id=actor.account_id, now=now, tz=tz) >= daily_limit:
+    sequence, filed_today = await _next_sequence_and_filed_today(session, account_id=actor.account_id, now=now, tz=tz)
+    if filed_today >= daily_limit:
         raise RateLimited("rate_limited", limit=daily_limit)
     department_id = None
     if new.department_code:
         department_id = await session.scalar(_DEPARTMENT_ID, {"code": new.department_code})
     case = Case(
-        ref=await new_case_ref(session=session, prefix=prefix, now=now, tz=tz),
+        ref=case_ref(prefix=prefix, now=now, tz=tz, sequence=sequence),
         status=Status.SUBMITTED,
         domain=new.domain,
         suggested_domain=new.suggested_domain,
@@ -187,16 +198,18 @@ async def open_case(
         created_at=now,
         updated_at=now,
     )
+    # The creation event is hashed before the INSERT, so the case row carries its chain head and seal at once.
+    event = first_case_event(session=session, case=case, action="create", actor=actor, now=now,
+                             to_status=Status.SUBMITTED, note=f"evidence={len(new.evidence)}")
     session.add(case)
     await session.flush()
+    event.case_id = case.id
+    session.add(event)
     for item in new.evidence:
         session.add(_evidence_row(case, item, actor, now))
+    # Its flush writes the event and the evidence too.
     await start_clock(session=session, case=case, kind="assign", now=now, due_at=deadlines.default_due("assign", now),
                       deadlines=deadlines)
-    await append_event(
-        session=session, case=case, action="create", actor=actor, now=now, to_status=Status.SUBMITTED,
-        note=f"evidence={len(new.evidence)}", first=True,
-    )
     return case
 
 

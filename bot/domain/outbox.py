@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboundMessage
@@ -31,15 +31,38 @@ def enqueue(*, session: AsyncSession, chat_id: int, account_id: int | None, kind
     return message
 
 
+# Built once, on the table: every update that confirms a change claims its rows and marks them sent, and
+# through the unit of work that was a SELECT, a flush and a second SELECT before the UPDATE that counts.
+_TABLE = OutboundMessage.__table__
+# The rows another sender holds (PostgreSQL: locked by its claim) are skipped, not waited for.
+_CLAIM_ROWS = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(
+        select(_TABLE.c.id)
+        .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.state == "pending")
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()))
+    .values(state="sending", claimed_at=bindparam("now"), claimed_by=bindparam("worker"))
+    .returning(*_TABLE.c)
+)
+_MARK_SENT = (
+    update(_TABLE).where(_TABLE.c.id == bindparam("message_id"))
+    .values(state="sent", sent_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
+)
+
+
 async def claim_rows(*, session: AsyncSession, ids, now: datetime, worker: str) -> list[OutboundMessage]:
-    """These pending rows, for the sender that wrote them; rows another sender already holds are skipped."""
-    rows = list((await session.scalars(
-        select(OutboundMessage).where(OutboundMessage.id.in_(list(ids)), OutboundMessage.state == "pending")
-        .order_by(OutboundMessage.id).with_for_update(skip_locked=True)
-    )).all())
-    for message in rows:
-        message.state, message.claimed_at, message.claimed_by = "sending", now, worker
-    return rows
+    """These pending rows, for the sender that wrote them; rows another sender already holds are skipped.
+
+    One UPDATE … RETURNING; the rows come back as detached OutboundMessage objects in id order (what
+    the sender reads), not loaded into the session."""
+    result = await session.execute(_CLAIM_ROWS, {"ids": list(ids), "now": now, "worker": worker})
+    return sorted((OutboundMessage(**row._mapping) for row in result), key=lambda message: message.id)
+
+
+async def record_sent(*, session: AsyncSession, message_id: int, now: datetime) -> None:
+    """The message went out: state sent, its send time, one more attempt counted; one UPDATE by id."""
+    await session.execute(_MARK_SENT, {"message_id": message_id, "now": now})
 
 
 async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str, limit: int = 200,
@@ -58,10 +81,6 @@ async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str
     for message in rows:
         message.state, message.claimed_at, message.claimed_by = "sending", now, worker
     return rows
-
-
-def mark_sent(message: OutboundMessage, now: datetime) -> None:
-    message.state, message.sent_at, message.attempts = "sent", now, message.attempts + 1
 
 
 def mark_retry(message: OutboundMessage, now: datetime, *, delay: timedelta, error: str, count: bool = True) -> None:

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Counter
@@ -37,8 +37,14 @@ async def next_sequence(*, session: AsyncSession, name: str = CASE_SEQUENCE) -> 
     return value
 
 
-async def new_case_ref(*, session: AsyncSession, prefix: str, now: datetime, tz: ZoneInfo) -> str:
-    sequence = await next_sequence(session=session)
+def bump_returning(*also) -> Update:
+    """The counter bump (parameter `counter_name`) returning the new value and `also` (scalar subqueries)
+    in the same statement, for a caller that needs both."""
+    return (update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter_name"))
+            .values(value=_COUNTERS.c.value + 1).returning(_COUNTERS.c.value, *also))
+
+
+def case_ref(*, prefix: str, now: datetime, tz: ZoneInfo, sequence: int) -> str:
     return f"{prefix}-{now.astimezone(tz):%Y%m%d}-{sequence:04d}"
 
 
