@@ -13,6 +13,7 @@ from bot.domain.details import fields_for, prefill
 from bot.domain.drafts import Step
 from handlers.door import Turn
 from handlers.views import details_block
+from nlp.similarity import Fingerprint
 
 MAX_DEPARTMENT_CHOICES = 6
 
@@ -39,7 +40,15 @@ def triage_into(draft: Draft, text: str, turn: Turn) -> None:
         text=text.strip(),
         classification=result.classification.to_json() | {"confident": result.confident},
         candidates=[[m.code, m.name] for m in result.departments][:MAX_DEPARTMENT_CHOICES],
+        # Kept with the text it belongs to, so the duplicate search and the case need not cut the text again.
+        fingerprint=result.fingerprint().to_bytes().hex(),
     )
+
+
+def draft_fingerprint(turn: Turn, data: dict) -> Fingerprint:
+    """The fingerprint of the draft's text: the one triage kept, else (a draft from before it did) cut anew."""
+    kept = data.get("fingerprint")
+    return Fingerprint.from_bytes(bytes.fromhex(kept)) if kept else turn.svc.triager.fingerprint(data["text"])
 
 
 def show_step(turn: Turn, draft: Draft) -> None:
@@ -142,7 +151,7 @@ async def after_department(draft: Draft, turn: Turn, *, department_id: int | Non
     """Offer an existing open case when this looks like a duplicate; otherwise go on to the questions."""
     svc, session = turn.svc, turn.session
     if department_id is not None and draft.data.get("commitment_id") is None:
-        fingerprint = svc.triager.fingerprint(draft.data["text"])
+        fingerprint = draft_fingerprint(turn, draft.data)
         similar = await svc.duplicates.similar_open_cases(session=session, fingerprint=fingerprint,
                                                           department_id=department_id)
         if similar:

@@ -10,7 +10,7 @@ from bot.domain.departments import department_by_code
 from bot.domain.duplicates import join_case
 from bot.domain.errors import StaleAction
 from bot.domain.roles import SYSTEM
-from handlers.complaint_steps import detail_keys
+from handlers.complaint_steps import detail_keys, draft_fingerprint
 from handlers.door import Turn
 from handlers.official import new_assignment_notices
 
@@ -34,7 +34,7 @@ async def submit(turn: Turn, draft_id: int) -> None:
         evidence=data.get("evidence", []),
         commitment_id=data.get("commitment_id"),
         details={k: v for k, v in (data.get("details") or {}).items() if k in detail_keys(data["domain"])} or None,
-        fingerprint=svc.triager.fingerprint(data["text"]).to_bytes(),
+        fingerprint=draft_fingerprint(turn, data).to_bytes(),
     )
     case = await open_case(
         session=session, new=new, actor=actor, now=turn.now, prefix=svc.settings.case_prefix, tz=svc.settings.tz,

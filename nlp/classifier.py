@@ -417,7 +417,19 @@ class Classifier:
         if self._tokenizer is None:
             self._ensure_tokenizer()
         norm = normalize_text(text) if text else ""
-        raw, seen, hits_in_order, fired, learned, actors = self._lexicon_pass(norm)
+        return self._classify_normalized(norm, self._segment(norm))
+
+    def classify_and_tokenize(self, text: str) -> tuple[Classification, list[str]]:
+        """``classify(text)`` and ``tokenize(text)`` from one segmentation (a complaint needs both:
+        its domain now, its tokens' fingerprint for duplicates later), at the cost of ``classify``."""
+        if self._tokenizer is None:
+            self._ensure_tokenizer()
+        norm = normalize_text(text) if text else ""
+        tokens = self._segment(norm)
+        return self._classify_normalized(norm, tokens), tokens
+
+    def _classify_normalized(self, norm: str, tokens: list[str]) -> Classification:
+        raw, seen, hits_in_order, fired, learned, actors = self._lexicon_pass(norm, tokens)
         if self.weights is not None:
             if _HAS_CONTENT.search(norm) is None:
                 return Classification("other", 0.0, dict(_EMPTY_SCORES), [], {})
@@ -431,12 +443,13 @@ class Classifier:
         depend on any learned weights."""
         self._ensure_tokenizer()
         norm = normalize_text(text) if text else ""
-        raw, actors = self._lexicon_pass(norm)[::5]
-        tokens = dict.fromkeys(t for t in self._segment(norm) if t not in self._stop and is_evidence_token(t))
+        segmented = self._segment(norm)
+        raw, actors = self._lexicon_pass(norm, segmented)[::5]
+        tokens = dict.fromkeys(t for t in segmented if t not in self._stop and is_evidence_token(t))
         return list(tokens), raw, actors
 
-    def _lexicon_pass(self, norm: str) -> tuple:
-        """One segmentation: lexicon scores per domain (after actor gating, before
+    def _lexicon_pass(self, norm: str, tokens: list[str]) -> tuple:
+        """Over one segmentation (``tokens``, of ``norm``): lexicon scores per domain (after actor gating, before
         'other''s prior), features seen, (domain, term) hits, fired rules, the
         learned weights of the distinct evidence tokens, and (government actor named,
         private actor named)."""
@@ -445,7 +458,7 @@ class Classifier:
         found: list[tuple] = []  # memoised (key, domain, weight, shown) hits, in order
 
         learned: dict[str, tuple] = {}  # evidence token -> its learned weights, once per text
-        for token in self._segment(norm):  # == tokenizer.lcut(norm, HMM=False)
+        for token in tokens:  # == tokenizer.lcut(norm, HMM=False)
             entry = memo.get(token)
             if entry is None:
                 if len(memo) > _MEMO_LIMIT:

@@ -27,6 +27,23 @@ def statements(harness):
         event.remove(engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def _counting(instance, name: str):
+    """The calls made meanwhile to `instance.name` (which still runs)."""
+    calls: list[tuple] = []
+    original = getattr(instance, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    setattr(instance, name, counted)
+    try:
+        yield calls
+    finally:
+        delattr(instance, name)
+
+
 async def test_a_conversation_step_claims_reads_and_writes_its_draft_once(harness):
     citizen = harness.chat(7101)
     await citizen.send(texts.BTN_COMPLAIN)
@@ -130,10 +147,14 @@ async def test_submitting_writes_the_case_once_and_delivers_its_confirmation_in_
     citizen = harness.chat(7105)
     await reach_confirmation(citizen)
 
-    with statements(harness) as seen:
+    triager = harness.services.triager
+    cut = triager.classifier.tokenize
+    with statements(harness) as seen, _counting(triager.classifier, "tokenize") as cuts:
         await citizen.tap(texts.BTN_SUBMIT)
 
     assert "已立案" in citizen.last().text
+    assert cuts == []  # the text is not cut again: its fingerprint was kept from triage
+    assert triager.classifier.tokenize == cut
     # The case row is written once, already carrying its audit chain's head and seal (no UPDATE after the
     # creation event); the 已立案 row is claimed and marked sent by one statement each.
     assert [s for s in seen if s.startswith("INSERT INTO cases")] and not [s for s in seen if s.startswith("UPDATE cases")], seen
@@ -144,6 +165,7 @@ async def test_submitting_writes_the_case_once_and_delivers_its_confirmation_in_
     async with harness.session() as session:
         case = await session.scalar(select(Case))
         events = (await session.scalars(select(CaseEvent))).all()
+        assert case.fingerprint == harness.services.triager.fingerprint(case.text).to_bytes()  # kept since triage
         row = await session.scalar(select(OutboundMessage).where(OutboundMessage.kind == "reply"))
         assert (await verify_chains(session=session))[1] == []  # chain and seal agree
     assert case.audit_count == 1 and case.audit_head == events[0].hash and case.audit_seal

@@ -82,3 +82,16 @@ def test_remove_and_readd() -> None:
 def test_empty_text() -> None:
     idx = build()
     assert idx.query("，。！") == []
+
+
+@pytest.mark.parametrize("padding", [("", ""), ("  ", "\n"), ("\r\n", " \t"), ("\u3000", "\u3000\r\n"), (" \n ", "")])
+@pytest.mark.parametrize("text", [ORIGINAL, REFILED, *OTHERS, "甲 乙\r\n丙\t丁 ABC abc 123"])
+def test_triage_keeps_the_fingerprint_of_the_stripped_text_from_its_one_segmentation(text, padding) -> None:
+    # What a draft keeps (triage of the typed text) is what the case would get from its stripped text.
+    from bot.domain.triage import Triager
+
+    triager = Triager(_CLF, [])
+    typed = padding[0] + text + padding[1]
+    result = triager.triage(typed)
+    assert result.fingerprint() == triager.fingerprint(typed.strip())
+    assert result.classification == _CLF.classify(typed)  # the shared segmentation changes no verdict
