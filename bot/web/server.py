@@ -30,6 +30,7 @@ from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.bot_api_http import close_transports
 from bot.config import Settings
 from bot.db.session import Database
 from bot.domain import outbox
@@ -277,7 +278,11 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
     site_app: web.Application | None = None
     poller: Poller | None = None
 
-    await application.initialize()
+    try:
+        await application.initialize()
+    except BaseException:
+        await close_transports(application.bot)
+        raise
     try:
         if application.post_init:
             await application.post_init(application)
