@@ -13,9 +13,9 @@ reaching Telegram: the next prompt (a message or an edit carrying a keyboard; fo
 the text; for 确认提交 `已立案`). The citizen then acts at once. Only what a citizen sees is read, so the
 benchmark keeps working whatever calls the handlers make.
 
-Echo: a python-telegram-bot Application with one MessageHandler replying with the text, PTB's own
-`run_polling`, `concurrent_updates(16)`, the same stand-in and citizens (each sends as many messages as a
-filing has steps and waits for each echo).
+Echo: a stock python-telegram-bot Application (its default httpx transport) with one MessageHandler
+replying with the text, PTB's own `run_polling`, `concurrent_updates` at Chengxin's concurrency, the same
+stand-in and citizens (each sends as many messages as a filing has steps and waits for each echo).
 
 Output, per run: step p50/p95/p99 (all steps and per step), filings/s (updates/s for echo), the bot
 process's CPU seconds per update (/proc/PID/stat), Bot API calls per update. Targets (issue 18): 100 ms,
