@@ -132,8 +132,9 @@ class BotApiHttp(BaseRequest):
         except TimeoutError:
             raise TimedOut(POOL_TIMEOUT_MESSAGE) from None
         try:
+            # No redirects followed, as httpx does not: the token is in the URL and must not travel on.
             async with session.request(method, url, data=body, headers=headers, timeout=timeout,
-                                       proxy=self._proxy_for(url)) as response:
+                                       proxy=self._proxy_for(url), allow_redirects=False) as response:
                 return response.status, await response.read()
         except asyncio.TimeoutError as error:  # aiohttp's connect and read timeouts are TimeoutErrors too
             raise TimedOut(_redacted(error, url) or "Timed out") from _cause(error, url)

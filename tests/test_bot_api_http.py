@@ -11,6 +11,7 @@ import warnings
 from datetime import timedelta
 
 import pytest
+from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -198,3 +199,24 @@ async def test_after_shutdown_calls_are_refused_and_a_new_start_works(api):
     async with bot:
         await bot.send_message(CHAT, "二")
     assert [c.text for c in api.sent(CHAT)] == ["一", "二"]
+
+
+async def test_a_redirect_is_not_followed_with_the_token(api):
+    # Telegram never redirects; a server that does must not get the token sent on to another address.
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect(f"{api.url}{request.path}")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", redirect)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        bot = make_bot(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")
+        with pytest.raises(NetworkError, match="Temporary Redirect"):
+            await bot.initialize()
+        await close_transports(bot)
+    finally:
+        await runner.cleanup()
+    assert api.calls == []
