@@ -16,6 +16,7 @@ What it keeps of `HTTPXRequest` (PTB maps the HTTP status of an answer to its er
 - multipart uploads (sendDocument of the monthly workbook, evidence, charts) with UTF-8 file names;
 - the proxy from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), as httpx reads it: looked
   up once per server, not per call (aiohttp's own `trust_env` looks it up in a thread on every request);
+- the certificate authorities httpx trusts (certifi's, or SSL_CERT_FILE / SSL_CERT_DIR); no redirects;
 - timeouts as `TimedOut`, every other failure to talk to the server as `NetworkError`;
 - the token, which is part of every Bot API URL, in no exception text.
 
@@ -28,11 +29,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import ssl
 from typing import Any
 from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -85,7 +89,8 @@ class BotApiHttp(BaseRequest):
             # never makes a request wait; its own limit is the same number.
             self._pool = asyncio.Semaphore(self.connection_pool_size)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.connection_pool_size, limit_per_host=0),
+                connector=aiohttp.TCPConnector(limit=self.connection_pool_size, limit_per_host=0,
+                                               ssl=_certificate_authorities()),
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=None),
                 trust_env=False,   # the environment's proxy is looked up once per server (_proxy_for)
@@ -199,6 +204,16 @@ def _environment_proxy(origin: str) -> str | None:
                     proxy.split("://", 1)[0])
         return None
     return proxy
+
+
+def _certificate_authorities() -> ssl.SSLContext:
+    """Whom to trust for Telegram's certificate, as httpx decides: SSL_CERT_FILE or SSL_CERT_DIR when set,
+    else certifi's bundle (not the system's, which a minimal server image may lack)."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _token_of(url: str) -> str | None:
