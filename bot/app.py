@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
+from bot.bot_api_http import BotApiHttp, pool_size_for
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import Database
@@ -68,7 +69,13 @@ def build_application(
         # Different chats concurrently, each chat's updates in arrival order (bot/web/processor.py).
         .concurrent_updates(ChatOrderedProcessor(settings.concurrent_updates))
     )
-    if request is not None:
+    if request is None:
+        # Over HTTP to Telegram (or a local Bot API server): aiohttp, not PTB's default httpx, which
+        # costs about five times the CPU per call (bot/bot_api_http.py). getUpdates has its own
+        # connection, as in PTB's default, so a long poll never holds one a reply needs.
+        builder = builder.request(BotApiHttp(connection_pool_size=pool_size_for(settings.concurrent_updates))) \
+            .get_updates_request(BotApiHttp(connection_pool_size=1))
+    else:
         builder = builder.request(request).get_updates_request(request)
     if settings.rate_limit:
         # One message per 1/29 s instead of bursts of 30: a burst plus the next second's quota draws 429s.

@@ -10,8 +10,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing import Annotated
 
-# A step mostly waits for Telegram's answers, not for the CPU: several can be in flight at once.
-DEFAULT_CONCURRENT_UPDATES = 16
+# A step mostly waits for Telegram's answers, not for the CPU: many can be in flight at once. At a 100 ms
+# round trip (often more from a city's servers) a step takes 150-200 ms, so 16 in flight held a 2-core
+# instance to ~90 updates/s while its CPU could do ~300 (docs/benchmarks.md, latency): 64 lets fifty
+# citizens' updates all be in flight. Over a webhook it is also max_connections, which Telegram caps at
+# 100 for all instances together; PostgreSQL connections are opened only as updates need them.
+DEFAULT_CONCURRENT_UPDATES = 64
 PLACEHOLDER_TOKENS = {"", "changeme", "your-token-here", "<token>", "TOKEN", "123456:ABC"}
 PLACEHOLDER_WORDS = ("your", "token", "botfather", "xxxx", "example", "changeme")
 

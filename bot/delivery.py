@@ -27,7 +27,7 @@ from telegram import InlineKeyboardMarkup, InputFile, ReplyKeyboardMarkup, Reply
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot import texts
+from bot import sends, texts
 from bot.db.models import Account, Department, OutboundMessage
 from bot.domain import outbox
 from bot.domain.scope import supervisors_for
@@ -133,7 +133,7 @@ async def _send(bot, message: OutboundMessage) -> tuple[str, object]:
             parts = split_text(message.text)
             for number, part in enumerate(parts, start=1):
                 # The buttons belong under the last part, where the reader ends.
-                await bot.send_message(message.chat_id, part, reply_markup=markup if number == len(parts) else None)
+                await sends.send_text(bot, message.chat_id, part, reply_markup=markup if number == len(parts) else None)
         return "sent", None
     except RetryAfter as error:
         return "retry_after", error

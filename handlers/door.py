@@ -39,7 +39,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import delivery, texts
+from bot import delivery, sends, texts
 from bot.domain.accounts import claim_and_resolve, resolve_actor
 from bot.domain.errors import DomainError
 from bot.domain.roles import Actor, Role
@@ -249,7 +249,7 @@ async def _after_commit(turn: Turn) -> None:
         parts = delivery.split_text(text)
         for number, part in enumerate(parts, start=1):
             extra = kwargs if number == len(parts) else {}
-            await chat.send_message(part, **extra)
+            await sends.send_text(context.bot, chat.id, part, **extra)
     for kind, payload, caption, filename in turn.files:
         upload = InputFile(io.BytesIO(payload), filename=filename)
         if kind == "photo":
@@ -273,7 +273,7 @@ async def _edit_pressed(turn: Turn) -> bool:
     if len(text) > delivery.TEXT_LIMIT or (markup is not None and not isinstance(markup, InlineKeyboardMarkup)):
         return False
     edited, _ = await asyncio.gather(
-        query.edit_message_text(text, reply_markup=markup),
+        sends.edit_text(turn.context.bot, query.message, text, reply_markup=markup),
         answer_press(turn.update, turn.context, turn.alert_text, alert=turn.alert_text is not None),
         return_exceptions=True,
     )
@@ -284,7 +284,7 @@ async def _edit_pressed(turn: Turn) -> bool:
         # Too old to edit, or deleted: close it the ordinary way and send the reply as a new message.
         log.info("could not edit the pressed message: %s", edited)
         with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(reply_markup=None)
+            await sends.remove_buttons(turn.context.bot, query.message)
         return False
     return True
 
@@ -329,7 +329,7 @@ async def answer_press(update: Update, context, text: str | None = None, *, aler
 async def _close_buttons(update: Update, context, text: str | None) -> None:
     results = await asyncio.gather(
         answer_press(update, context, text, alert=text is not None),
-        update.callback_query.edit_message_reply_markup(reply_markup=None), return_exceptions=True,
+        sends.remove_buttons(context.bot, update.callback_query.message), return_exceptions=True,
     )
     for result in results:
         if isinstance(result, TelegramError):

@@ -1,7 +1,8 @@
 """A stand-in Bot API server on 127.0.0.1 for tests that run the bot as a real process (or over real HTTP).
 
-Answers getMe, setMyCommands, deleteWebhook, setWebhook, sendMessage, answerCallbackQuery,
-editMessageReplyMarkup and getUpdates; records every call. getUpdates serves queued updates and honours
+Answers getMe, setMyCommands, deleteWebhook, setWebhook, sendMessage (and the other sends),
+answerCallbackQuery, editMessageText, editMessageReplyMarkup and getUpdates; records every call and the
+files uploaded with it. getUpdates serves queued updates and honours
 `offset` the way Telegram does: an offset confirms (drops) every update before it, so confirmed updates
 are never served again and unconfirmed ones are. Faults are injected per call: a fault returns
 (status, body) to answer with, or a number of seconds to wait before answering normally; a late fault
@@ -33,6 +34,8 @@ class Call:
     at: float = field(default_factory=time.monotonic)
     answered: bool = False
     status: int = 0
+    # Uploaded files (sendDocument, sendPhoto): {field: (file name, bytes)}.
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @property
     def chat_id(self) -> int | None:
@@ -116,17 +119,20 @@ class StandinApi:
 
     async def _handle(self, request: web.Request) -> web.Response:
         params: dict[str, Any] = dict(request.query)
+        files: dict[str, tuple[str, bytes]] = {}
         if request.method == "POST":
             if request.content_type == "application/json":
                 params.update(await request.json())
             else:
-                params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+                form = await request.post()
+                params.update({k: v for k, v in form.items() if isinstance(v, str)})
+                files = {k: (v.filename, v.file.read()) for k, v in form.items() if isinstance(v, web.FileField)}
         for key in list(params):
             if key in JSON_PARAMS and isinstance(params[key], str):
                 params[key] = json.loads(params[key])
             elif key in INT_PARAMS and isinstance(params[key], str):
                 params[key] = int(params[key])
-        call = Call(request.match_info["method"], params)
+        call = Call(request.match_info["method"], params, files=files)
         self.calls.append(call)
         for fault in self.faults:
             injected = fault(call)
@@ -151,7 +157,7 @@ class StandinApi:
             return BOT_USER
         if call.method == "getUpdates":
             return await self._get_updates(call.params)
-        if call.method == "sendMessage":
+        if call.method.startswith("send"):  # sendMessage, sendDocument, sendPhoto: the message sent
             return self._message(call, next(self._message_ids))
         if call.method.startswith("editMessage"):
             return self._message(call, int(call.params.get("message_id", 0)))
@@ -177,6 +183,8 @@ class StandinApi:
                                    "chat": {"id": call.chat_id or 0, "type": "private"}, "from": BOT_USER}
         if "text" in call.params:
             message["text"] = call.params["text"]
+        if "caption" in call.params:
+            message["caption"] = call.params["caption"]
         markup = call.params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup

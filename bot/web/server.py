@@ -30,6 +30,7 @@ from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.bot_api_http import close_transports
 from bot.config import Settings
 from bot.db.session import Database
 from bot.domain import outbox
@@ -160,7 +161,7 @@ class Poller:
     newest): a crash re-serves exactly what was unfinished (and perhaps a few finished after it). An
     update slow to handle holds back only the confirmation, not the next fetch: other chats' updates keep
     coming. While updates are in flight Telegram answers at once (it re-serves them, skipped here), so a
-    long poll is only made when none are; until then polls are `busy_interval` apart, and only while
+    long poll is only made when none are; until then polls start at most every `busy_interval`, and only while
     fewer updates are in flight than the Application handles at once (beyond that, new ones would only
     wait, and every poll decodes the re-served ones again).
     """
@@ -190,6 +191,7 @@ class Poller:
         while not self.stopping:
             busy, offset = bool(self.in_flight), self.offset
             self.fetching = True
+            asked = asyncio.get_running_loop().time()
             try:
                 updates = await self.application.bot.get_updates(
                     offset=offset, timeout=0 if busy else self.timeout, allowed_updates=Update.ALL_TYPES)
@@ -210,8 +212,12 @@ class Poller:
                 if self._is_new(update.update_id):
                     self._take(update)
             if self.in_flight:
-                with suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), self.busy_interval)
+                # At most one poll per busy_interval: a poll that took a round trip longer than that
+                # (100 ms or more to Telegram) is followed at once, not after another interval.
+                rest = self.busy_interval - (asyncio.get_running_loop().time() - asked)
+                if rest > 0:
+                    with suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._idle.wait(), rest)
                 while len(self.in_flight) >= self.capacity and not self.stopping:
                     self._room.clear()
                     await self._room.wait()
@@ -277,7 +283,11 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
     site_app: web.Application | None = None
     poller: Poller | None = None
 
-    await application.initialize()
+    try:
+        await application.initialize()
+    except BaseException:
+        await close_transports(application.bot)
+        raise
     try:
         if application.post_init:
             await application.post_init(application)
