@@ -190,3 +190,14 @@ async def harness(database_url, classifier) -> AsyncIterator[Harness]:
     running = await start_harness(make_settings(database_url), classifier, FrozenClock(START))
     yield running
     await stop_harness(running)
+
+
+@pytest.fixture
+async def api():
+    """The local HTTP Bot API stand-in (tests/standin_api.py), running for one test."""
+    from tests.standin_api import StandinApi
+
+    standin = StandinApi()
+    await standin.start()
+    yield standin
+    await standin.stop()

@@ -214,3 +214,21 @@ def button_update(user_id: int, data: str) -> dict:
                "from": BOT_USER, "text": "…"}
     return {"callback_query": {"id": str(next(_message_ids)), "from": _user(user_id), "chat_instance": "ci",
                                "data": data, "message": message}}
+
+
+def bot_on(url: str, token: str, *, rate_limiter=None, **transport):
+    """An ExtBot as bot/app.py builds it against the stand-in at `url`: the project's defaults (HTML, no link
+    previews) and the aiohttp transport for both kinds of call (`transport`: BotApiHttp's settings)."""
+    from telegram import LinkPreviewOptions
+    from telegram.constants import ParseMode
+    from telegram.ext import Defaults, ExtBot
+
+    from bot.bot_api_http import BotApiHttp
+
+    updates_transport = {k: v for k, v in transport.items() if k != "connection_pool_size"}
+    return ExtBot(token, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot",
+                  defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
+                  request=BotApiHttp(**transport),
+                  get_updates_request=BotApiHttp(connection_pool_size=1, **updates_transport),
+                  rate_limiter=rate_limiter)
+

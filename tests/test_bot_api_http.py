@@ -12,33 +12,20 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Defaults, ExtBot
+from telegram.ext import ExtBot
 
 from bot.bot_api_http import BotApiHttp, close_transports
-from tests.standin_api import StandinApi
+from tests.standin_api import bot_on
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawZ"
 SECRET = TOKEN.split(":")[1]
 CHAT = 6_100_000_001
 
 
-@pytest.fixture
-async def api():
-    standin = StandinApi()
-    await standin.start()
-    yield standin
-    await standin.stop()
-
-
-def make_bot(url: str, **transport) -> ExtBot:
-    """A bot as bot/app.py builds it: the project's defaults, the aiohttp transport for both kinds of call."""
-    return ExtBot(TOKEN, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot",
-                  defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
-                  request=BotApiHttp(**transport), get_updates_request=BotApiHttp(connection_pool_size=1, **{
-                      k: v for k, v in transport.items() if k != "connection_pool_size"}))
+def make_bot(url: str, **settings) -> ExtBot:
+    return bot_on(url, TOKEN, **settings)
 
 
 def assert_no_token(error: BaseException) -> None:

@@ -4,14 +4,12 @@ send them (same parameters, the application's Defaults), fail the same way, and 
 from __future__ import annotations
 
 import pytest
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
-from telegram.constants import ParseMode
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
-from telegram.ext import AIORateLimiter, Defaults, ExtBot
+from telegram.ext import AIORateLimiter, ExtBot
 
 from bot import sends
-from bot.bot_api_http import BotApiHttp
-from tests.standin_api import StandinApi
+from tests.standin_api import bot_on
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawZ"
 CHAT = 6_100_000_002
@@ -19,18 +17,8 @@ KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("跳过", callback_data="
                                  [InlineKeyboardButton("同意联系", callback_data="cmp:c:1")]])
 
 
-@pytest.fixture
-async def api():
-    standin = StandinApi()
-    await standin.start()
-    yield standin
-    await standin.stop()
-
-
-def make_bot(url: str, **extra) -> ExtBot:
-    return ExtBot(TOKEN, base_url=f"{url}/bot", request=BotApiHttp(), get_updates_request=BotApiHttp(),
-                  defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
-                  **extra)
+def make_bot(url: str, **settings) -> ExtBot:
+    return bot_on(url, TOKEN, **settings)
 
 
 def pressed(bot) -> Message:
