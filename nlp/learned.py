@@ -40,8 +40,8 @@ from typing import Any, Mapping
 
 from .lexicon import DATA_DIR, GOVERNMENT_DOMAINS
 
-__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token", "other_wins",
-           "subword_keys"]
+__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "REGIONAL_WORDS", "LearnedWeights", "is_evidence_token",
+           "other_wins", "subword_keys"]
 
 DEFAULT_WEIGHTS_PATH = DATA_DIR / "weights.json"
 FORMAT = 1
@@ -64,6 +64,20 @@ FUNCTION_WORDS = frozenset(
     那么 为什么 怎么办 到底 真的 根本 完全 直接 一样 其他 另外 其中 每次 每个 所有 大家 人家 别人 我家 我司 公司
     记者 表示 进行 通过 以及 对于 并且 同时 今天 近日 日前 此前 随后 之后 该 其 此 这是 就是 一位 一名 以来""".split()
 )
+
+
+# Hong Kong / Taiwan / overseas words that OpenCC's character fold leaves apart from the
+# mainland word of the same meaning (積欠 -> 积欠, never 拖欠): the learned tables count
+# them as that word, so a Taiwan text about 积欠 speaks with the evidence of every 拖欠 text.
+# Only same-meaning pairs; training writes the map into weights.json (``regional_words``)
+# and the tables are looked up through it, so weights and map always go together.
+REGIONAL_WORDS: Mapping[str, str] = {
+    "积欠": "拖欠", "拖数": "拖欠", "拖粮": "欠薪", "薪资": "工资", "包商": "承包商", "契约": "合同", "求偿": "索赔",
+    "标案": "招标", "跳票": "食言", "延宕": "拖延", "工友": "工人", "联络": "联系", "网路": "网络", "升降机": "电梯",
+    "派员": "派人", "承办人": "经办人", "渗水": "漏水", "天花": "天花板", "乡公所": "乡政府", "镇公所": "镇政府",
+    "区公所": "区政府", "县府": "县政府", "市府": "市政府", "警员": "民警", "检方": "检察院", "入禀": "起诉",
+    "楼宇": "楼房", "滋扰": "骚扰", "摆卖": "摆摊", "小贩": "摊贩", "新台币": "人民币",
+}
 
 
 def is_evidence_token(token: str) -> bool:
@@ -124,6 +138,9 @@ class LearnedWeights:
     # the tables also hold character bigrams of tokens (keys "~" + bigram, see subword_keys);
     # False for files written before them
     subwords: bool = False
+    # regional word -> the mainland word it was counted as (REGIONAL_WORDS when trained);
+    # empty for files written before the fold
+    regional_words: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if tuple(self.domains) != GOVERNMENT_DOMAINS:
@@ -142,6 +159,7 @@ class LearnedWeights:
             "meta": self.meta,
             "length_power": _rounded(self.length_power),
             "subwords": self.subwords,
+            "regional_words": dict(sorted(self.regional_words.items())),
             "combine": {
                 "domain_coef": [_rounded(x) for x in self.domain_coef],
                 "domain_bias": [_rounded(b) for b in self.domain_bias],
@@ -193,6 +211,7 @@ class LearnedWeights:
             meta=dict(data.get("meta") or {}),
             other_margin=num(c.get("other_margin", 0.0), "other_margin"),
             subwords=data.get("subwords", False) is True,
+            regional_words=_regional_words(data.get("regional_words") or {}),
         )
 
     @classmethod
@@ -202,8 +221,10 @@ class LearnedWeights:
 
     # ------------------------------------------------------------------ scoring
     def token_weights(self, token: str) -> tuple[float, ...] | None:
-        """(9 domain weights..., gate weight) of an evidence token: its own entry plus,
-        with subwords, its character bigrams'; None when none of them is known."""
+        """(9 domain weights..., gate weight) of an evidence token (a regional word read as
+        the word it was counted as): its own entry plus, with subwords, its character
+        bigrams'; None when none of them is known."""
+        token = self.regional_words.get(token, token)
         keys = (token, *subword_keys(token)) if self.subwords else (token,)
         vecs = [v for k in keys if (v := self.domain_vectors.get(k)) is not None]
         gates = [g for k in keys if (g := self.gate_weights.get(k)) is not None]
@@ -228,6 +249,12 @@ class LearnedWeights:
         and (government actor named, private actor named)."""
         lex = [max(lexicon_raw[d], 0.0) for d in self.domains]
         return combine(self, nb, nb_gate, n_tokens, lex, max(lexicon_raw["other"], 0.0), actors)
+
+
+def _regional_words(data: Any) -> dict[str, str]:
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError("weights: regional_words must map words to words")
+    return dict(data)
 
 
 def other_wins(p_other: float, best_domain_p: float, other_margin: float) -> bool:

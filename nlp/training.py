@@ -47,7 +47,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .learned import LENGTH_CENTRE, SUBWORD_PREFIX, LearnedWeights, combine, other_wins, subword_keys
+from .learned import LENGTH_CENTRE, REGIONAL_WORDS, SUBWORD_PREFIX, LearnedWeights, combine, other_wins, subword_keys
 from .lexicon import DOMAINS, GOVERNMENT_DOMAINS
 
 __all__ = ["Doc", "TrainingSettings", "choose_margin", "choose_threshold", "prepare", "train", "TARGET_PRECISION"]
@@ -94,13 +94,15 @@ class TrainingSettings:
 
 def prepare(classifier: Any, rows: Iterable[tuple[str, str, str]], *, scored: bool = True,
             weight: float = 1.0) -> list[Doc]:
-    """(text, domain, group) -> Doc, using a lexicon-only view of ``classifier``."""
+    """(text, domain, group) -> Doc, using a lexicon-only view of ``classifier``; regional
+    words count as their mainland word (``REGIONAL_WORDS``, as ``token_weights`` reads them)."""
     lex_only = classifier.with_weights(None) if getattr(classifier, "weights", None) is not None else classifier
     docs = []
     for text, domain, group in rows:
         if domain not in DOMAINS:
             raise ValueError(f"unknown domain {domain!r}")
         tokens, raw, actors = lex_only.evidence(text)
+        tokens = dict.fromkeys(REGIONAL_WORDS.get(t, t) for t in tokens)
         docs.append(Doc(tuple(tokens), tuple(raw[d] for d in DOMAINS), tuple(actors), domain, group, scored, weight))
     return docs
 
@@ -313,7 +315,7 @@ def _weights(tables: _Tables, length_power: float, dom: list[float], gate: list[
         domains=GOVERNMENT_DOMAINS, domain_vectors=tables.vectors, gate_weights=tables.gate,
         length_power=length_power, domain_coef=tuple(dom[:4]), domain_bias=tuple(dom[4:]),
         gate_coef=tuple(gate), confidence_threshold=threshold, meta=meta, other_margin=other_margin,
-        subwords=subwords,
+        subwords=subwords, regional_words=dict(REGIONAL_WORDS),
     )
 
 

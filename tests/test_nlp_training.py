@@ -14,7 +14,7 @@ import bot.cli_lexicon as cli
 from nlp import DOMAINS, Classifier, Lexicon
 from nlp.classifier import normalize_text
 from nlp.evaluation import expected_calibration_error, reliability
-from nlp.learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token, subword_keys
+from nlp.learned import DEFAULT_WEIGHTS_PATH, REGIONAL_WORDS, LearnedWeights, is_evidence_token, subword_keys
 from nlp.training import TrainingSettings, choose_margin, choose_threshold, prepare, train
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -166,6 +166,19 @@ def test_an_unseen_word_counts_through_the_bigrams_it_shares(trained) -> None:
     assert LearnedWeights.from_json(old).subwords is False
 
 
+def test_a_regional_word_counts_as_the_mainland_word_it_means(trained) -> None:
+    # Taiwan's 積欠 is the mainland's 拖欠: OpenCC's character fold gives 积欠, so training
+    # counts it as 拖欠 and the classifier reads it so, with the map shipped in the weights
+    [doc] = prepare(base(), [("縣府積欠包商工程款", "debt", "s")])
+    assert {"县政府", "拖欠", "承包商"} <= set(doc.tokens)
+    assert not {"县府", "积欠", "包商"} & set(doc.tokens)
+    assert trained.regional_words["积欠"] == "拖欠" and "拖欠" in trained.domain_vectors
+    assert trained.token_weights("积欠") == trained.token_weights("拖欠")
+    old = json.loads(trained.dumps())
+    del old["regional_words"]  # files from before the fold: every word as itself
+    assert LearnedWeights.from_json(old).token_weights("积欠") is None
+
+
 def test_a_token_with_digits_gets_no_learned_weight_from_its_bigrams(trained) -> None:
     clf = base().with_weights(trained)
     word = next(k for k in sorted(trained.domain_vectors) if len(k) >= 3 and subword_keys(k)
@@ -186,7 +199,7 @@ def test_shipped_weights_hold_only_evidence_tokens() -> None:
     if not DEFAULT_WEIGHTS_PATH.is_file():
         pytest.skip("no weights.json shipped")
     w = LearnedWeights.load(DEFAULT_WEIGHTS_PATH)
-    assert w.subwords
+    assert w.subwords and w.regional_words == REGIONAL_WORDS
     assert all(is_evidence_token(t.removeprefix("~")) for t in w.domain_vectors)  # bigram keys too
     assert DEFAULT_WEIGHTS_PATH.read_text(encoding="utf-8") == w.dumps()  # as `lexicon train` writes it
 
