@@ -361,14 +361,19 @@ class Classifier:
                 append(buf)
         return out
 
-    def _entry(self, token: str) -> tuple[tuple[str, ...], tuple, tuple | None]:
-        """Everything a token contributes, memoised: its lexicon strings and hits, and
-        its learned weights (the domain vector followed by the gate weight, or None)."""
+    def _entry(self, token: str) -> tuple[tuple[str, ...], tuple, tuple | None, tuple | None]:
+        """Everything a token contributes, memoised: its lexicon strings and hits, its
+        learned weights (the domain vector followed by the gate weight, or None) and, if it
+        is an actor word, (the word it reads as, +1 private party / -1 government)."""
         feats, hits = self._features(token)
-        weights = None
-        if self.weights is not None and token not in self._stop and is_evidence_token(token):
-            weights = self.weights.token_weights(token)  # 9 domain weights + the gate's, or None
-        return feats, hits, weights
+        weights = side = None
+        w = self.weights
+        if w is not None and token not in self._stop and is_evidence_token(token):
+            weights = w.token_weights(token)  # 9 domain weights + the gate's, or None
+            word = w.regional_words.get(token, token)
+            if word in w.actor_words:
+                side = (word, w.actor_words[word])
+        return feats, hits, weights, side
 
     def _features(self, token: str) -> tuple[tuple[str, ...], tuple]:
         """Lexicon strings a token contains, plus the (feature, domain, weight) hits it
@@ -446,27 +451,30 @@ class Classifier:
         segmented = self._segment(norm)
         raw, actors = self._lexicon_pass(norm, segmented)[::5]
         tokens = dict.fromkeys(t for t in segmented if t not in self._stop and is_evidence_token(t))
-        return list(tokens), raw, actors
+        return list(tokens), raw, actors[:2]  # the actor words' side comes from the weights: training adds it
 
     def _lexicon_pass(self, norm: str, tokens: list[str]) -> tuple:
         """Over one segmentation (``tokens``, of ``norm``): lexicon scores per domain (after actor gating, before
         'other''s prior), features seen, (domain, term) hits, fired rules, the
         learned weights of the distinct evidence tokens, and (government actor named,
-        private actor named)."""
+        private actor named, the actor words' side: see nlp.learned.actor_side)."""
         memo = self._memo
         seen: dict[str, str] = {}  # feature -> token it first appeared in (ordered)
         found: list[tuple] = []  # memoised (key, domain, weight, shown) hits, in order
 
         learned: dict[str, tuple] = {}  # evidence token -> its learned weights, once per text
+        sides: dict[str, int] = {}  # actor word (as read) -> its side, once per text
         for token in tokens:  # == tokenizer.lcut(norm, HMM=False)
             entry = memo.get(token)
             if entry is None:
                 if len(memo) > _MEMO_LIMIT:
                     memo.clear()
                 entry = memo[token] = self._entry(token)
-            feats, hits, weights = entry
+            feats, hits, weights, side = entry
             if weights is not None:
                 learned[token] = weights
+            if side is not None:
+                sides[side[0]] = side[1]
             if not feats:
                 continue
             for f in feats:
@@ -507,7 +515,8 @@ class Classifier:
         elif not gov and not private:
             for d in GOVERNMENT_DOMAINS:
                 raw[d] *= self._no_actor_factor
-        return raw, seen, hits_in_order, fired, learned, (gov, private)
+        balance = sum(sides.values())
+        return raw, seen, hits_in_order, fired, learned, (gov, private, (balance > 0) - (balance < 0))
 
     def _lexicon_terms(self, raw: dict[str, float], hits_in_order, fired, seen) -> dict[str, list[str]]:
         """Matched terms per domain in order of first appearance, then the strings
@@ -527,7 +536,7 @@ class Classifier:
                         lst.append(shown)
         return terms_by_domain
 
-    def _decide_learned(self, norm: str, raw: dict[str, float], actors: tuple[bool, bool], learned: dict[str, tuple],
+    def _decide_learned(self, norm: str, raw: dict[str, float], actors: tuple, learned: dict[str, tuple],
                         hits_in_order, fired, seen) -> Classification:
         """Calibrated probabilities from the learned weights plus the lexicon (see
         nlp.learned); the explanation is the lexicon terms and the learned tokens that
@@ -554,6 +563,8 @@ class Classifier:
         gc = w.gate_coef
         g = (m_gate * nb_gate + m_glg * max(lex) + m_glo * (other_raw if other_raw > 0.0 else 0.0)
              + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8])
+        if actors[2] and len(gc) > 9:  # the actor words' balance (nlp.learned.actor_side)
+            g += gc[9] * actors[2]
         p_gov = 1.0 / (1.0 + _exp(-g)) if g > -700.0 else 0.0
         scale = p_gov / sum(ez)
         p_dom = [e * scale for e in ez]

@@ -40,8 +40,8 @@ from typing import Any, Mapping
 
 from .lexicon import DATA_DIR, GOVERNMENT_DOMAINS
 
-__all__ = ["DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "LearnedWeights", "is_evidence_token", "other_wins",
-           "subword_keys"]
+__all__ = ["ACTOR_WORDS", "DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "REGIONAL_WORDS", "LearnedWeights", "actor_side",
+           "is_evidence_token", "other_wins", "subword_keys"]
 
 DEFAULT_WEIGHTS_PATH = DATA_DIR / "weights.json"
 FORMAT = 1
@@ -64,6 +64,42 @@ FUNCTION_WORDS = frozenset(
     那么 为什么 怎么办 到底 真的 根本 完全 直接 一样 其他 另外 其中 每次 每个 所有 大家 人家 别人 我家 我司 公司
     记者 表示 进行 通过 以及 对于 并且 同时 今天 近日 日前 此前 随后 之后 该 其 此 这是 就是 一位 一名 以来""".split()
 )
+
+
+# Hong Kong / Taiwan / overseas words that OpenCC's character fold leaves apart from the
+# mainland word of the same meaning (積欠 -> 积欠, never 拖欠): the learned tables count
+# them as that word, so a Taiwan text about 积欠 speaks with the evidence of every 拖欠 text.
+# Only same-meaning pairs; training writes the map into weights.json (``regional_words``)
+# and the tables are looked up through it, so weights and map always go together.
+REGIONAL_WORDS: Mapping[str, str] = {
+    "积欠": "拖欠", "拖数": "拖欠", "拖粮": "欠薪", "薪资": "工资", "包商": "承包商", "契约": "合同", "求偿": "索赔",
+    "标案": "招标", "跳票": "食言", "延宕": "拖延", "工友": "工人", "联络": "联系", "网路": "网络", "升降机": "电梯",
+    "派员": "派人", "承办人": "经办人", "渗水": "漏水", "天花": "天花板", "乡公所": "乡政府", "镇公所": "镇政府",
+    "区公所": "区政府", "县府": "县政府", "市府": "市政府", "警员": "民警", "检方": "检察院", "入禀": "起诉",
+    "楼宇": "楼房", "滋扰": "骚扰", "摆卖": "摆摊", "小贩": "摊贩", "新台币": "人民币",
+}
+
+
+# Who the text is about, as the gate's own feature (``actor_side``): words of a private
+# party's dispute (a shop, a landlord, an employer, a flat's repairs) against words naming a
+# government actor.  The gate's naive-Bayes table sees each of these words alone; counted
+# against each other they say whether the text's grievance is with a private party or with
+# the government, the guide's first question (rules 1, 5), and out-of-fold 'other' recall
+# rose 0.835 -> 0.855 at the same precision (docs/classifier.md, fourth round).  Training
+# writes the map into weights.json (``actor_words``), as it does the regional words.
+ACTOR_WORDS: Mapping[str, int] = {
+    **dict.fromkeys("""消费者 退款 售后 商家 店家 业主 物业 房东 租客 老板 雇主 维权 质量 购买 买了 邻居 开发商 卖家
+                    商场 超市 餐厅 健身房 培训机构 装修 押金 合同 员工 工人 包工头""".split(), 1),
+    **dict.fromkeys("""政府 镇政府 乡政府 区政府 县政府 市政府 村委会 街道办 干部 官员 部门 民警 城管 公务员 书记 镇长
+                    局长 村干部 工作人员""".split(), -1),
+}
+
+
+def actor_side(tokens, actor_words: Mapping[str, int] = ACTOR_WORDS) -> int:
+    """1 if the distinct (regional-folded) evidence tokens name more private-party words
+    than government-actor words, -1 if fewer, 0 if as many."""
+    balance = sum(actor_words.get(t, 0) for t in tokens)
+    return (balance > 0) - (balance < 0)
 
 
 def is_evidence_token(token: str) -> bool:
@@ -110,9 +146,11 @@ class LearnedWeights:
     domain_bias: tuple[float, ...]
     # P(government) = sigmoid((g0 + g1*l) * nb_gate + (h0 + h1*l) * max lexicon_gov
     #                         + (k0 + k1*l) * lexicon_other + gov_actor * [a government body
-    #                         is named] + private_actor * [a private one is] + bias):
-    # whether a government body is the accused is the first question of the guide
-    gate_coef: tuple[float, float, float, float, float, float, float, float, float]
+    #                         is named] + private_actor * [a private one is] + bias
+    #                         [+ side * actor_side(tokens)]):
+    # whether a government body is the accused is the first question of the guide; the
+    # tenth coefficient (files from before it have nine) weighs the actor words' balance
+    gate_coef: tuple[float, ...]
     # below this calibrated probability of being right the bot asks the citizen
     confidence_threshold: float
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -124,6 +162,12 @@ class LearnedWeights:
     # the tables also hold character bigrams of tokens (keys "~" + bigram, see subword_keys);
     # False for files written before them
     subwords: bool = False
+    # regional word -> the mainland word it was counted as (REGIONAL_WORDS when trained);
+    # empty for files written before the fold
+    regional_words: Mapping[str, str] = field(default_factory=dict)
+    # word -> +1 private party / -1 government actor (ACTOR_WORDS when trained) for the
+    # gate's tenth coefficient; empty with nine coefficients
+    actor_words: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if tuple(self.domains) != GOVERNMENT_DOMAINS:
@@ -131,8 +175,10 @@ class LearnedWeights:
         n = len(self.domains)
         if len(self.domain_bias) != n or any(len(v) != n for v in self.domain_vectors.values()):
             raise ValueError("weights: every domain vector and the bias need one value per domain")
-        if len(self.domain_coef) != 4 or len(self.gate_coef) != 9:
-            raise ValueError("weights: domain_coef needs 4 numbers and gate_coef 9")
+        if len(self.domain_coef) != 4 or len(self.gate_coef) not in (9, 10):
+            raise ValueError("weights: domain_coef needs 4 numbers and gate_coef 9 or 10")
+        if (len(self.gate_coef) == 10) != bool(self.actor_words):
+            raise ValueError("weights: a tenth gate coefficient needs actor_words, and actor_words need it")
 
     # ------------------------------------------------------------------ files
     def to_json(self) -> dict[str, Any]:
@@ -142,6 +188,8 @@ class LearnedWeights:
             "meta": self.meta,
             "length_power": _rounded(self.length_power),
             "subwords": self.subwords,
+            "regional_words": dict(sorted(self.regional_words.items())),
+            "actor_words": dict(sorted(self.actor_words.items())),
             "combine": {
                 "domain_coef": [_rounded(x) for x in self.domain_coef],
                 "domain_bias": [_rounded(b) for b in self.domain_bias],
@@ -193,6 +241,8 @@ class LearnedWeights:
             meta=dict(data.get("meta") or {}),
             other_margin=num(c.get("other_margin", 0.0), "other_margin"),
             subwords=data.get("subwords", False) is True,
+            regional_words=_regional_words(data.get("regional_words") or {}),
+            actor_words=_actor_words(data.get("actor_words") or {}),
         )
 
     @classmethod
@@ -202,8 +252,10 @@ class LearnedWeights:
 
     # ------------------------------------------------------------------ scoring
     def token_weights(self, token: str) -> tuple[float, ...] | None:
-        """(9 domain weights..., gate weight) of an evidence token: its own entry plus,
-        with subwords, its character bigrams'; None when none of them is known."""
+        """(9 domain weights..., gate weight) of an evidence token (a regional word read as
+        the word it was counted as): its own entry plus, with subwords, its character
+        bigrams'; None when none of them is known."""
+        token = self.regional_words.get(token, token)
         keys = (token, *subword_keys(token)) if self.subwords else (token,)
         vecs = [v for k in keys if (v := self.domain_vectors.get(k)) is not None]
         gates = [g for k in keys if (g := self.gate_weights.get(k)) is not None]
@@ -223,11 +275,24 @@ class LearnedWeights:
         return (a0 + a1 * ell) * f, c0 + c1 * ell, (g0 + g1 * ell) * f, h0 + h1 * ell, k0 + k1 * ell
 
     def probabilities(self, nb: list[float], nb_gate: float, n_tokens: int,
-                      lexicon_raw: Mapping[str, float], actors: tuple[bool, bool]) -> tuple[float, list[float]]:
+                      lexicon_raw: Mapping[str, float], actors: tuple) -> tuple[float, list[float]]:
         """(P(other), [P(d) for d in domains]) from summed token weights, lexicon scores
-        and (government actor named, private actor named)."""
+        and (government actor named, private actor named[, actor_side])."""
         lex = [max(lexicon_raw[d], 0.0) for d in self.domains]
         return combine(self, nb, nb_gate, n_tokens, lex, max(lexicon_raw["other"], 0.0), actors)
+
+
+def _regional_words(data: Any) -> dict[str, str]:
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError("weights: regional_words must map words to words")
+    return dict(data)
+
+
+def _actor_words(data: Any) -> dict[str, int]:
+    if not isinstance(data, dict) or not all(isinstance(k, str) and v in (1, -1) and not isinstance(v, bool)
+                                             for k, v in data.items()):
+        raise ValueError("weights: actor_words must map words to 1 or -1")
+    return dict(data)
 
 
 def other_wins(p_other: float, best_domain_p: float, other_margin: float) -> bool:
@@ -237,7 +302,7 @@ def other_wins(p_other: float, best_domain_p: float, other_margin: float) -> boo
 
 
 def combine(w: LearnedWeights, nb, nb_gate: float, n_tokens: int, lex, lex_other: float,
-            actors: tuple[bool, bool]) -> tuple[float, list[float]]:
+            actors: tuple) -> tuple[float, list[float]]:
     """The combination itself (the classifier inlines the same arithmetic; training and
     tests use this): P(other) and P(government domain)."""
     m_nb, m_lex, m_gnb, m_glg, m_glo = w.multipliers(n_tokens)
@@ -247,6 +312,7 @@ def combine(w: LearnedWeights, nb, nb_gate: float, n_tokens: int, lex, lex_other
     total = sum(ez)
     gc = w.gate_coef
     g = (m_gnb * nb_gate + m_glg * max(lex) + m_glo * lex_other
-         + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8])
+         + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8]
+         + (gc[9] * actors[2] if len(gc) > 9 and len(actors) > 2 else 0.0))
     p_gov = 1.0 / (1.0 + math.exp(-g)) if g > -700 else 0.0
     return 1.0 - p_gov, [p_gov * e / total for e in ez]

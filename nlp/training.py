@@ -47,7 +47,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .learned import LENGTH_CENTRE, SUBWORD_PREFIX, LearnedWeights, combine, other_wins, subword_keys
+from .learned import (ACTOR_WORDS, LENGTH_CENTRE, REGIONAL_WORDS, SUBWORD_PREFIX, LearnedWeights, actor_side, combine,
+                      other_wins, subword_keys)
 from .lexicon import DOMAINS, GOVERNMENT_DOMAINS
 
 __all__ = ["Doc", "TrainingSettings", "choose_margin", "choose_threshold", "prepare", "train", "TARGET_PRECISION"]
@@ -62,7 +63,8 @@ _GOV_INDEX = {d: i for i, d in enumerate(GOVERNMENT_DOMAINS)}
 class Doc:
     tokens: tuple[str, ...]  # distinct evidence tokens
     raw: tuple[float, ...]  # lexicon score per DOMAINS entry (before 'other''s prior)
-    actors: tuple[bool, bool]  # a government / a private actor is named (lexicon groups)
+    # a government / a private actor is named (lexicon groups), and actor_side of the tokens
+    actors: tuple
     domain: str
     group: str  # site (real texts) or a name for extra rows; folds never split a group
     scored: bool  # scored out-of-fold and used for calibration
@@ -94,14 +96,17 @@ class TrainingSettings:
 
 def prepare(classifier: Any, rows: Iterable[tuple[str, str, str]], *, scored: bool = True,
             weight: float = 1.0) -> list[Doc]:
-    """(text, domain, group) -> Doc, using a lexicon-only view of ``classifier``."""
+    """(text, domain, group) -> Doc, using a lexicon-only view of ``classifier``; regional
+    words count as their mainland word (``REGIONAL_WORDS``, as ``token_weights`` reads them)."""
     lex_only = classifier.with_weights(None) if getattr(classifier, "weights", None) is not None else classifier
     docs = []
     for text, domain, group in rows:
         if domain not in DOMAINS:
             raise ValueError(f"unknown domain {domain!r}")
         tokens, raw, actors = lex_only.evidence(text)
-        docs.append(Doc(tuple(tokens), tuple(raw[d] for d in DOMAINS), tuple(actors), domain, group, scored, weight))
+        tokens = dict.fromkeys(REGIONAL_WORDS.get(t, t) for t in tokens)
+        docs.append(Doc(tuple(tokens), tuple(raw[d] for d in DOMAINS), (*actors[:2], actor_side(tokens)), domain,
+                        group, scored, weight))
     return docs
 
 
@@ -160,7 +165,7 @@ class _Scored:
     gate_sum: float
     lex: tuple[float, ...]  # lexicon score per government domain (>= 0)
     lex_other: float
-    actors: tuple[bool, bool]
+    actors: tuple
     n: int  # known evidence tokens
     ell: float  # log(1 + n) - LENGTH_CENTRE
     domain: str
@@ -280,16 +285,16 @@ def _fit_domain(samples: Sequence[_Scored]) -> list[float]:
 
 
 def _fit_gate(samples: Sequence[_Scored]) -> list[float]:
-    """[g0, g1, h0, h1, k0, k1, gov_actor, private_actor, bias] of P(government) =
+    """[g0, g1, h0, h1, k0, k1, gov_actor, private_actor, bias, side] of P(government) =
     sigmoid((g0 + g1*l)*nb_gate + (h0 + h1*l)*max lexicon_gov + (k0 + k1*l)*lexicon_other
-    + gov_actor*[government named] + private_actor*[private named] + bias)."""
+    + gov_actor*[government named] + private_actor*[private named] + bias + side*actor_side)."""
     m = sum(s.weight for s in samples) or 1.0
-    k = 9
+    k = 10
     rows = []
     for s in samples:
         nb, lg, lo = s.gate, max(s.lex), s.lex_other
-        rows.append(((nb, nb * s.ell, lg, lg * s.ell, lo, lo * s.ell, float(s.actors[0]), float(s.actors[1]), 1.0),
-                     0.0 if s.domain == "other" else 1.0, s.weight))
+        rows.append(((nb, nb * s.ell, lg, lg * s.ell, lo, lo * s.ell, float(s.actors[0]), float(s.actors[1]), 1.0,
+                      float(s.actors[2])), 0.0 if s.domain == "other" else 1.0, s.weight))
 
     def loss_grad(x: list[float]):
         loss = 0.0
@@ -301,10 +306,11 @@ def _fit_gate(samples: Sequence[_Scored]) -> list[float]:
             p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
             for i in range(k):
                 grad[i] += sw * (p - y) * f[i]
-        return (loss / m + _L2 * sum(v * v for v in x[:k - 1]),
-                [g / m + (2 * _L2 * x[i] if i < k - 1 else 0.0) for i, g in enumerate(grad)])
+        # every coefficient but the bias (index 8) is regularised
+        return (loss / m + _L2 * sum(v * v for i, v in enumerate(x) if i != 8),
+                [g / m + (2 * _L2 * x[i] if i != 8 else 0.0) for i, g in enumerate(grad)])
 
-    return _minimise(loss_grad, [0.5, 0.0, 0.3, 0.0, -0.3, 0.0, 0.0, 0.0, 0.0])
+    return _minimise(loss_grad, [0.5, 0.0, 0.3, 0.0, -0.3, 0.0, 0.0, 0.0, 0.0, 0.0])
 
 
 def _weights(tables: _Tables, length_power: float, dom: list[float], gate: list[float],
@@ -313,7 +319,7 @@ def _weights(tables: _Tables, length_power: float, dom: list[float], gate: list[
         domains=GOVERNMENT_DOMAINS, domain_vectors=tables.vectors, gate_weights=tables.gate,
         length_power=length_power, domain_coef=tuple(dom[:4]), domain_bias=tuple(dom[4:]),
         gate_coef=tuple(gate), confidence_threshold=threshold, meta=meta, other_margin=other_margin,
-        subwords=subwords,
+        subwords=subwords, regional_words=dict(REGIONAL_WORDS), actor_words=dict(ACTOR_WORDS),
     )
 
 

@@ -14,7 +14,8 @@ import bot.cli_lexicon as cli
 from nlp import DOMAINS, Classifier, Lexicon
 from nlp.classifier import normalize_text
 from nlp.evaluation import expected_calibration_error, reliability
-from nlp.learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token, subword_keys
+from nlp.learned import (ACTOR_WORDS, DEFAULT_WEIGHTS_PATH, REGIONAL_WORDS, LearnedWeights, actor_side,
+                         is_evidence_token, subword_keys)
 from nlp.training import TrainingSettings, choose_margin, choose_threshold, prepare, train
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -166,6 +167,19 @@ def test_an_unseen_word_counts_through_the_bigrams_it_shares(trained) -> None:
     assert LearnedWeights.from_json(old).subwords is False
 
 
+def test_a_regional_word_counts_as_the_mainland_word_it_means(trained) -> None:
+    # Taiwan's 積欠 is the mainland's 拖欠: OpenCC's character fold gives 积欠, so training
+    # counts it as 拖欠 and the classifier reads it so, with the map shipped in the weights
+    [doc] = prepare(base(), [("縣府積欠包商工程款", "debt", "s")])
+    assert {"县政府", "拖欠", "承包商"} <= set(doc.tokens)
+    assert not {"县府", "积欠", "包商"} & set(doc.tokens)
+    assert trained.regional_words["积欠"] == "拖欠" and "拖欠" in trained.domain_vectors
+    assert trained.token_weights("积欠") == trained.token_weights("拖欠")
+    old = json.loads(trained.dumps())
+    del old["regional_words"]  # files from before the fold: every word as itself
+    assert LearnedWeights.from_json(old).token_weights("积欠") is None
+
+
 def test_a_token_with_digits_gets_no_learned_weight_from_its_bigrams(trained) -> None:
     clf = base().with_weights(trained)
     word = next(k for k in sorted(trained.domain_vectors) if len(k) >= 3 and subword_keys(k)
@@ -186,7 +200,7 @@ def test_shipped_weights_hold_only_evidence_tokens() -> None:
     if not DEFAULT_WEIGHTS_PATH.is_file():
         pytest.skip("no weights.json shipped")
     w = LearnedWeights.load(DEFAULT_WEIGHTS_PATH)
-    assert w.subwords
+    assert w.subwords and w.regional_words == REGIONAL_WORDS and w.actor_words == ACTOR_WORDS
     assert all(is_evidence_token(t.removeprefix("~")) for t in w.domain_vectors)  # bigram keys too
     assert DEFAULT_WEIGHTS_PATH.read_text(encoding="utf-8") == w.dumps()  # as `lexicon train` writes it
 
@@ -245,6 +259,35 @@ def test_margin_sends_a_close_call_to_other_and_keeps_probabilities(trained) -> 
     old = json.loads(trained.dumps())
     del old["combine"]["other_margin"]
     assert LearnedWeights.from_json(old).other_margin == 0.0
+
+
+def test_private_party_words_against_government_words_move_the_gate(trained) -> None:
+    # the gate's own feature: which side the text's actor words are on (nlp.learned.actor_side)
+    assert actor_side(["房东", "押金", "政府"]) == 1 and actor_side(["政府", "城管"]) == -1
+    assert actor_side(["房东", "政府"]) == 0 and actor_side(["工程款"]) == 0
+    assert trained.actor_words == ACTOR_WORDS and len(trained.gate_coef) == 10
+    [doc] = prepare(base(), [("房東不退押金，業主找物業也沒用", "other", "s")])
+    assert doc.actors[2] == 1  # 房东 / 业主 / 物业 / 押金, read through the traditional fold
+
+    def p_other(text: str, side_coef: float) -> float:
+        w = dataclasses.replace(trained, gate_coef=(*trained.gate_coef[:9], side_coef))
+        return base().with_weights(w).classify(text).scores["other"]
+
+    private, public, even = "房东扣押金，业主维权没人理", "镇政府干部不理人", "房东说去找政府"
+    for text, side in ((private, 1), (public, -1)):
+        # the tenth coefficient weighs the side into P(government); no actor word side, no effect
+        assert (p_other(text, 2.0) < p_other(text, 0.0)) is (side == 1)
+        assert (p_other(text, -2.0) < p_other(text, 0.0)) is (side == -1)
+    assert p_other(even, 2.0) == p_other(even, 0.0)
+    # files from before the feature: nine coefficients, no actor words, the side ignored
+    old = json.loads(trained.dumps())
+    old["combine"]["gate_coef"] = old["combine"]["gate_coef"][:9]
+    del old["actor_words"]
+    nine = LearnedWeights.from_json(old)
+    assert base().with_weights(nine).classify(private).domain in DOMAINS
+    old["actor_words"] = {"房东": 1}
+    with pytest.raises(ValueError, match="actor_words"):
+        LearnedWeights.from_json(old)
 
 
 def test_reliability_bins() -> None:
