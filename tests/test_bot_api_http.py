@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.bot_api_http import BotApiHttp, close_transports
@@ -201,7 +201,9 @@ async def test_a_redirect_is_not_followed_with_the_token(api):
     await site.start()
     try:
         bot = make_bot(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")
-        with pytest.raises(NetworkError, match="Temporary Redirect"):
+        # The 307 comes back to python-telegram-bot as the answer: 22.8 raises NetworkError naming it, 22.0
+        # (the floor) finds no JSON in it ("Invalid server response"); either way the call fails here.
+        with pytest.raises(TelegramError, match="Temporary Redirect|Invalid server response"):
             await bot.initialize()
         await close_transports(bot)
     finally:
