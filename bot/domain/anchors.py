@@ -5,14 +5,16 @@ The root is SHA-256 over one line per chain, in row-id order (cases, then regist
 cut. Since migration 0016 the root ends with one more line for the account-events chain (who was given or
 lost staff rights; bot.domain.account_chain): `account-events TAB - TAB length TAB head-hash` up to the
 anchor's `account_event_cut`, left out while that chain has no event. Anchors made before 0016 have no
-account cut (None): their roots, digests and MACs are computed as before. Cuts are taken while no event is being written (PostgreSQL: `LOCK … IN SHARE MODE` for the
-anchor's transaction; SQLite: the write lock every transaction takes), so every event below a cut is
+account cut (None): their roots, digests and MACs are computed as before. Cuts are taken while no event is
+being written (PostgreSQL: `LOCK … IN SHARE MODE` for the anchor's transaction; SQLite: the write lock
+every transaction takes), so every event below a cut is
 committed and every later one gets a higher id. Anyone holding a copy of the database can recompute a
 published root; `verify_anchors` does it for the latest anchor (or all of them) and checks each anchor
 row's MAC and its link to the one before (`prev_root` is the previous anchor's own digest, published
 with it).
 
-The first anchor also seals the rows of chains written before keyed audit (migration 0011): after it,
+The first anchor also seals the rows of chains written before keyed audit (migration 0011), and the first
+anchor with an account cut the account-events head left unsealed by migration 0016: after it,
 an unsealed row is a broken link.
 """
 
