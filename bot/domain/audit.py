@@ -378,8 +378,8 @@ async def _subjects(session: AsyncSession, *, unsealed_only: bool = False, relea
 async def verify_chains(*, session: AsyncSession, key: bytes | None = None,
                         release: bool = False) -> tuple[int, list[BrokenLink]]:
     """Check every case's and register commitment's chain and row, and the account-events chain
-    (bot.domain.account_chain); returns chains checked and the first broken link of each bad one. Rows from
-    before keyed audit may be unsealed until the first anchor."""
+    (bot.domain.account_chain, counted as one chain); returns chains checked and the first broken link of
+    each bad one. Rows from before keyed audit may be unsealed until the first anchor."""
     from bot.domain.account_chain import verify_account_chain
     from bot.domain.anchors import has_anchor
 
