@@ -139,12 +139,20 @@ async def _legacy_allowed(session: AsyncSession) -> bool:
         select(AuditAnchor.id).where(AuditAnchor.account_event_cut.is_not(None)).limit(1)) is None
 
 
-async def verify_account_chain(*, session: AsyncSession, key: bytes, release: bool = False) -> BrokenLink | None:
-    """The chain's first broken link, or its head row against it; None when both hold."""
+async def verify_account_chain(*, session: AsyncSession, key: bytes,
+                               release: bool = False) -> tuple[bool, BrokenLink | None]:
+    """(whether there is a chain to check: an event or a head that records some, the first broken link or
+    None when chain and head row hold)."""
     state = await chain_state(session=session, key=key, release=release)
+    head = await session.get(AccountEventChain, HEAD_ROW_ID)
+    exists = state.count > 0 or state.broken is not None or head is None or head.count > 0
+    return exists, await _check_head(session, key, state, head)
+
+
+async def _check_head(session: AsyncSession, key: bytes, state: ChainState,
+                      head: AccountEventChain | None) -> BrokenLink | None:
     if state.broken is not None:
         return state.broken
-    head = await session.get(AccountEventChain, HEAD_ROW_ID)
     if head is None:
         return BrokenLink(CHAIN_NAME, state.count, "the chain's head row was deleted")
     if head.seal is None:

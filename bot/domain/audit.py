@@ -378,7 +378,7 @@ async def _subjects(session: AsyncSession, *, unsealed_only: bool = False, relea
 async def verify_chains(*, session: AsyncSession, key: bytes | None = None,
                         release: bool = False) -> tuple[int, list[BrokenLink]]:
     """Check every case's and register commitment's chain and row, and the account-events chain
-    (bot.domain.account_chain, counted as one chain); returns chains checked and the first broken link of
+    (bot.domain.account_chain, one chain once it has an event); returns chains checked and the first broken link of
     each bad one. Rows from before keyed audit may be unsealed until the first anchor."""
     from bot.domain.account_chain import verify_account_chain
     from bot.domain.anchors import has_anchor
@@ -392,7 +392,7 @@ async def verify_chains(*, session: AsyncSession, key: bytes | None = None,
         problem = check_row(key, row, check_events(key, row.ref, events), legacy_allowed=legacy_allowed)
         if problem is not None:
             broken.append(problem)
-    problem = await verify_account_chain(session=session, key=key, release=release)
+    exists, problem = await verify_account_chain(session=session, key=key, release=release)
     if problem is not None:
         broken.append(problem)
-    return checked + 1, broken
+    return checked + exists, broken
