@@ -58,7 +58,8 @@ def anchor_command(*, as_json: bool = False) -> int:
             print(json.dumps({"day": anchor.day, "root": anchor.root, "previous": anchor.prev_root,
                               "chains": anchor.chains, "events": anchor.events,
                               "case_event_cut": anchor.case_event_cut,
-                              "commitment_event_cut": anchor.commitment_event_cut, "mac": anchor.mac}))
+                              "commitment_event_cut": anchor.commitment_event_cut,
+                              "account_event_cut": anchor.account_event_cut, "mac": anchor.mac}))
         else:
             sys.stdout.write(publishable(anchor))
         return 0

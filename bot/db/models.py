@@ -588,6 +588,8 @@ class AuditAnchor(Base):
     # the highest case_events / commitment_events id the root covers
     case_event_cut: Mapped[int]
     commitment_event_cut: Mapped[int]
+    # the highest account_events id the root covers; None for anchors made before migration 0016
+    account_event_cut: Mapped[int | None]
     root: Mapped[str] = mapped_column(String(64))
     prev_root: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
@@ -599,7 +601,10 @@ class AccountEvent(Base):
     Written in the transaction that makes the change (bot.domain.access_log.record_account_change), so a
     refused or rolled-back change leaves no row. Append-only (the migration adds triggers refusing UPDATE
     and DELETE). `before` and `after` hold the access only (role, department_id, is_head, region): nothing
-    a complainant wrote. An invitation has no account yet (`account_id` None) and no `before`."""
+    a complainant wrote. An invitation has no account yet (`account_id` None) and no `before`.
+
+    One audit chain for the whole table (bot.domain.account_chain): `seq` counts from 1 in id order, `hash`
+    is keyed over the content and `prev_hash`; the chain's head and length live in AccountEventChain."""
 
     __tablename__ = "account_events"
 
@@ -613,6 +618,25 @@ class AccountEvent(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    # 2: HMAC with the audit key; 1: unkeyed SHA-256 given at migration 0016 to rows written before it
+    hash_version: Mapped[int] = mapped_column(server_default="2")
+
+
+class AccountEventChain(Base):
+    """The one row holding the account-events chain's head, length and keyed seal (bot.domain.account_chain).
+    Writers lock it (PostgreSQL: FOR UPDATE; SQLite: every write transaction holds the database's write
+    lock), so account events get their seq and prev_hash one at a time."""
+
+    __tablename__ = "account_event_chain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int]
+    head: Mapped[str] = mapped_column(String(64))
+    # None only for a chain made of rows from before migration 0016, until the first keyed event or anchor
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class WebLoginLink(Base):

@@ -2,8 +2,10 @@
 
 Every change of an account's role, department, head flag or region, and every invite code made, goes
 through `record_account_change`, in the transaction of the change: a refused or rolled-back change leaves
-no row, a committed one always has its row. The same event is also written, once committed, as one
-structured line to the `chengxin.audit` log, which production ships off the machine.
+no row, a committed one always has its row, linked into the keyed account-events chain
+(bot.domain.account_chain) that `chengxin audit verify` checks and the daily anchors cover. The same event
+is also written, once committed, as one structured line to the `chengxin.audit` log, which production ships
+off the machine.
 
 Supervisors read the entries of their scope with `recent_account_events` (/accesslog); the rows hold the
 access only (role, department, head flag, region), never anything a complainant wrote.
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, AccountEvent, Department, Invite
 from bot.domain import scope
+from bot.domain.account_chain import append_account_event
 from bot.domain.roles import Actor
 
 INVITE, BIND, UNBIND = "invite", "bind", "unbind"
@@ -38,17 +41,18 @@ def access_of(holder: Account | Invite) -> dict[str, Any]:
             "region": holder.region}
 
 
-def record_account_change(*, session: AsyncSession, action: str, actor: Actor, now: datetime,
+async def record_account_change(*, session: AsyncSession, action: str, actor: Actor, now: datetime,
                           account: Account | None = None, before: dict | None = None, after: dict | None = None,
                           invite: Invite | None = None) -> AccountEvent:
-    """Add the event row to the session (the caller's transaction commits or rolls it back with the change)
-    and, once committed, the `chengxin.audit` log line."""
+    """Add the event row to the session, linked into the account-events audit chain (the caller's
+    transaction commits or rolls both back with the change), and, once committed, the `chengxin.audit` log
+    line. The only writer of account_events: the chain's head row serialises concurrent changes."""
     if action not in ACTIONS:
         raise ValueError(f"unknown account event {action!r}")
     row = AccountEvent(account_id=account.id if account is not None else None, actor_account_id=actor.account_id,
                        invite_id=invite.id if invite is not None else None, action=action, before=before,
                        after=after, created_at=now)
-    session.add(row)
+    await append_account_event(session=session, event=row)
     args = (action, actor.account_id, str(actor.role), row.account_id,
             account.telegram_id if account is not None else None,
             json.dumps(before, ensure_ascii=False, sort_keys=True),

@@ -2,14 +2,19 @@
 
 The root is SHA-256 over one line per chain, in row-id order (cases, then register commitments):
 `kind TAB ref TAB length TAB head-hash`, where a chain counts the events with an id up to the anchor's
-cut. Cuts are taken while no event is being written (PostgreSQL: `LOCK … IN SHARE MODE` for the
-anchor's transaction; SQLite: the write lock every transaction takes), so every event below a cut is
+cut. Since migration 0016 the root ends with one more line for the account-events chain (who was given or
+lost staff rights; bot.domain.account_chain): `account-events TAB - TAB length TAB head-hash` up to the
+anchor's `account_event_cut`, left out while that chain has no event. Anchors made before 0016 have no
+account cut (None): their roots, digests and MACs are computed as before. Cuts are taken while no event is
+being written (PostgreSQL: `LOCK … IN SHARE MODE` for the anchor's transaction; SQLite: the write lock
+every transaction takes), so every event below a cut is
 committed and every later one gets a higher id. Anyone holding a copy of the database can recompute a
 published root; `verify_anchors` does it for the latest anchor (or all of them) and checks each anchor
 row's MAC and its link to the one before (`prev_root` is the previous anchor's own digest, published
 with it).
 
-The first anchor also seals the rows of chains written before keyed audit (migration 0011): after it,
+The first anchor also seals the rows of chains written before keyed audit (migration 0011), and the first
+anchor with an account cut the account-events head left unsealed by migration 0016: after it,
 an unsealed row is a broken link.
 """
 
@@ -26,7 +31,8 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import AuditAnchor, Case, CaseEvent, Commitment, CommitmentEvent
+from bot.db.models import AccountEvent, AuditAnchor, Case, CaseEvent, Commitment, CommitmentEvent
+from bot.domain import account_chain
 from bot.domain.audit import GENESIS, BrokenLink, _subjects, check_events, session_key
 
 log = logging.getLogger(__name__)
@@ -45,8 +51,10 @@ async def latest_anchor(*, session: AsyncSession) -> AuditAnchor | None:
     return await session.scalar(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1))
 
 
-async def compute_root(*, session: AsyncSession, case_cut: int, commitment_cut: int) -> tuple[str, int, int]:
-    """(root, chains, events) over the events with ids up to the cuts."""
+async def compute_root(*, session: AsyncSession, case_cut: int, commitment_cut: int,
+                       account_cut: int | None = None) -> tuple[str, int, int]:
+    """(root, chains, events) over the events with ids up to the cuts (no account-events line without
+    `account_cut`: anchors from before migration 0016)."""
     digest = hashlib.sha256()
     chains = events = 0
     for (kind, row_model, model, column, condition), cut in zip(_CHAINS, (case_cut, commitment_cut)):
@@ -63,20 +71,32 @@ async def compute_root(*, session: AsyncSession, case_cut: int, commitment_cut: 
             digest.update(f"{kind}\t{ref}\t{n}\t{head}\n".encode())
             chains += 1
             events += n
+    if account_cut is not None:
+        line = await account_chain.anchor_line(session=session, cut=account_cut)
+        if line is not None:
+            digest.update(line[0].encode())
+            chains += 1
+            events += line[1]
     return digest.hexdigest(), chains, events
+
+
+def _anchor_content(anchor: AuditAnchor) -> list:
+    content = ["anchor", anchor.day, anchor.chains, anchor.events, anchor.case_event_cut,
+               anchor.commitment_event_cut, anchor.root, anchor.prev_root]
+    if anchor.account_event_cut is not None:  # anchors from before migration 0016 keep their digests
+        content.append(anchor.account_event_cut)
+    return content
 
 
 def anchor_digest(anchor: AuditAnchor) -> str:
     """The anchor's own hash (published with it): the next anchor's `prev_root` is this, so the published
     anchors form a chain that loses no day unnoticed."""
-    content = ["anchor", anchor.day, anchor.chains, anchor.events, anchor.case_event_cut,
-               anchor.commitment_event_cut, anchor.root, anchor.prev_root]
+    content = _anchor_content(anchor)
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
 def anchor_mac(key: bytes, anchor: AuditAnchor) -> str:
-    content = ["anchor", anchor.day, anchor.chains, anchor.events, anchor.case_event_cut,
-               anchor.commitment_event_cut, anchor.root, anchor.prev_root]
+    content = _anchor_content(anchor)
     return hmac.new(key, json.dumps(content).encode(), hashlib.sha256).hexdigest()
 
 
@@ -105,14 +125,19 @@ async def make_anchor(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> 
         sealed = await seal_legacy_chains(session=session)
         if sealed:
             log.info("audit: sealed %d chains written before keyed audit", sealed)
+    if previous is None or previous.account_event_cut is None:
+        if await account_chain.seal_legacy_chain(session=session):
+            log.info("audit: sealed the account-events chain written before migration 0016")
     if session.bind.dialect.name == "postgresql":
         # After the row updates above: a writer waiting for one of those rows holds no event-table lock yet.
-        await session.execute(text("LOCK TABLE case_events, commitment_events IN SHARE MODE"))
+        await session.execute(text("LOCK TABLE case_events, commitment_events, account_events IN SHARE MODE"))
     case_cut = await session.scalar(select(func.max(CaseEvent.id))) or 0
     commitment_cut = await session.scalar(select(func.max(CommitmentEvent.id))) or 0
-    root, chains, events = await compute_root(session=session, case_cut=case_cut, commitment_cut=commitment_cut)
+    account_cut = await session.scalar(select(func.max(AccountEvent.id))) or 0
+    root, chains, events = await compute_root(session=session, case_cut=case_cut, commitment_cut=commitment_cut,
+                                              account_cut=account_cut)
     anchor = AuditAnchor(day=day, created_at=now, chains=chains, events=events, case_event_cut=case_cut,
-                         commitment_event_cut=commitment_cut, root=root,
+                         commitment_event_cut=commitment_cut, account_event_cut=account_cut, root=root,
                          prev_root=anchor_digest(previous) if previous else GENESIS, mac="")
     anchor.mac = anchor_mac(key, anchor)
     try:
@@ -134,7 +159,9 @@ def publishable(anchor: AuditAnchor) -> str:
             f"previous {anchor.prev_root}\n"
             f"chains   {anchor.chains}\n"
             f"events   {anchor.events}\n"
-            f"cuts     case_events<={anchor.case_event_cut} commitment_events<={anchor.commitment_event_cut}\n")
+            f"cuts     case_events<={anchor.case_event_cut} commitment_events<={anchor.commitment_event_cut}"
+            + (f" account_events<={anchor.account_event_cut}" if anchor.account_event_cut is not None else "")
+            + "\n")
 
 
 async def verify_anchors(*, session: AsyncSession, key: bytes | None = None,
@@ -154,7 +181,8 @@ async def verify_anchors(*, session: AsyncSession, key: bytes | None = None,
         previous = anchor_digest(anchor)
     for anchor in (anchors if every else anchors[-1:]):
         root, chains, events = await compute_root(session=session, case_cut=anchor.case_event_cut,
-                                                  commitment_cut=anchor.commitment_event_cut)
+                                                  commitment_cut=anchor.commitment_event_cut,
+                                                  account_cut=anchor.account_event_cut)
         if root != anchor.root:
             broken.append(BrokenLink(
                 f"anchor {anchor.day}", 0,

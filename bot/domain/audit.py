@@ -15,7 +15,8 @@
 `verify_chains` names the first broken link of each chain: a missing event (deleted), one that does not
 link (inserted or replaced), content that does not match its hash, a hash recomputed without the key,
 a chain shorter or longer than its row records (truncated or appended outside), a row whose content
-does not match its seal. Daily anchors over every chain head: bot.domain.anchors.
+does not match its seal. The account-events chain (who was given or lost staff rights) is checked the
+same way: bot.domain.account_chain. Daily anchors over every chain head: bot.domain.anchors.
 """
 
 from __future__ import annotations
@@ -376,8 +377,10 @@ async def _subjects(session: AsyncSession, *, unsealed_only: bool = False, relea
 
 async def verify_chains(*, session: AsyncSession, key: bytes | None = None,
                         release: bool = False) -> tuple[int, list[BrokenLink]]:
-    """Check every case's and register commitment's chain and row; returns chains checked and the first
-    broken link of each bad one. Rows from before keyed audit may be unsealed until the first anchor."""
+    """Check every case's and register commitment's chain and row, and the account-events chain
+    (bot.domain.account_chain, one chain once it has an event); returns chains checked and the first broken link of
+    each bad one. Rows from before keyed audit may be unsealed until the first anchor."""
+    from bot.domain.account_chain import verify_account_chain
     from bot.domain.anchors import has_anchor
 
     key = key or session_key(session)
@@ -389,4 +392,7 @@ async def verify_chains(*, session: AsyncSession, key: bytes | None = None,
         problem = check_row(key, row, check_events(key, row.ref, events), legacy_allowed=legacy_allowed)
         if problem is not None:
             broken.append(problem)
-    return checked, broken
+    exists, problem = await verify_account_chain(session=session, key=key, release=release)
+    if problem is not None:
+        broken.append(problem)
+    return checked + exists, broken

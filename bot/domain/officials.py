@@ -61,7 +61,7 @@ async def create_invite(
     )
     session.add(invite)
     await session.flush()
-    record_account_change(session=session, action=INVITE, actor=actor, now=now, after=access_of(invite),
+    await record_account_change(session=session, action=INVITE, actor=actor, now=now, after=access_of(invite),
                           invite=invite)
     return invite, code
 
@@ -101,7 +101,7 @@ async def bind_account(*, session: AsyncSession, actor: Actor, code: str, now: d
     account.department_id = invite.department_id
     account.is_head = invite.is_head
     account.region = invite.region
-    record_account_change(session=session, action=BIND, actor=actor, now=now, account=account, before=before,
+    await record_account_change(session=session, action=BIND, actor=actor, now=now, account=account, before=before,
                           after=access_of(account), invite=invite)
     return invite
 
@@ -129,15 +129,15 @@ async def revoke_account(*, session: AsyncSession, actor: Actor, telegram_id: in
             or not scope.may_manage_account(actor, account)):
         raise NotFound("account_not_found", who=telegram_id)
     role = account.role
-    _revoke(session, actor, account, now)
+    await _revoke(session, actor, account, now)
     return account, role
 
 
-def _revoke(session: AsyncSession, actor: Actor, account: Account, now: datetime) -> None:
+async def _revoke(session: AsyncSession, actor: Actor, account: Account, now: datetime) -> None:
     before = access_of(account)
     account.role, account.department_id, account.is_head, account.region = Role.CITIZEN, None, False, None
     account.department = None
-    record_account_change(session=session, action=UNBIND, actor=actor, now=now, account=account, before=before,
+    await record_account_change(session=session, action=UNBIND, actor=actor, now=now, account=account, before=before,
                           after=access_of(account))
 
 
