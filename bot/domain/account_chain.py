@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AccountEvent, AccountEventChain, AuditAnchor
-from bot.domain.audit import GENESIS, KEYED, LEGACY, BrokenLink, ChainState, session_key
+from bot.domain.audit import GENESIS, KEYED, BrokenLink, ChainState, check_events, session_key
 
 CHAIN_NAME = "account-events"
 HEAD_ROW_ID = 1
@@ -85,37 +85,6 @@ async def append_account_event(*, session: AsyncSession, event: AccountEvent) ->
     return event
 
 
-def _check_events(key: bytes, events, previous: str, expected: int, keyed: bool) -> ChainState:
-    """Continue the walk over one batch of events (in seq order)."""
-    for event in events:
-        if event.seq != expected:
-            gap = f"event {expected} is missing" if event.seq == expected + 1 else \
-                f"events {expected}–{event.seq - 1} are missing"
-            return ChainState(expected - 1, previous, BrokenLink(CHAIN_NAME, event.seq, f"{gap} (deleted)"), keyed)
-        if event.prev_hash != previous:
-            return ChainState(expected - 1, previous, BrokenLink(
-                CHAIN_NAME, event.seq,
-                f"does not link to event {event.seq - 1} (an event was inserted, replaced or edited)"), keyed)
-        if event.hash_version == LEGACY:
-            if keyed:
-                return ChainState(expected - 1, previous, BrokenLink(
-                    CHAIN_NAME, event.seq, "an unkeyed event after keyed ones (hash recomputed without the key)"),
-                    keyed)
-            digest = account_event_digest(event)
-        elif event.hash_version == KEYED:
-            keyed, digest = True, account_event_mac(key, event)
-        else:
-            return ChainState(expected - 1, previous, BrokenLink(
-                CHAIN_NAME, event.seq, f"unknown hash version {event.hash_version}"), keyed)
-        if not hmac.compare_digest(digest, event.hash):
-            reason = "content does not match its hash (the event was edited)"
-            if event.hash_version == KEYED and event.hash == account_event_digest(event):
-                reason = "hash recomputed without the audit key"
-            return ChainState(expected - 1, previous, BrokenLink(CHAIN_NAME, event.seq, reason), keyed)
-        previous, expected = event.hash, expected + 1
-    return ChainState(expected - 1, previous, None, keyed)
-
-
 async def chain_state(*, session: AsyncSession, key: bytes, release: bool = False) -> ChainState:
     """Walk the whole chain in batches; `release` drops each batch from the session afterwards."""
     state = ChainState(0, GENESIS, None, False)
@@ -125,7 +94,8 @@ async def chain_state(*, session: AsyncSession, key: bytes, release: bool = Fals
             select(AccountEvent).where(AccountEvent.seq > last_seq).order_by(AccountEvent.seq).limit(BATCH))).all())
         if not events:
             break
-        state = _check_events(key, events, state.head, state.count + 1, state.keyed)
+        state = check_events(key, CHAIN_NAME, events, start=state, digest=account_event_digest,
+                             mac=lambda event: account_event_mac(key, event))
         last_seq = events[-1].seq
         if release:
             for event in events:

@@ -280,9 +280,13 @@ class ChainState:
     keyed: bool  # at least one keyed event
 
 
-def check_events(key: bytes, ref: str, events) -> ChainState:
-    """Walk one chain's events (in seq order); the first broken link, if any."""
-    previous, expected, keyed = GENESIS, 1, False
+def check_events(key: bytes, ref: str, events, *, start: ChainState | None = None,
+                 digest=None, mac=None) -> ChainState:
+    """Walk one chain's events (in seq order; from `start` for a later batch); the first broken link, if any.
+    `digest` / `mac`: an event's unkeyed and keyed hash (default: a case's or commitment's event under `ref`)."""
+    digest = digest or (lambda event: event_digest(event, ref))
+    mac = mac or (lambda event: keyed_digest(key, event, ref))
+    previous, expected, keyed = (GENESIS, 1, False) if start is None else (start.head, start.count + 1, start.keyed)
     for event in events:
         if event.seq != expected:
             gap = f"event {expected} is missing" if event.seq == expected + 1 else \
@@ -296,18 +300,17 @@ def check_events(key: bytes, ref: str, events) -> ChainState:
             if keyed:
                 return ChainState(expected - 1, previous, BrokenLink(
                     ref, event.seq, "an unkeyed event after keyed ones (hash recomputed without the key)"), keyed)
-            digest = event_digest(event, ref)
+            found = digest(event)
         elif event.hash_version == KEYED:
-            keyed = True
-            digest = keyed_digest(key, event, ref)
+            keyed, found = True, mac(event)
         else:
             return ChainState(expected - 1, previous, BrokenLink(
                 ref, event.seq, f"unknown hash version {event.hash_version}"), keyed)
-        if not hmac.compare_digest(digest, event.hash):
+        if not hmac.compare_digest(found, event.hash):
             reason = "content does not match its hash (the event was edited)"
-            if event.hash_version == KEYED and event.hash == event_digest(event, ref):
+            if event.hash_version == KEYED and event.hash == digest(event):
                 reason = "hash recomputed without the audit key"
-            elif event.hash_version == KEYED and event.hash != digest:
+            elif event.hash_version == KEYED and event.hash != found:
                 reason += " or its hash was recomputed without the audit key"
             return ChainState(expected - 1, previous, BrokenLink(ref, event.seq, reason), keyed)
         previous, expected = event.hash, expected + 1
