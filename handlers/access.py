@@ -44,7 +44,7 @@ async def invite_command(turn: Turn) -> None:
     if args[0].lower() == "supervisor":
         region, names = None, await region_names(session=turn.session)
         if len(args) > 1:
-            region = await find_region(session=turn.session, query=args[1][:32])
+            region = await find_region(session=turn.session, query=args[1][:32], names=names)
             if region is None:
                 raise DomainError("unknown_region", query=args[1][:32],
                                   known="、".join(f"{name}（{code}）" for code, name in sorted(names.items())))

@@ -247,3 +247,37 @@ def _parses(codec, data: str) -> bool:
         return True
     except BadData:
         return False
+
+
+async def test_a_pressed_messages_buttons_close_while_the_answer_goes_out(harness, monkeypatch):
+    """确认提交: closing the summary's buttons and sending 已立案 overlap (one round trip, not two). The close
+    is held until 已立案 has been sent: done one after the other, the press would never finish."""
+    import asyncio
+
+    from bot import sends
+    from tests.flows import reach_confirmation
+
+    citizen = harness.chat(7301)
+    await reach_confirmation(citizen)
+    answer_sent = asyncio.Event()
+    real_send, real_remove = sends.send_text, sends.remove_buttons
+
+    async def send_text(bot, chat_id, text, **kwargs):
+        result = await real_send(bot, chat_id, text, **kwargs)
+        if "已立案" in text:
+            answer_sent.set()
+        return result
+
+    async def remove_buttons(bot, message):
+        await answer_sent.wait()
+        return await real_remove(bot, message)
+
+    monkeypatch.setattr(sends, "send_text", send_text)
+    monkeypatch.setattr(sends, "remove_buttons", remove_buttons)
+    await asyncio.wait_for(citizen.tap(texts.BTN_SUBMIT), timeout=10)
+    calls = harness.request.calls
+    assert max(i for i, call in enumerate(calls) if call.method == "editMessageReplyMarkup") > max(
+        i for i, call in enumerate(calls)
+        if call.method == "sendMessage" and "已立案" in (call.params.get("text") or ""))
+    async with harness.session() as session:
+        assert await session.scalar(select(func.count(Case.id))) == 1

@@ -161,11 +161,10 @@ async def region_names(*, session: AsyncSession) -> dict[str, str]:
     return dict((await session.execute(select(Region.code, Region.name))).all())
 
 
-async def find_region(*, session: AsyncSession, query: str) -> str | None:
+async def find_region(*, session: AsyncSession, query: str, names: dict[str, str]) -> str | None:
     """The region code a supervisor means: a code the directory uses (tinghu) or a region's name (亭湖区, or
-    亭湖 without its 区/县/市); None when no region matches."""
+    亭湖 without its 区/县/市); None when no region matches. `names`: `region_names`, read by the caller."""
     query = query.strip()
-    names = await region_names(session=session)
     codes = set(names) | set((await session.scalars(select(Department.region).distinct())).all())
     by_code = {code.lower(): code for code in codes if code}
     if query.lower() in by_code:
