@@ -25,6 +25,7 @@ from bot.policy import load_policy
 from bot.services import SERVICES_KEY, Services
 from bot.web.metrics import InstrumentedApplication, InstrumentedJobQueue
 from bot.web.processor import ChatOrderedProcessor
+from bot.web.poller import POLLS_OUT
 from handlers import (
     access, case_view, citizen, commands, common, commitments, complaint, official, privacy, review, supervision,
     supervisor, web_login,
@@ -72,9 +73,10 @@ def build_application(
     if request is None:
         # Over HTTP to Telegram (or a local Bot API server): aiohttp, not PTB's default httpx, which
         # costs about five times the CPU per call (bot/bot_api_http.py). getUpdates has its own
-        # connection, as in PTB's default, so a long poll never holds one a reply needs.
+        # connections, as in PTB's default, so a long poll never holds one a reply needs; one for each short
+        # poll the poller keeps out while updates are in flight (bot/web/poller.py).
         builder = builder.request(BotApiHttp(connection_pool_size=pool_size_for(settings.concurrent_updates))) \
-            .get_updates_request(BotApiHttp(connection_pool_size=1))
+            .get_updates_request(BotApiHttp(connection_pool_size=POLLS_OUT))
     else:
         builder = builder.request(request).get_updates_request(request)
     if settings.rate_limit:

@@ -71,3 +71,69 @@ async def test_a_rolled_back_transaction_releases_the_lock(tmp_path):
     finally:
         await first.dispose()
         await second.dispose()
+
+
+async def test_a_session_closes_in_its_own_task_without_extra_turns_of_the_loop(tmp_path):
+    """An update's whole transaction runs without letting the loop go round (SQLAlchemy's own `async with`
+    closes in a task of its own: under load each extra turn waits behind every other update in flight)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    await db.upgrade()
+    turns = 0
+    ticking = True
+
+    def tick() -> None:
+        nonlocal turns
+        turns += 1
+        if ticking:
+            asyncio.get_running_loop().call_soon(tick)
+
+    try:
+        await _counter(db)  # the pool's connection opened (that one does go to the thread)
+        asyncio.get_running_loop().call_soon(tick)
+        await asyncio.sleep(0)
+        before = turns
+        async with db.session() as session, session.begin():
+            await next_sequence(session=session)
+        assert turns == before
+    finally:
+        ticking = False
+        await db.dispose()
+
+
+async def test_a_session_cancelled_while_closing_finishes_closing_before_the_cancellation(tmp_path, monkeypatch):
+    """A close that has to wait (a PostgreSQL connection reset) and is cancelled meanwhile still gives its
+    connection back to the pool before the cancellation goes on."""
+    from bot.db.session import Session
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cancel.db'}")
+    await db.upgrade()
+    real_close = Session.close
+    started = asyncio.Event()
+
+    async def slow_close(self) -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        await real_close(self)
+
+    monkeypatch.setattr(Session, "close", slow_close)
+    try:
+        async def work() -> None:
+            async with db.session() as session:
+                await _counter_in(session)
+
+        task = asyncio.create_task(work())
+        await started.wait()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the cancellation was swallowed")
+        assert db.engine.pool.checkedout() == 0
+    finally:
+        await db.dispose()
+
+
+async def _counter_in(session) -> int:
+    return await session.scalar(select(Counter.value).where(Counter.name == CASE_SEQUENCE))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import deque
+from contextlib import suppress
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -188,6 +189,28 @@ def _fetch(cursor: sqlite3.Cursor, size: int | None):
     if done:
         cursor.close()
     return result
+
+
+class Session(AsyncSession):
+    """An AsyncSession whose `async with` closes it in the caller's own task.
+
+    SQLAlchemy's `__aexit__` runs `close()` in a task of its own, shielded, so that a cancellation cannot
+    abandon it halfway: two or three extra turns of the event loop for every session, and with fifty
+    updates in flight each turn waits behind all of theirs (an update's transaction took 3 turns, ~18 ms
+    under load, for ~2 ms of work; interleaved like that, updates finish together instead of one by one).
+    Here the close runs in place; only when a cancellation does interrupt it is it finished as SQLAlchemy
+    would (`close()` again, in a shielded task of its own) before the cancellation goes on.
+    """
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        try:
+            await self.close()
+        except asyncio.CancelledError:
+            closing = asyncio.ensure_future(self.close())
+            while not closing.done():
+                with suppress(asyncio.CancelledError):
+                    await asyncio.shield(closing)
+            raise
 
 
 class WriteTurn:
@@ -393,11 +416,11 @@ class Database:
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+        self.sessions = async_sessionmaker(self.engine, class_=Session, expire_on_commit=False,
                                            info={"audit_key": audit_key} if audit_key else {})
         self.read_engine = self._read_engine(concurrency)
         # No audit key: a read session cannot append audit events (or write anything else).
-        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(self.read_engine, class_=Session, expire_on_commit=False)
 
     def _read_engine(self, concurrency: int) -> AsyncEngine:
         """The engine of `read_session()` (see the module docstring)."""

@@ -21,13 +21,11 @@ import hmac
 import logging
 import signal
 from contextlib import suppress
-from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
-from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.bot_api_http import close_transports
@@ -36,6 +34,7 @@ from bot.db.session import Database
 from bot.domain import outbox
 from bot.services import SERVICES_KEY
 from bot.web.metrics import InstrumentedApplication, Metrics
+from bot.web.poller import Poller
 
 log = logging.getLogger(__name__)
 
@@ -150,121 +149,6 @@ async def release_claims(db: Database, worker: str) -> int:
     return released
 
 
-# --- polling that confirms only what was handled ----------------------------------------------------
-
-class Poller:
-    """getUpdates in a loop, updates handled concurrently; the offset that confirms updates to Telegram
-    never passes one that has not been handled.
-
-    Telegram serves every update at or above the last offset sent, and confirms (forgets) those below it.
-    So the offset sent is always the lowest update still being handled (or, with none, the one after the
-    newest): a crash re-serves exactly what was unfinished (and perhaps a few finished after it). An
-    update slow to handle holds back only the confirmation, not the next fetch: other chats' updates keep
-    coming. While updates are in flight Telegram answers at once (it re-serves them, skipped here), so a
-    long poll is only made when none are; until then polls start at most every `busy_interval`, and only while
-    fewer updates are in flight than the Application handles at once (beyond that, new ones would only
-    wait, and every poll decodes the re-served ones again).
-    """
-
-    def __init__(self, application: Application, *, timeout: int = 20, poll_interval: float = 0.5,
-                 busy_interval: float = 0.05) -> None:
-        self.application, self.timeout, self.poll_interval = application, timeout, poll_interval
-        self.busy_interval = busy_interval
-        self.offset: int | None = None      # the next getUpdates confirms every update below it
-        self.confirmed: int | None = None   # the offset Telegram has been sent
-        self.newest: int | None = None      # the highest update id taken
-        self.in_flight: dict[int, asyncio.Task] = {}
-        self.handled_above: set[int] = set()  # handled while an earlier one is still in flight
-        self.fetching = False
-        self.stopping = False
-        self.task: asyncio.Task | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._room = asyncio.Event()
-        self.capacity = getattr(application.update_processor, "max_concurrent_updates", 1)
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._loop(), name="chengxin:poller")
-
-    async def _loop(self) -> None:
-        backoff = 1.0
-        while not self.stopping:
-            busy, offset = bool(self.in_flight), self.offset
-            self.fetching = True
-            asked = asyncio.get_running_loop().time()
-            try:
-                updates = await self.application.bot.get_updates(
-                    offset=offset, timeout=0 if busy else self.timeout, allowed_updates=Update.ALL_TYPES)
-            except RetryAfter as error:
-                wait = error.retry_after
-                await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
-                continue
-            except TelegramError as error:
-                log.warning("getUpdates failed (%s); retrying in %.0f s", type(error).__name__, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            finally:
-                self.fetching = False
-            backoff = 1.0
-            self.confirmed = offset  # (the offset only grows: a newer update has a higher id)
-            for update in updates:  # oldest first: they reach the update queue in Telegram's order
-                if self._is_new(update.update_id):
-                    self._take(update)
-            if self.in_flight:
-                # At most one poll per busy_interval: a poll that took a round trip longer than that
-                # (100 ms or more to Telegram) is followed at once, not after another interval.
-                rest = self.busy_interval - (asyncio.get_running_loop().time() - asked)
-                if rest > 0:
-                    with suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._idle.wait(), rest)
-                while len(self.in_flight) >= self.capacity and not self.stopping:
-                    self._room.clear()
-                    await self._room.wait()
-            elif not updates and self.poll_interval:
-                await asyncio.sleep(self.poll_interval)
-
-    def _is_new(self, update_id: int) -> bool:
-        return (update_id not in self.in_flight and update_id not in self.handled_above
-                and (self.offset is None or update_id >= self.offset))
-
-    def _take(self, update: Update) -> None:
-        update_id = update.update_id
-        self.newest = update_id if self.newest is None else max(self.newest, update_id)
-        task = asyncio.create_task(handle_and_wait(self.application, update), name=f"chengxin:update:{update_id}")
-        self.in_flight[update_id] = task
-        self._idle.clear()
-        task.add_done_callback(lambda _: self._handled(update_id))
-
-    def _handled(self, update_id: int) -> None:
-        del self.in_flight[update_id]
-        self.handled_above.add(update_id)
-        self.offset = min(self.in_flight) if self.in_flight else self.newest + 1
-        self.handled_above = {i for i in self.handled_above if i >= self.offset}
-        if len(self.in_flight) < self.capacity:
-            self._room.set()
-        if not self.in_flight:
-            self._idle.set()
-
-    async def stop(self) -> None:
-        """Stop fetching; let the updates being handled finish; confirm them so they are not served again."""
-        self.stopping = True
-        if self.task is None:
-            return
-        if self.fetching:
-            self.task.cancel()
-        with suppress(asyncio.CancelledError):
-            await self.task
-        if self.in_flight:
-            await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
-
-    async def confirm(self) -> None:
-        if self.offset is not None and self.offset != self.confirmed:
-            with suppress(TelegramError):
-                await self.application.bot.get_updates(offset=self.offset, timeout=0, limit=1)
-                self.confirmed = self.offset
-
-
 # --- one instance, start to finish ------------------------------------------------------------------
 
 async def serve(application: Application, settings: Settings, *, worker: str | None = None,
@@ -309,7 +193,7 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
             log.info("webhook registered")
         else:
             await application.bot.delete_webhook(drop_pending_updates=False)
-            poller = Poller(application)
+            poller = Poller(application, handle_and_wait)
             poller.start()
             log.info("polling for updates")
         if started is not None:
