@@ -236,23 +236,22 @@ async def _after_commit(turn: Turn) -> None:
     """After the commit: answer, edit or close the pressed message, and send what the update says."""
     query, update, context = turn.query, turn.update, turn.context
     alert = turn.alert_text is not None
-    closing = None
+    pressed = None
     if query is not None and turn.edit and turn.replies and await _edit_pressed(turn):
         turn.replies.pop(0)
     elif query is not None:
-        if turn.close:
-            # The pressed message's buttons close while the answer goes out: two round trips become one
-            # (it is another message, so the order of the new messages is untouched).
-            closing = asyncio.ensure_future(_close_buttons(update, context, turn.alert_text))
-        else:
-            await answer_press(update, context, turn.alert_text, alert=alert)
+        # The press is answered (and its message's buttons closed) while the reply goes out: two round trips
+        # become one (an answer is no message, and the closed one is another message, so the order of the
+        # new messages is untouched).
+        pressed = asyncio.ensure_future(_close_buttons(update, context, turn.alert_text) if turn.close
+                                        else answer_press(update, context, turn.alert_text, alert=alert))
     elif alert:
         turn.replies.insert(0, (turn.alert_text, {}))
     try:
         await _send_after_commit(turn)
     finally:
-        if closing is not None:
-            await closing
+        if pressed is not None:
+            await pressed
 
 
 async def _send_after_commit(turn: Turn) -> None:

@@ -281,3 +281,37 @@ async def test_a_pressed_messages_buttons_close_while_the_answer_goes_out(harnes
         if call.method == "sendMessage" and "已立案" in (call.params.get("text") or ""))
     async with harness.session() as session:
         assert await session.scalar(select(func.count(Case.id))) == 1
+
+
+async def test_a_press_is_answered_while_its_reply_goes_out(harness, monkeypatch):
+    """A case button under /mycases: the press's answer (the spinner stopped) and the case's status overlap,
+    one round trip, not two. The answer is held until the status has been sent: done one after the other,
+    the press would never finish."""
+    import asyncio
+
+    from bot import sends
+    from handlers import door
+    from tests.flows import file_complaint
+
+    citizen = harness.chat(7302)
+    ref = await file_complaint(citizen)
+    status_sent = asyncio.Event()
+    real_send, real_answer = sends.send_text, door.answer_press
+
+    async def send_text(bot, chat_id, text, **kwargs):
+        result = await real_send(bot, chat_id, text, **kwargs)
+        if ref in text:
+            status_sent.set()
+        return result
+
+    async def answer_press(update, context, text=None, *, alert=False):
+        await status_sent.wait()
+        return await real_answer(update, context, text, alert=alert)
+
+    monkeypatch.setattr(sends, "send_text", send_text)
+    monkeypatch.setattr(door, "answer_press", answer_press)
+    await asyncio.wait_for(citizen.press(f"st:{ref}"), timeout=10)
+    calls = harness.request.calls
+    answered = max(i for i, call in enumerate(calls) if call.method == "answerCallbackQuery")
+    assert answered > max(i for i, call in enumerate(calls)
+                          if call.method == "sendMessage" and ref in (call.params.get("text") or ""))
