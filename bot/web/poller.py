@@ -53,6 +53,7 @@ class Poller:
         self.task: asyncio.Task | None = None
         self._resume_at = 0.0   # after a RetryAfter or an error: no poll before this loop time
         self._backoff = 1.0
+        self._next_short = 0.0  # loop time before which no short poll starts
         self._wake = asyncio.Event()  # nothing in flight any more, room again, or a pause: look again
         self.capacity = getattr(application.update_processor, "max_concurrent_updates", 1)
 
@@ -61,21 +62,17 @@ class Poller:
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        next_short = 0.0  # loop time before which no short poll starts
         while not self.stopping:
             now = loop.time()
             if self._resume_at > now:
                 await asyncio.sleep(self._resume_at - now)
             elif self.in_flight:
+                self._short_poll_if_due()
                 if len(self.polls) >= self.overlap:
                     await asyncio.wait(self.polls, return_when=asyncio.FIRST_COMPLETED)
-                elif len(self.in_flight) >= self.capacity:
-                    await self._nap(self.busy_interval)  # new updates would only wait for a slot
-                elif now < next_short:
-                    await self._nap(next_short - now)
-                else:
-                    self._start_short_poll()
-                    next_short = now + self.busy_interval
+                else:  # until the next is due; at the Application's bound, until there is room
+                    due = self._next_short - loop.time()
+                    await self._nap(due if due > 0 else self.busy_interval)
             elif self.polls:
                 await asyncio.wait(self.polls)  # what they bring decides whether the next poll is long
             else:
@@ -83,17 +80,23 @@ class Poller:
                 if found == 0 and self.poll_interval:
                     await asyncio.sleep(self.poll_interval)
 
+    def _short_poll_if_due(self) -> None:
+        """Start a short poll if one is due. Also called as each update finishes: on a busy event loop a
+        timer wakes late (it waits for every update's turn before it), a finished update is already here."""
+        now = asyncio.get_running_loop().time()
+        if (now >= self._next_short and now >= self._resume_at and not self.stopping and self.in_flight
+                and len(self.polls) < self.overlap and len(self.in_flight) < self.capacity):
+            self._next_short = now + self.busy_interval
+            task = asyncio.create_task(self._poll(0), name="chengxin:poll")
+            self.polls.add(task)
+            task.add_done_callback(self.polls.discard)
+
     async def _nap(self, seconds: float) -> None:
         """Until the next short poll is due; sooner when nothing is in flight any more (a long poll then), or
         when there is room again after the Application's bound was reached."""
         self._wake.clear()
         with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-
-    def _start_short_poll(self) -> None:
-        task = asyncio.create_task(self._poll(0), name="chengxin:poll")
-        self.polls.add(task)
-        task.add_done_callback(self.polls.discard)
 
     async def _poll(self, timeout: int) -> int | None:
         """One getUpdates; takes the new updates it brings. How many were new, None when it failed."""
@@ -158,6 +161,8 @@ class Poller:
         self.handled_above = {i for i in self.handled_above if i >= self.offset}
         if not self.in_flight or len(self.in_flight) == self.capacity - 1:
             self._wake.set()  # idle (a long poll now) or room again (a short poll now)
+        else:
+            self._short_poll_if_due()
 
     async def stop(self) -> None:
         """Stop fetching; let the updates being handled finish; confirm them so they are not served again."""
