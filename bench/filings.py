@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import random
 import re
 import sys
@@ -35,6 +34,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import emit, machine  # noqa: E402
+from bot.gc_tuning import settle_after_start  # noqa: E402
 
 TARGET_FILINGS_PER_S = 100.0
 # The door is on every update's path: Chengxin's cost per update against a bare Core-statement step.
@@ -104,7 +104,7 @@ async def chengxin(database_url: str, filings: int, warmup: int, user_base: int)
             request.clear()
         updates = api_calls = 0
         refs = set()
-        gc.collect()
+        settle_after_start()  # as `chengxin run` does once started (bot/gc_tuning.py), for every bot measured here
         start, start_cpu = time.perf_counter(), time.process_time()
         for i in range(filings):
             chat = Chat(app, user_base + warmup + i)
@@ -155,7 +155,7 @@ async def echo(updates: int, warmup: int) -> dict:
             await chat.send(TEXTS[i % len(TEXTS)])
         request.clear()
         chat.sent_updates.clear()
-        gc.collect()
+        settle_after_start()  # as `chengxin run` does once started (bot/gc_tuning.py), for every bot measured here
         start, start_cpu = time.perf_counter(), time.process_time()
         for i in range(updates):
             await chat.send(TEXTS[i % len(TEXTS)])
@@ -266,7 +266,7 @@ async def floor(conversations: int, warmup: int, database_url: str, kind: str) -
             await conversation(Chat(app, user_base + i))
             request.clear()
         updates = 0
-        gc.collect()
+        settle_after_start()  # as `chengxin run` does once started (bot/gc_tuning.py), for every bot measured here
         start = time.perf_counter()
         for i in range(conversations):
             chat = Chat(app, user_base + warmup + i)

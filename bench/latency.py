@@ -248,7 +248,7 @@ def serve_bot(kind: str, api_url: str, database_url: str, concurrency: int, prof
         "CHENGXIN_CONCURRENT_UPDATES": concurrency,
     } | ({"CHENGXIN_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/tg", "CHENGXIN_WEBHOOK_SECRET": SECRET,
           "CHENGXIN_PORT": webhook_port} if webhook_port else {}))
-    asyncio.run(serve(build_application(settings), settings))
+    asyncio.run(serve(build_application(settings), settings, own_process=True))
 
 
 def _cpu_seconds(pid: int) -> float:

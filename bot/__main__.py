@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.token, settings.secret_token, fmt=settings.log_format)
     application = build_application(settings)
     try:
-        asyncio.run(serve(application, settings, worker=WORKER))
+        asyncio.run(serve(application, settings, worker=WORKER, own_process=True))
     except InvalidToken:
         print(f"chengxin: {TOKEN_REJECTED}", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ from telegram.ext import Application
 from bot.bot_api_http import close_transports
 from bot.config import Settings
 from bot.db.session import Database
+from bot.gc_tuning import settle_after_start
 from bot.domain import outbox
 from bot.services import SERVICES_KEY
 from bot.web.metrics import InstrumentedApplication, Metrics
@@ -153,9 +154,10 @@ async def release_claims(db: Database, worker: str) -> int:
 
 async def serve(application: Application, settings: Settings, *, worker: str | None = None,
                 stop: asyncio.Event | None = None, install_signals: bool = True,
-                started: asyncio.Event | None = None) -> None:
+                started: asyncio.Event | None = None, own_process: bool = False) -> None:
     """Run until SIGTERM/SIGINT (or `stop`); then stop taking updates, finish those in flight, release
-    unsent claims, close the database. Used by `chengxin run` in both modes."""
+    unsent claims, close the database. Used by `chengxin run` in both modes; `own_process`: nothing else
+    runs in this process, so the garbage collector is set for it once started (bot/gc_tuning.py)."""
     stop = stop or asyncio.Event()
     if install_signals:
         loop = asyncio.get_running_loop()
@@ -175,6 +177,8 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
     try:
         if application.post_init:
             await application.post_init(application)
+        if own_process:
+            settle_after_start()
         await application.start()
         if port is not None:
             path = (urlparse(webhook_url).path or "/") if webhook_url else None
