@@ -6,7 +6,8 @@ queue. `ChatOrderedProcessor` runs up to `max_concurrent_updates` updates at onc
 same chat: a citizen's button press is handled only after the message they sent before it.
 
 How it fits python-telegram-bot 22 (`Application.concurrent_updates(processor)`): the Application's
-update fetcher takes updates off `update_queue` in arrival order and starts one task per update; each
+update fetcher takes updates off `update_queue` in arrival order and starts one task per update (the webhook
+and the poller skip the queue: `handle_and_wait` calls `process_update` here in their own task); each
 task's first step, before it awaits anything, is `process_update` here. So taking a chat's turn there,
 synchronously, records the updates in arrival order — whatever order the tasks then run in.
 """

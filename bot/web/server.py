@@ -90,19 +90,28 @@ async def webhook(request: web.Request) -> web.Response:
 
 
 async def handle_and_wait(application: Application, update: Update, *, webhook: bool = False) -> dict | None:
-    """Queue the update and wait until it has been handled (Telegram re-sends what was not acknowledged);
-    for a `webhook` request, the Bot API method the handler left for the response, if any."""
+    """Handle the update and return when it has been handled (Telegram re-sends what was not acknowledged);
+    for a `webhook` request, the Bot API method the handler left for the response, if any.
+
+    The update goes straight to the Application's update processor (bot/web/processor.py: one chat's
+    updates in order, a bound on those handled at once) in the caller's task — the webhook request's, or
+    the poller's task for that update — not through `update_queue`, whose fetcher would take it in one turn
+    of the event loop and start it in another: under load each turn waits behind every update in flight."""
     if isinstance(application, InstrumentedApplication):
-        in_progress = update.update_id in application._handled  # a re-sent copy of one being handled
-        done = application.handled(update.update_id)
-        if not in_progress:
-            if webhook:
-                application.expect_webhook_answer(update.update_id)
-            await application.update_queue.put(update)
+        update_id = update.update_id
+        if update_id in application._handled:  # a re-sent copy of one being handled: wait for that one
+            await asyncio.shield(application.handled(update_id))
+            return None
+        done = application.handled(update_id)
+        if webhook:
+            application.expect_webhook_answer(update_id)
         try:
-            await asyncio.shield(done)
+            await application.update_processor.process_update(update, application.process_update(update))
         finally:
-            method = application.webhook_answer(update.update_id)
+            method = application.webhook_answer(update_id)
+            if not done.done():  # cancelled before its turn came: a re-sent copy must not wait for it
+                application._handled.pop(update_id, None)
+                done.set_result(None)
         return method
     await application.update_queue.put(update)
     return None
