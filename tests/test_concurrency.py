@@ -131,37 +131,27 @@ async def test_an_update_reaches_its_handler_without_a_turn_of_the_event_loop():
     """handle_and_wait hands the update to the processor in its own task: under load every turn of the
     loop waits behind every update in flight, and the update queue's fetcher would cost two."""
     from bot.web.metrics import InstrumentedApplication
-
-    turns = 0
-    ticking = True
-
-    def tick() -> None:
-        nonlocal turns
-        turns += 1
-        if ticking:
-            asyncio.get_running_loop().call_soon(tick)
+    from tests.loop_turns import LoopTurns
 
     seen: list[int] = []
-
-    async def work(update: Update, context) -> None:
-        seen.append(turns)
-
     app = (ApplicationBuilder().token(OFFLINE_TOKEN).request(LocalRequest()).get_updates_request(LocalRequest())
            .application_class(InstrumentedApplication).concurrent_updates(ChatOrderedProcessor(4))
            .updater(None).build())
-    app.add_handler(TypeHandler(Update, work))
     await app.initialize()
     await app.start()
     try:
-        asyncio.get_running_loop().call_soon(tick)
-        await asyncio.sleep(0)
-        before = turns
-        await handle_and_wait(app, _update(9001, 4242))
+        async with LoopTurns() as turns:
+            app.add_handler(TypeHandler(Update, lambda update, context: _note(seen, turns.count)))
+            before = turns.count
+            await handle_and_wait(app, _update(9001, 4242))
         assert seen == [before]
     finally:
-        ticking = False
         await app.stop()
         await app.shutdown()
+
+
+async def _note(seen: list[int], count: int) -> None:
+    seen.append(count)
 
 
 async def test_a_chat_waiting_for_its_turn_does_not_hold_a_slot():

@@ -76,27 +76,18 @@ async def test_a_rolled_back_transaction_releases_the_lock(tmp_path):
 async def test_a_session_closes_in_its_own_task_without_extra_turns_of_the_loop(tmp_path):
     """An update's whole transaction runs without letting the loop go round (SQLAlchemy's own `async with`
     closes in a task of its own: under load each extra turn waits behind every other update in flight)."""
+    from tests.loop_turns import LoopTurns
+
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
     await db.upgrade()
-    turns = 0
-    ticking = True
-
-    def tick() -> None:
-        nonlocal turns
-        turns += 1
-        if ticking:
-            asyncio.get_running_loop().call_soon(tick)
-
     try:
         await _counter(db)  # the pool's connection opened (that one does go to the thread)
-        asyncio.get_running_loop().call_soon(tick)
-        await asyncio.sleep(0)
-        before = turns
-        async with db.session() as session, session.begin():
-            await next_sequence(session=session)
-        assert turns == before
+        async with LoopTurns() as turns:
+            before = turns.count
+            async with db.session() as session, session.begin():
+                await next_sequence(session=session)
+            assert turns.count == before
     finally:
-        ticking = False
         await db.dispose()
 
 
