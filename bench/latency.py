@@ -81,10 +81,11 @@ def delayed_api_class():
             self._connections: asyncio.Semaphore | None = None
             self._session = None
 
-        def use_webhook(self, url: str, max_connections: int) -> None:
+        def use_webhook(self, url: str) -> None:
+            """Post updates to `url`, with as many connections at once as the bot's setWebhook asks."""
             import aiohttp
 
-            self.webhook, self._connections = url, asyncio.Semaphore(max_connections)
+            self.webhook = url
             self._session = aiohttp.ClientSession()
 
         async def push(self, payload: dict) -> int:
@@ -113,6 +114,8 @@ def delayed_api_class():
             await super().stop()
 
         def _arrived(self, call) -> None:
+            if call.method == "setWebhook":  # Telegram's default is 40
+                self._connections = asyncio.Semaphore(int(call.params.get("max_connections") or 40))
             if call.chat_id is not None and (call.method.startswith("send") or call.method.startswith("edit")):
                 self.inboxes[call.chat_id].put_nowait(call)
             return None
@@ -279,7 +282,7 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
     await api.start()
     port = _free_port() if webhook and kind == "chengxin" else None
     if port:
-        api.use_webhook(f"http://127.0.0.1:{port}/tg", concurrency)
+        api.use_webhook(f"http://127.0.0.1:{port}/tg")
     with tempfile.TemporaryDirectory(prefix="chengxin-latency-") as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'chengxin.db'}"
         command = [sys.executable, "-m", "bench.latency", "--serve", kind, "--api", api.url, "--database", url,
