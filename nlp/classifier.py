@@ -6,25 +6,23 @@ One ``jieba.Tokenizer`` per :class:`Classifier`, initialised lazily and once, wi
 the packaged user dictionary loaded into it.  Classification is a single
 ``tokenizer.lcut(text, HMM=False)`` followed by dictionary look-ups: each distinct
 token is resolved once (memoised) to the lexicon strings it contains.
+
+Around it: ``nlp.normalize`` (the text fold), ``nlp.segment`` (the fused jieba pass) and
+``nlp.decision`` (the result, the learned and lexicon-only decisions, the explanation).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from math import exp as _exp
-from math import log as _log
 import re
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import jieba
-from jieba import re_eng as _RE_ENG
-from jieba import re_han_default as _RE_HAN
-from jieba import re_skip_default as _RE_SKIP
 
+from .decision import EMPTY_SCORES, HAS_CONTENT, Classification, decide_learned, decide_lexicon
 from .learned import DEFAULT_WEIGHTS_PATH, LearnedWeights, is_evidence_token
 from .lexicon import (
     DEFAULT_USERDICT_PATH,
@@ -34,6 +32,8 @@ from .lexicon import (
     Lexicon,
     normalize_term,
 )
+from .normalize import normalize_text
+from .segment import segment
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -41,122 +41,7 @@ __all__ = ["Classification", "Classifier", "normalize_text"]
 
 _MEMO_LIMIT = 200_000
 _NO_FEATURES: tuple = ((), ())
-_EMPTY_SCORES = {d: (1.0 if d == "other" else 0.0) for d in DOMAINS}
-_HAS_CONTENT = re.compile(r"[^\W_]")
 _DIGIT = re.compile(r"\d")
-
-
-# --------------------------------------------------------------------------- text
-_T2S: dict[int, str] | None = None
-_T2S_LOCK = threading.Lock()
-
-
-def _t2s_table() -> dict[int, str]:
-    """Single-character traditional->simplified map from OpenCC's TSCharacters
-    (characters whose conversion is ambiguous, e.g. 乾, are left alone)."""
-    global _T2S
-    if _T2S is None:
-        with _T2S_LOCK:
-            if _T2S is None:
-                import opencc  # opencc-python-reimplemented: a declared dependency, ships the tables
-
-                table: dict[int, str] = {}
-                path = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
-                with path.open(encoding="utf-8") as fh:
-                    for line in fh:
-                        key, _, cands = line.rstrip("\n").partition("\t")
-                        options = cands.split()
-                        if len(key) == 1 and options and key not in options and len(options[0]) == 1:
-                            table[ord(key)] = options[0]
-                _T2S = table
-    return _T2S
-
-
-_FOLD: dict[int, int | str] | None = None
-
-
-def _fold_table() -> dict[int, int | str]:
-    global _FOLD
-    if _FOLD is None:
-        table: dict[int, int | str] = dict(_t2s_table())
-        # full-width digits and letters -> ASCII (punctuation is left alone: jieba
-        # treats full- and half-width punctuation alike)
-        for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)):
-            for cp in range(lo, hi + 1):
-                table[cp] = cp - 0xFEE0
-        for cp in range(0xFF21, 0xFF3B):  # full-width A-Z -> a-z
-            table[cp] = cp - 0xFEE0 + 32
-        for cp in range(ord("A"), ord("Z") + 1):
-            table[cp] = cp + 32
-        _FOLD = table
-    return _FOLD
-
-
-# Characters that still need folding in GB2312-encodable text: full-width letters/digits and
-# the few traditional characters GB2312 also contains (後, 摺, ...).
-_NEEDS_FOLD_IN_GB = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a吒後捱摺榘甯菸醣麴]")
-
-
-# Traditional characters whose simplification depends on the word (乾隆 vs 乾脆 -> 干脆,
-# 於 as a surname, ...): OpenCC's phrase-aware t2s decides these; everything else is 1:1.
-_AMBIGUOUS = re.compile("[乾剋夥彷徵於牴瞭祇薹藉衹覆阪麽]")
-_OPENCC = None
-
-
-def _phrase_t2s(text: str) -> str:
-    """OpenCC ``t2s`` (phrase level) when it keeps the length, so offsets still hold."""
-    global _OPENCC
-    if _OPENCC is None:
-        import opencc  # opencc-python-reimplemented
-
-        _OPENCC = opencc.OpenCC("t2s")
-    out = _OPENCC.convert(text)
-    return out if len(out) == len(text) else text
-
-
-def normalize_text(text: str) -> str:
-    """1:1 character fold (length preserved): traditional -> simplified,
-    full-width letters/digits -> ASCII, lower-case.
-
-    Fast path: text that encodes as GB2312 has no traditional characters (bar the
-    nine listed above), so unless it holds full-width forms only case folding is
-    needed.  Otherwise one ``str.translate`` with OpenCC's character table, preceded
-    by OpenCC's phrase-level t2s only when an ambiguous character (乾, 於, ...) occurs."""
-    try:
-        text.encode("gb2312")
-    except UnicodeEncodeError:
-        if _AMBIGUOUS.search(text) is not None:  # rare: pay for OpenCC's phrase pass
-            text = _phrase_t2s(text)
-        return text.translate(_FOLD or _fold_table())
-    if _NEEDS_FOLD_IN_GB.search(text) is None:
-        return text.lower()  # (also lower-cases Greek/Cyrillic capitals GB2312 has; harmless)
-    return text.translate(_FOLD or _fold_table())
-
-
-# --------------------------------------------------------------------------- result
-@dataclass(frozen=True)
-class Classification:
-    domain: str
-    confidence: float
-    scores: dict[str, float]
-    terms: list[str]
-    terms_by_domain: dict[str, list[str]] = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        return {
-            "domain": self.domain,
-            "confidence": round(self.confidence, 4),
-            "scores": {d: round(s, 4) for d, s in self.scores.items()},
-            "terms": list(self.terms),
-        }
-
-    def ranked(self) -> list[tuple[str, float]]:
-        """The winner first, then the other domains by descending score (ties in DOMAINS
-        order).  The winner is usually the highest score; 'other' can win with a lower
-        one by the learned out-of-scope margin (nlp.learned.other_wins)."""
-        rest = sorted((kv for kv in self.scores.items() if kv[0] != self.domain),
-                      key=lambda kv: (-kv[1], DOMAINS.index(kv[0])))
-        return [(self.domain, self.scores.get(self.domain, 0.0)), *rest]
 
 
 # --------------------------------------------------------------------------- classifier
@@ -296,70 +181,11 @@ class Classifier:
         return self._segment(normalize_text(text))
 
     def _segment(self, text: str) -> list[str]:
-        """Exactly ``tokenizer.lcut(text, HMM=False)`` (jieba 0.42's DAG + max-probability
-        route, same floating-point arithmetic and tie-breaking), but one fused pass per
-        block with ``log(freq)`` memoised per word instead of jieba's get_DAG, calc's
-        generator and a ``math.log`` per candidate: about a third cheaper.  A test checks
-        token-for-token equality with jieba on the labelled sets."""
-        tok = self._tokenizer
+        """Exactly ``tokenizer.lcut(text, HMM=False)`` (nlp.segment: one fused pass, about a
+        third cheaper than jieba's own)."""
         if self.HMM:  # pragma: no cover - the classifier runs without HMM
-            return tok.lcut(text, HMM=True)
-        freq = tok.FREQ
-        logtotal = _log(tok.total)
-        lcache = self._logf
-        out: list[str] = []
-        append = out.append
-        for blk in _RE_HAN.split(text):
-            if not blk:
-                continue
-            if not _RE_HAN.match(blk):
-                for x in _RE_SKIP.split(blk):
-                    if _RE_SKIP.match(x):
-                        append(x)
-                    else:
-                        out.extend(x)
-                continue
-            n = len(blk)
-            score = [0.0] * (n + 1)
-            end = [0] * (n + 1)
-            for idx in range(n - 1, -1, -1):
-                best = None
-                best_x = idx
-                i = idx
-                frag = blk[idx]
-                while frag in freq:
-                    f = freq[frag]
-                    if f:
-                        lf = lcache.get(frag)
-                        if lf is None:
-                            lf = lcache[frag] = _log(f)
-                        sc = lf - logtotal + score[i + 1]
-                        if best is None or sc >= best:  # max() over (score, x): ties -> larger x
-                            best, best_x = sc, i
-                    i += 1
-                    if i >= n:
-                        break
-                    frag = blk[idx:i + 1]
-                if best is None:  # no dictionary word starts here: the single character
-                    best = 0.0 - logtotal + score[idx + 1]
-                score[idx] = best
-                end[idx] = best_x
-            x = 0
-            buf = ""
-            while x < n:
-                y = end[x] + 1
-                w = blk[x:y]
-                if y - x == 1 and _RE_ENG.match(w):
-                    buf += w
-                else:
-                    if buf:
-                        append(buf)
-                        buf = ""
-                    append(w)
-                x = y
-            if buf:
-                append(buf)
-        return out
+            return self._tokenizer.lcut(text, HMM=True)
+        return segment(self._tokenizer, text, self._logf)
 
     def _entry(self, token: str) -> tuple[tuple[str, ...], tuple, tuple | None, tuple | None]:
         """Everything a token contributes, memoised: its lexicon strings and hits, its
@@ -436,10 +262,10 @@ class Classifier:
     def _classify_normalized(self, norm: str, tokens: list[str]) -> Classification:
         raw, seen, hits_in_order, fired, learned, actors = self._lexicon_pass(norm, tokens)
         if self.weights is not None:
-            if _HAS_CONTENT.search(norm) is None:
-                return Classification("other", 0.0, dict(_EMPTY_SCORES), [], {})
-            return self._decide_learned(norm, raw, actors, learned, hits_in_order, fired, seen)
-        return self._decide_lexicon(norm, raw, hits_in_order, fired, seen)
+            if HAS_CONTENT.search(norm) is None:
+                return Classification("other", 0.0, dict(EMPTY_SCORES), [], {})
+            return decide_learned(self, norm, raw, actors, learned, hits_in_order, fired, seen)
+        return decide_lexicon(self, norm, raw, hits_in_order, fired, seen)
 
     def evidence(self, text: str) -> tuple[list[str], dict[str, float], tuple[bool, bool]]:
         """What the learned model sees of a text: its distinct evidence tokens (in
@@ -517,136 +343,3 @@ class Classifier:
                 raw[d] *= self._no_actor_factor
         balance = sum(sides.values())
         return raw, seen, hits_in_order, fired, learned, (gov, private, (balance > 0) - (balance < 0))
-
-    def _lexicon_terms(self, raw: dict[str, float], hits_in_order, fired, seen) -> dict[str, list[str]]:
-        """Matched terms per domain in order of first appearance, then the strings
-        that fired a rule; only domains that actually scored."""
-        terms_by_domain: dict[str, list[str]] = {}
-        for d, shown in hits_in_order:
-            if raw[d] > 0:
-                lst = terms_by_domain.setdefault(d, [])
-                if shown not in lst:
-                    lst.append(shown)
-        for d, feats in fired:
-            if raw[d] > 0:
-                lst = terms_by_domain.setdefault(d, [])
-                for f in feats:
-                    shown = seen[f] if f[0] == "*" else f.lstrip("=")
-                    if shown not in lst:
-                        lst.append(shown)
-        return terms_by_domain
-
-    def _decide_learned(self, norm: str, raw: dict[str, float], actors: tuple, learned: dict[str, tuple],
-                        hits_in_order, fired, seen) -> Classification:
-        """Calibrated probabilities from the learned weights plus the lexicon (see
-        nlp.learned); the explanation is the lexicon terms and the learned tokens that
-        pushed the winner ahead of its runner-up."""
-        # The combination of nlp.learned.combine, inlined with precomputed constants: this
-        # runs for every complaint and must stay within 1.5x of bare jieba.
-        w = self.weights
-        n = len(learned)
-        if n:
-            sums = [sum(col) for col in zip(*learned.values())]
-            nb_gate = sums.pop()
-        else:
-            sums, nb_gate = self._zero_vec, 0.0
-        mult = self._multipliers.get(n)
-        if mult is None:
-            mult = self._multipliers[n] = w.multipliers(n)
-        m_nb, m_lex, m_gate, m_glg, m_glo = mult
-        raws = list(raw.values())  # DOMAINS order, 'other' last
-        other_raw = raws.pop()
-        lex = [x if x > 0.0 else 0.0 for x in raws]
-        z = [m_nb * a + m_lex * x + b for a, x, b in zip(sums, lex, w.domain_bias)]
-        top = max(z)
-        ez = [_exp(v - top) for v in z]
-        gc = w.gate_coef
-        g = (m_gate * nb_gate + m_glg * max(lex) + m_glo * (other_raw if other_raw > 0.0 else 0.0)
-             + (gc[6] if actors[0] else 0.0) + (gc[7] if actors[1] else 0.0) + gc[8])
-        if actors[2] and len(gc) > 9:  # the actor words' balance (nlp.learned.actor_side)
-            g += gc[9] * actors[2]
-        p_gov = 1.0 / (1.0 + _exp(-g)) if g > -700.0 else 0.0
-        scale = p_gov / sum(ez)
-        p_dom = [e * scale for e in ez]
-        p_other = 1.0 - p_gov
-        p_dom.append(p_other)
-        scores = dict(zip(DOMAINS, p_dom))
-        p_dom.pop()
-        top_p = max(p_dom)
-        best_gov = p_dom.index(top_p)  # first in DOMAINS order on ties
-        winner = "other" if p_other > top_p * self._other_factor else GOVERNMENT_DOMAINS[best_gov]
-
-        lexicon_terms = self._lexicon_terms(raw, hits_in_order, fired, seen)
-        # The learned tokens shown are those that pushed the winner: towards its domain
-        # over the runner-up, or (winner 'other') away from government dishonesty.
-        if winner == "other":
-            pushed = [(x, t) for t, v in learned.items() if (x := -m_gate * v[-1]) > 0.0]
-        else:
-            p_dom[best_gov] = -1.0
-            second = p_dom.index(max(p_dom))
-            pushed = [(x, t) for t, v in learned.items() if (x := m_nb * (v[best_gov] - v[second])) > 0.0]
-        strong = [p for p in pushed if p[0] >= MIN_LEARNED_PUSH]
-        # no lexicon term and no strong word: the strongest word that pushed at all, so a
-        # decision is never shown without a reason
-        pushed = strong or ([max(pushed)] if pushed and not lexicon_terms.get(winner) else [])
-        terms_by_domain = lexicon_terms
-        if pushed:
-            terms_by_domain = dict(lexicon_terms)
-            terms_by_domain[winner] = _merge_terms(norm, lexicon_terms.get(winner, []), pushed)
-        return Classification(
-            domain=winner,
-            confidence=scores[winner],
-            scores=scores,
-            terms=list(terms_by_domain.get(winner, [])),
-            terms_by_domain=terms_by_domain,
-        )
-
-    def _decide_lexicon(self, norm: str, raw: dict[str, float], hits_in_order, fired, seen) -> Classification:
-        """The lexicon alone (no learned weights): the original scoring."""
-        if _HAS_CONTENT.search(norm):
-            raw["other"] += self._other_prior
-
-        vals = [v if v > 0.0 else 0.0 for v in raw.values()]  # DOMAINS order
-        total = sum(vals)
-        if total <= 0:
-            return Classification("other", 0.0, dict(_EMPTY_SCORES), [], {})
-        top = max(vals)
-        winner = DOMAINS[vals.index(top)]  # first in DOMAINS order on ties
-        second = sorted(vals)[-2]
-        share = top / total
-        margin = (top - second) / top
-        strength = 1.0 - math.exp(-top / self._scale)
-        confidence = max(0.0, min(1.0, strength * (0.5 * share + 0.5 * margin)))
-        scores = dict(zip(DOMAINS, [v / total for v in vals]))
-        terms_by_domain = self._lexicon_terms(raw, hits_in_order, fired, seen)
-        return Classification(
-            domain=winner,
-            confidence=confidence,
-            scores=scores,
-            terms=list(terms_by_domain.get(winner, [])),
-            terms_by_domain=terms_by_domain,
-        )
-
-
-# Learned tokens shown as evidence: at most this many, each pushing the decision by at
-# least this much (log-odds; 0.7 ~ doubles the odds), so the list stays short and real;
-# when no word reaches that and the lexicon matched nothing, the strongest one is shown.
-MAX_LEARNED_TERMS = 4
-MIN_LEARNED_PUSH = 0.7
-
-
-def _merge_terms(norm: str, lexicon_terms: list[str], pushed: list[tuple[float, str]]) -> list[str]:
-    """Lexicon terms plus the learned tokens that pushed hardest ((push, token) pairs), in
-    order of first appearance; a token overlapping a shown term (工程款 / 拖欠工程款) is
-    not repeated."""
-    shown = list(lexicon_terms)
-    added = 0
-    for _, t in sorted(pushed, key=lambda p: (-p[0], p[1])):
-        if added >= MAX_LEARNED_TERMS:
-            break
-        if not any(t in s or s in t for s in shown):
-            shown.append(t)
-            added += 1
-    if not added:
-        return shown
-    return sorted(shown, key=lambda t: (norm.find(t) if t in norm else len(norm), shown.index(t)))

@@ -11,6 +11,10 @@ token's contribution to a decision can be shown:
   the evidence for *whether* the complaint is about government dishonesty at all
   (out-of-scope detection is this separate decision, not the absence of domain words).
 
+Since issue 14's fifth round the ``domains`` table is the naive-Bayes log-likelihoods plus a
+multinomial logistic regression's coefficients on the same features (``nlp.logistic``): still
+one vector per token, read exactly as before.
+
 Both are combined with the curated lexicon's scores (the prior knowledge) by a few
 coefficients fitted on out-of-fold predictions, which also calibrates the result:
 P(other) = sigmoid(-(gate score)), P(domain) = (1 - P(other)) x softmax(domain scores);

@@ -205,6 +205,29 @@ def test_shipped_weights_hold_only_evidence_tokens() -> None:
     assert DEFAULT_WEIGHTS_PATH.read_text(encoding="utf-8") == w.dumps()  # as `lexicon train` writes it
 
 
+def test_the_logistic_regression_joins_the_domain_table_and_stays_deterministic(trained) -> None:
+    assert QUICK.lr_domain_weight > 0  # the shipped setting
+    nb_only = train(docs(), dataclasses.replace(QUICK, lr_domain_weight=0.0))[0]
+    assert nb_only.dumps() != trained.dumps()
+    assert set(nb_only.domain_vectors) == set(trained.domain_vectors)  # the same words, other weights
+    assert set(nb_only.gate_weights.items()) == set(trained.gate_weights.items())  # the gate is naive Bayes
+    assert trained.meta["logistic_domain"] == {"weight": QUICK.lr_domain_weight, "l2": QUICK.lr_domain_l2}
+    assert train(docs(), QUICK)[0].dumps() == trained.dumps()
+
+
+def test_the_bot_classifies_without_numpy(tmp_path) -> None:
+    # numpy is for training (nlp.logistic); the bot reads the shipped table with the standard library
+    import subprocess
+    import sys
+    code = ("import sys; from nlp import Classifier; c = Classifier.default(); "
+            "r = c.classify('区住建局拖欠我们工程款'); assert r.domain; "
+            "assert 'numpy' not in sys.modules, 'numpy imported'; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
 # ---------------------------------------------------------------- threshold
 def test_threshold_is_where_guesses_become_right_often_enough() -> None:
     conf = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]
