@@ -8,12 +8,13 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, delete, event, inspect, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.db.models import Draft
 from bot.domain.errors import StaleAction
+from bot.domain.rows import DraftRow, NeedsSession
 
 
 class DraftKind(StrEnum):
@@ -86,6 +87,20 @@ def _save_changed_drafts(session: Session, _context, _instances) -> None:
         # and the transaction remembers the draft as changed (a savepoint rolled back expires it).
         state._commit_all(state.dict, session.identity_map)
         session._register_altered([state])
+
+
+async def save_row(*, connection: AsyncConnection, draft: DraftRow) -> None:
+    """Write a `DraftRow` a step changed (the door's Core mode): `_SAVE` with the columns whose value changed,
+    the statement `_save_changed_drafts` sends for an ORM draft; a change beyond those columns needs a session."""
+    values = draft.changes()
+    if not values:
+        return
+    if not values.keys() <= _SAVED_COLUMNS:
+        raise NeedsSession(", ".join(values))
+    result = await connection.execute(_SAVE, {"saved_draft_id": draft.id, **values})
+    if result.rowcount != 1:
+        raise StaleDataError(
+            f"UPDATE statement on table 'drafts' expected to update 1 row(s); {result.rowcount} were matched.")
 
 
 def remember_draft(session: AsyncSession, account_id: int, draft: Draft | None) -> None:
