@@ -15,6 +15,9 @@ from bot.domain.lifecycle import ClockEffect
 from bot.domain.workdays import WorkCalendar
 from bot.policy import Policy
 
+# Built once, on the table: every submit plans a ladder, and `insert(Reminder)` per call was an ORM bulk insert
+# planned afresh each time (the rows need no ids and no ORM objects).
+_REMINDERS = insert(Reminder.__table__)
 # Clocks owned by the supervisors rather than the case's department.
 SUPERVISOR_CLOCKS = frozenset({"assign"})
 END_OF_DAY = time(23, 59, 59)
@@ -86,7 +89,7 @@ async def plan_ladder(*, session: AsyncSession, obligation: Obligation, now: dat
     ]
     if rows:
         # One executemany: nothing needs the new rows' ids, and ORM objects would be inserted one by one.
-        await session.execute(insert(Reminder), rows)
+        await session.execute(_REMINDERS, rows)
 
 
 async def open_clocks(*, session: AsyncSession, case_id: int, kinds: tuple[str, ...] | None = None) -> list[Obligation]:
