@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -51,12 +51,12 @@ from telegram.ext import ContextTypes
 from bot import delivery, sends, texts
 from bot.db.models import Draft
 from bot.domain import drafts
-from bot.domain.accounts import claim_and_resolve, claim_and_resolve_rows, resolve_actor
 from bot.domain.errors import DomainError
 from bot.domain.roles import Actor, Role
-from bot.domain.rows import NO_SESSION, DraftRow, NeedsSession
+from bot.domain.rows import DraftRow, NeedsSession
 from bot.services import Services, services
 from handlers.codec import BadData, Codec
+from handlers.door_modes import CoreMode, OrmMode
 from bot.domain.notices import Notices
 
 log = logging.getLogger(__name__)
@@ -231,12 +231,12 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
         if light:
             try:
                 async with svc.db.engine.begin() as connection:
-                    return await _enter(_CoreMode(connection), body, update, context, svc, data, roles, claim,
+                    return await _enter(CoreMode(connection), body, update, context, svc, data, roles, claim,
                                         durable, reads, who, entered)
             except NeedsSession as needed:  # rolled back, claim and all: handled afresh with a session
                 log.debug("update %s needs a session (%s)", update.update_id, needed)
         async with svc.db.session() as session, session.begin():
-            turn = await _enter(_OrmMode(session), body, update, context, svc, data, roles, claim, durable, reads,
+            turn = await _enter(OrmMode(session, held_for=DELIVERY_HOLD), body, update, context, svc, data, roles, claim, durable, reads,
                                 who, entered)
         if reads and turn is not None:
             await _read(body, turn)
@@ -246,7 +246,7 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
     return turn
 
 
-async def _enter(mode: _OrmMode | _CoreMode, body: Body, update: Update, context, svc: Services, data: tuple,
+async def _enter(mode: OrmMode | CoreMode, body: Body, update: Update, context, svc: Services, data: tuple,
                  roles, claim: bool, durable: bool, reads: bool, who: dict, entered: list[Role]) -> Turn | None:
     """The update in one transaction of either mode: claim, actor, role, the body, the mode's writes."""
     actor = await mode.claim_and_resolve(update.update_id, who) if claim else await mode.resolve(who)
@@ -264,59 +264,6 @@ async def _enter(mode: _OrmMode | _CoreMode, body: Body, update: Update, context
         await body(turn)
         await mode.write(turn)
     return turn
-
-
-class _OrmMode:
-    """The ordinary mode: one AsyncSession; the body may read and write anything."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def claim_and_resolve(self, update_id: int, who: dict) -> Actor | None:
-        return await claim_and_resolve(session=self.session, update_id=update_id, **who)
-
-    async def resolve(self, who: dict) -> Actor:
-        return await resolve_actor(session=self.session, **who)
-
-    def bind(self, turn: Turn) -> None:
-        turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=DELIVERY_HOLD)
-
-    async def write(self, turn: Turn) -> None:
-        if turn.outbox.rows:  # their ids, for delivery after the commit (which flushes everything else)
-            await self.session.flush()
-            turn.outbox.remember_ids()
-
-
-class _CoreMode:
-    """`door(light=…)`: one Core connection, no session. The claim, the account and its draft are read by
-    Core statements (`accounts.claim_and_resolve_rows`), the body sees the draft through
-    `Turn.current_draft()` and the draft's changed columns are written by one UPDATE (`drafts.save_row`).
-    Anything more (the account to change, `turn.session`, an outbound row, a new or deleted draft) raises
-    `NeedsSession`, and `_run` rolls back and runs the update again in `_OrmMode`."""
-
-    session = NO_SESSION
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self.connection = connection
-        self.draft: DraftRow | None = None
-
-    async def claim_and_resolve(self, update_id: int, who: dict) -> Actor | None:
-        found = await claim_and_resolve_rows(connection=self.connection, update_id=update_id, **who)
-        if found is None:
-            return None
-        actor, self.draft = found
-        return actor
-
-    async def resolve(self, who: dict) -> Actor:  # `light` requires `claim` (see `door`)
-        raise NeedsSession("unclaimed")
-
-    def bind(self, turn: Turn) -> None:
-        turn.outbox.session = NO_SESSION  # an outbound row needs a session
-        turn.core_draft = self.draft
-
-    async def write(self, turn: Turn) -> None:
-        if self.draft is not None:
-            await drafts.save_row(connection=self.connection, draft=self.draft)
 
 
 async def _read(body: Body, turn: Turn) -> None:

@@ -16,7 +16,7 @@ from bot.db.models import Account, Draft, ProcessedUpdate
 from bot.domain import drafts
 from bot.domain.rows import NeedsSession
 from bot.simulator import Chat
-from handlers import door as door_module
+from handlers import door_modes
 from handlers.codec import Codec, Int
 from handlers.door import OFFICIALS, SUPERVISORS, door
 from tests.conftest import SUPERVISOR_ID
@@ -32,7 +32,7 @@ def orm_only(monkeypatch):
         raise NeedsSession("switched off by the test")
 
     with monkeypatch.context() as patch:
-        patch.setattr(door_module._CoreMode, "claim_and_resolve", needs_session)
+        patch.setattr(door_modes.CoreMode, "claim_and_resolve", needs_session)
         yield
 
 

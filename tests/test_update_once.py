@@ -15,6 +15,7 @@ from bot.clock import FrozenClock
 from bot.db.models import Account, Case
 from bot.simulator import Chat, LocalRequest
 from handlers import door as door_module
+from handlers import door_modes
 from tests.conftest import START, make_settings, stop_harness
 from tests.flows import PROCUREMENT_TEXT
 from tests.test_production_instances import start_on
@@ -52,7 +53,7 @@ async def race(first, second, payload: dict, monkeypatch) -> None:
     transaction (held there until the second has had time to run into it)."""
     inside, release = asyncio.Event(), asyncio.Event()
     # The claim and the actor: the first thing the door does, in either of its modes (ORM session or Core).
-    originals = {name: getattr(door_module, name) for name in ("claim_and_resolve", "claim_and_resolve_rows")}
+    originals = {name: getattr(door_modes, name) for name in ("claim_and_resolve", "claim_and_resolve_rows")}
     held = []
 
     def holding(original):
@@ -66,7 +67,7 @@ async def race(first, second, payload: dict, monkeypatch) -> None:
         return held_first
 
     for name, original in originals.items():
-        monkeypatch.setattr(door_module, name, holding(original))
+        monkeypatch.setattr(door_modes, name, holding(original))
     one = asyncio.create_task(first.app.process_update(Update.de_json(payload, first.app.bot)))
     await asyncio.wait_for(inside.wait(), 10)
     two = asyncio.create_task(second.app.process_update(Update.de_json(payload, second.app.bot)))
@@ -74,7 +75,7 @@ async def race(first, second, payload: dict, monkeypatch) -> None:
     release.set()
     await asyncio.wait_for(asyncio.gather(one, two), 30)
     for name, original in originals.items():
-        monkeypatch.setattr(door_module, name, original)
+        monkeypatch.setattr(door_modes, name, original)
 
 
 def replies_to(request: LocalRequest, chat_id: int) -> list[str]:

@@ -153,16 +153,9 @@ def role_of(telegram_id: int, role: str, supervisors: Collection[int]) -> Role:
     return Role.SUPERVISOR if telegram_id in supervisors else Role(role)
 
 
-async def claim_and_resolve_rows(
-    *,
-    connection: AsyncConnection,
-    update_id: int,
-    telegram_id: int,
-    full_name: str | None,
-    username: str | None,
-    supervisors: Collection[int],
-    now: datetime,
-) -> tuple[Actor, DraftRow | None] | None:
+async def claim_and_resolve_rows(*, connection: AsyncConnection, update_id: int, telegram_id: int,
+                                 full_name: str | None, username: str | None, supervisors: Collection[int],
+                                 now: datetime) -> tuple[Actor, DraftRow | None] | None:
     """`claim_and_resolve` on a Core connection, for the door's Core mode: the actor (its account an
     `AccountRow`) and the draft as a `DraftRow`; None when the update was handled before.
 
