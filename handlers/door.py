@@ -23,8 +23,8 @@ delivery of the same update does nothing, as it would after any reply).
 `door(light=…)` is for a conversation step that only reads its actor and draft and writes the draft back (the
 complaint's buttons and texts): it is tried first in the Core mode, one Core connection and no ORM session —
 the claim, the account and its draft read by Core statements, the draft's changed columns written by one
-UPDATE. The ORM session's setup, flush and close were a tenth of such a step's cost. Everything else is the
-same code: chat kind, callback data, role, refusals, after-commit sends. When the step turns out to need
+UPDATE (the session's setup, flush and close and the ORM objects were a quarter of such a step's CPU). The
+rest is the same code: chat kind, callback data, role, refusals, after-commit sends. When the step needs
 more (the account must change — first contact, a new name, `last_seen_at` —, `turn.session` is used, an
 outbound row, a new or deleted draft, the official's department), `NeedsSession` is raised, the Core
 transaction rolls back with its claim, and the update is handled again in the ordinary mode.
@@ -236,8 +236,8 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
             except NeedsSession as needed:  # rolled back, claim and all: handled afresh with a session
                 log.debug("update %s needs a session (%s)", update.update_id, needed)
         async with svc.db.session() as session, session.begin():
-            turn = await _enter(OrmMode(session, held_for=DELIVERY_HOLD), body, update, context, svc, data, roles, claim, durable, reads,
-                                who, entered)
+            turn = await _enter(OrmMode(session, held_for=DELIVERY_HOLD), body, update, context, svc, data, roles,
+                                claim, durable, reads, who, entered)
         if reads and turn is not None:
             await _read(body, turn)
     except DomainError as refusal:  # rolled back with the transaction (reads=True: only the claim was written)
