@@ -93,13 +93,14 @@ class Tracked(Chat):
         return update
 
 
-def _evidence_step(chat: Chat) -> list:
+def _first_steps(chat: Chat) -> list:
+    """我要投诉, the text, the suggested domain, 不清楚: up to the follow-up questions (or evidence)."""
     return [lambda: chat.send(texts.BTN_COMPLAIN), lambda: chat.send(PROCUREMENT_TEXT),
             lambda: chat.press(chat.last().buttons[0][1]), lambda: chat.tap(texts.BTN_DEPT_UNKNOWN)]
 
 
 async def _skip_to_evidence(chat: Chat) -> None:
-    for step in _evidence_step(chat):
+    for step in _first_steps(chat):
         await step()
     while "补充信息" in chat.last().text and "/" in chat.last().text.split("）")[0]:
         await chat.tap(texts.BTN_DETAIL_SKIP)
@@ -117,7 +118,7 @@ async def test_a_core_step_writes_the_same_draft_and_shows_the_same_prompt(harne
                 await chat.tap(texts.BTN_DETAIL_SKIP)
 
         return [
-            *_evidence_step(chat),
+            *_first_steps(chat),
             details,
             lambda: chat.photo(caption="合同", unique="ev1"),  # evidence (a media step)
             lambda: chat.sticker(),  # only told what is expected: nothing written
