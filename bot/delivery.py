@@ -87,9 +87,10 @@ async def deliver_rows(context: Any, ids: Sequence[int], *, worker: str = WORKER
     if not ids:
         return 0
     svc = services(context)
-    async with svc.db.session() as session:
-        batch = await outbox.claim_rows(session=session, ids=ids, now=svc.clock.now(), worker=worker)
-        await session.commit()
+    # One statement in its transaction: on a Core connection, without an ORM session's setup and close (this
+    # runs after every update that confirms a change, e.g. each submit's 已立案).
+    async with svc.db.engine.begin() as connection:
+        batch = await outbox.claim_rows(session=connection, ids=ids, now=svc.clock.now(), worker=worker)
     return await _send_claimed(context, svc, batch)
 
 
@@ -97,13 +98,14 @@ async def _send_claimed(context: Any, svc: Services, batch: list[OutboundMessage
     delivered = 0
     for message in batch:
         outcome = await _send(context.bot, message)
-        async with svc.db.session() as session:
-            if outcome[0] == "sent":  # the common case, in one statement
-                await outbox.record_sent(session=session, message_id=message.id, now=svc.clock.now())
-            else:
+        if outcome[0] == "sent":  # the common case, in one statement on a Core connection
+            async with svc.db.engine.begin() as connection:
+                await outbox.record_sent(session=connection, message_id=message.id, now=svc.clock.now())
+        else:
+            async with svc.db.session() as session:
                 row = await session.get(OutboundMessage, message.id)
                 await _record(session, svc, row, outcome)
-            await session.commit()
+                await session.commit()
         delivered += outcome[0] == "sent"
     return delivered
 

@@ -41,10 +41,10 @@ WITHDRAW = OneOf(Codec("wd", Ref()), Codec("wdy", Ref()), Codec("wdn", Ref()))
 SATISFACTION = Codec("sat", Ref(), Word(tuple(casework.RATINGS)))
 
 
-@door()
+@door(light=True)
 async def text_message(turn: Turn) -> None:
     """Free text in a private chat: continues the conversation under way, or starts a complaint."""
-    draft = await drafts.current_draft(session=turn.session, account_id=turn.actor.account_id)
+    draft = await turn.current_draft()
     if draft is not None and draft.kind == DraftKind.SUPPLEMENT:
         await _supplement_text(turn, draft)
     elif draft is not None and draft.kind == DraftKind.FEEDBACK:
@@ -55,10 +55,10 @@ async def text_message(turn: Turn) -> None:
         await complaint_text(turn, draft)
 
 
-@door()
+@door(light=True)
 async def media_message(turn: Turn) -> None:
     """A photo or document: evidence for the complaint, the case being supplemented, or a rectification."""
-    draft = await drafts.current_draft(session=turn.session, account_id=turn.actor.account_id)
+    draft = await turn.current_draft()
     item = evidence_item(turn.update.message)
     if draft is not None and draft.kind == DraftKind.RECTIFICATION:
         await rectification_evidence(turn, draft, item)
@@ -72,10 +72,10 @@ async def media_message(turn: Turn) -> None:
         await complaint_media(turn, draft)
 
 
-@door()
+@door(light=True)
 async def unsupported_message(turn: Turn) -> None:
     """Stickers, voice, locations and the like: say what is expected at this point."""
-    draft = await drafts.current_draft(session=turn.session, account_id=turn.actor.account_id)
+    draft = await turn.current_draft()
     if draft is None:
         turn.reply(texts.UNSUPPORTED)
     elif draft.step == Step.EVIDENCE or draft.kind in (DraftKind.SUPPLEMENT, DraftKind.RECTIFICATION):

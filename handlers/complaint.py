@@ -136,17 +136,25 @@ def evidence_item(message: Message) -> dict:
     return item
 
 
-@door(codec=BUTTONS)
+def advances_only(data: tuple) -> bool:
+    """The buttons that only move the draft on, tried in the door's Core mode; 取消, 确认提交, 新投诉, a named
+    department (its directory entry, the duplicate search) and 加入该案件 need a session."""
+    _, action, value = data
+    return action in ("dom", "det", "ev", "ct") or (action == "dep" and value in ("-", "?")) or (
+        action == "dup" and value != "join")
+
+
+@door(codec=BUTTONS, light=advances_only)
 async def complaint_button(turn: Turn) -> None:
     """Any button of the complaint conversation: c:<draft>:<action>[:<value>]."""
     draft_id, action, value = turn.data
-    session, now = turn.session, turn.now
-    draft = await drafts.current_draft(session=session, account_id=turn.actor.account_id)
+    now = turn.now
+    draft = await turn.current_draft()
     # Each step's prompt replaces the last one in place; the summary before 确认提交 shows every answer.
     turn.replace_pressed()
     if action == "x":
         drafts.require_step(draft, draft_id, *Step)
-        await drafts.discard_draft(session=session, account_id=turn.actor.account_id)
+        await drafts.discard_draft(session=turn.session, account_id=turn.actor.account_id)
         turn.reply(texts.CANCELLED, reply_markup=keyboards.main_menu())
         return
     if action == "ok":
@@ -156,7 +164,7 @@ async def complaint_button(turn: Turn) -> None:
         draft = drafts.require_step(draft, draft_id, *Step)
         pending = draft.data.get("pending_text")
         if value == "start" and pending:
-            draft = await drafts.start_draft(session=session, account_id=turn.actor.account_id,
+            draft = await drafts.start_draft(session=turn.session, account_id=turn.actor.account_id,
                                              kind=DraftKind.COMPLAINT, step=Step.TEXT, now=now)
             triage_into(draft, pending, turn)
         else:
@@ -179,7 +187,7 @@ async def complaint_button(turn: Turn) -> None:
             drafts.advance(draft, step=Step.EVIDENCE, now=now, department=None, department_name=None)
             await after_department(draft, turn, department_id=None)
         else:
-            department = await department_by_code(session=session, code=value)
+            department = await department_by_code(session=turn.session, code=value)
             if department is None:
                 raise StaleAction("stale")
             drafts.advance(draft, step=Step.EVIDENCE, now=now, department=department.code,

@@ -19,6 +19,15 @@ the actor and the role are committed first, then the body runs in a read session
 `Database.read_session()`), so its long read never holds the write lock citizens' updates wait for. A
 write there fails; a refusal it raises is still the polite text (the committed claim only means a second
 delivery of the same update does nothing, as it would after any reply).
+
+`door(light=…)` is for a conversation step that only reads its actor and draft and writes the draft back (the
+complaint's buttons and texts): it is tried first in the Core mode, one Core connection and no ORM session —
+the claim, the account and its draft read by Core statements, the draft's changed columns written by one
+UPDATE (the session's setup, flush and close and the ORM objects were a quarter of such a step's CPU). The
+rest is the same code: chat kind, callback data, role, refusals, after-commit sends. When the step needs
+more (the account must change — first contact, a new name, `last_seen_at` —, `turn.session` is used, an
+outbound row, a new or deleted draft, the official's department), `NeedsSession` is raised, the Core
+transaction rolls back with its claim, and the update is handled again in the ordinary mode.
 """
 
 from __future__ import annotations
@@ -40,11 +49,14 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import delivery, sends, texts
-from bot.domain.accounts import claim_and_resolve, resolve_actor
+from bot.db.models import Draft
+from bot.domain import drafts
 from bot.domain.errors import DomainError
 from bot.domain.roles import Actor, Role
+from bot.domain.rows import DraftRow, NeedsSession
 from bot.services import Services, services
 from handlers.codec import BadData, Codec
+from handlers.door_modes import CoreMode, OrmMode
 from bot.domain.notices import Notices
 
 log = logging.getLogger(__name__)
@@ -72,6 +84,9 @@ def _role_refusal(roles: Collection[Role]) -> str:
     return _ROLE_REFUSALS.get(allowed.pop(), "forbidden") if len(allowed) == 1 else "forbidden"
 
 
+_UNREAD = object()
+
+
 @dataclass
 class Turn:
     """One update being handled: who acts, in which session, what they typed or pressed, what to answer."""
@@ -93,6 +108,15 @@ class Turn:
     durable: bool = False
     # Bot API calls that only make sense once the change is committed (e.g. a new role's command menu).
     after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    # The Core mode's draft, read with the actor (`_UNREAD` in the ORM mode: `current_draft` asks the session).
+    core_draft: Any = _UNREAD
+
+    async def current_draft(self) -> Draft | DraftRow | None:
+        """The acting account's draft: read with the actor in either mode (a `DraftRow` in the Core mode,
+        which a step changes the same way and the door writes back)."""
+        if self.core_draft is not _UNREAD:
+            return self.core_draft
+        return await drafts.current_draft(session=self.session, account_id=self.actor.account_id)
 
     @property
     def query(self) -> CallbackQuery | None:
@@ -157,13 +181,18 @@ Body = Callable[[Turn], Awaitable[None]]
 
 def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, private: bool = True,
          claim: bool = True, durable: bool = False, reads: bool = False,
+         light: bool | Callable[[tuple], bool] = False,
          ) -> Callable[[Body], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]:
     """Wrap a handler body (see the module docstring); `roles` may act, `codec` parses the button data,
     `durable` makes every reply of the body an outbound row (see `Turn.reply`), `reads`: the body only
-    reads, in a read session after the claim's commit (never with `durable`: it writes no rows)."""
+    reads, in a read session after the claim's commit (never with `durable`: it writes no rows).
+    `light` (True, or a test of the parsed button data): try the Core mode first (see the module docstring);
+    the body reads its draft with `turn.current_draft()`."""
 
     if durable and reads:
         raise ValueError("a reads=True body writes nothing, so no durable replies")
+    if light is not False and (durable or reads or not claim):
+        raise ValueError("the Core mode is for a claimed step that writes only its draft")
 
     def wrap(body: Body):
         @functools.wraps(body)
@@ -180,7 +209,8 @@ def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, privat
                     await answer_press(update, context, texts.STALE_BUTTON, alert=True)
                     return
             svc = services(context)
-            turn = await _run(body, update, context, svc, data, roles, claim, durable, reads)
+            turn = await _run(body, update, context, svc, data, roles, claim, durable, reads,
+                              light is True or (light is not False and light(data)))
             if turn is None:
                 return
             await _after_commit(turn)
@@ -192,36 +222,47 @@ def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, privat
 
 
 async def _run(body: Body, update: Update, context, svc: Services, data: tuple, roles, claim: bool,
-               durable: bool, reads: bool = False) -> Turn | None:
+               durable: bool, reads: bool = False, light: bool = False) -> Turn | None:
     user = update.effective_user
-    now = svc.clock.now()
-    actor_role = Role.CITIZEN
+    who = {"telegram_id": user.id, "full_name": user.full_name, "username": user.username,
+           "supervisors": svc.settings.supervisors, "now": svc.clock.now()}
+    entered: list[Role] = [Role.CITIZEN]  # the role refusals are worded for, once the actor is known
     try:
+        if light:
+            try:
+                async with svc.db.engine.begin() as connection:
+                    return await _enter(CoreMode(connection), body, update, context, svc, data, roles, claim,
+                                        durable, reads, who, entered)
+            except NeedsSession as needed:  # rolled back, claim and all: handled afresh with a session
+                log.debug("update %s needs a session (%s)", update.update_id, needed)
         async with svc.db.session() as session, session.begin():
-            who = {"telegram_id": user.id, "full_name": user.full_name, "username": user.username,
-                   "supervisors": svc.settings.supervisors, "now": now}
-            actor = await (claim_and_resolve(session=session, update_id=update.update_id, **who) if claim
-                           else resolve_actor(session=session, **who))
-            if actor is None:
-                log.info("update %s was already handled; nothing done", update.update_id)
-                await answer_press(update, context)
-                return None
-            actor_role = actor.role
-            if actor.role not in roles:
-                raise DomainError(_role_refusal(roles))
-            turn = Turn(update=update, context=context, svc=svc, session=session, actor=actor, now=now, data=data,
-                        durable=durable)
-            if not reads:
-                turn.outbox.bind(session, svc.settings.supervisors, now, held_for=DELIVERY_HOLD)
-                await body(turn)
-                if turn.outbox.rows:  # their ids, for delivery after the commit (which flushes everything else)
-                    await session.flush()
-                    turn.outbox.remember_ids()
-        if reads:
+            turn = await _enter(OrmMode(session, held_for=DELIVERY_HOLD), body, update, context, svc, data, roles,
+                                claim, durable, reads, who, entered)
+        if reads and turn is not None:
             await _read(body, turn)
     except DomainError as refusal:  # rolled back with the transaction (reads=True: only the claim was written)
-        await _refuse(update, context, refusal, actor_role)
+        await _refuse(update, context, refusal, entered[0])
         return None
+    return turn
+
+
+async def _enter(mode: OrmMode | CoreMode, body: Body, update: Update, context, svc: Services, data: tuple,
+                 roles, claim: bool, durable: bool, reads: bool, who: dict, entered: list[Role]) -> Turn | None:
+    """The update in one transaction of either mode: claim, actor, role, the body, the mode's writes."""
+    actor = await mode.claim_and_resolve(update.update_id, who) if claim else await mode.resolve(who)
+    if actor is None:
+        log.info("update %s was already handled; nothing done", update.update_id)
+        await answer_press(update, context)
+        return None
+    entered[0] = actor.role
+    if actor.role not in roles:
+        raise DomainError(_role_refusal(roles))
+    turn = Turn(update=update, context=context, svc=svc, session=mode.session, actor=actor, now=who["now"],
+                data=data, durable=durable)
+    if not reads:
+        mode.bind(turn)
+        await body(turn)
+        await mode.write(turn)
     return turn
 
 

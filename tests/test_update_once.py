@@ -15,6 +15,7 @@ from bot.clock import FrozenClock
 from bot.db.models import Account, Case
 from bot.simulator import Chat, LocalRequest
 from handlers import door as door_module
+from handlers import door_modes
 from tests.conftest import START, make_settings, stop_harness
 from tests.flows import PROCUREMENT_TEXT
 from tests.test_production_instances import start_on
@@ -51,25 +52,30 @@ async def race(first, second, payload: dict, monkeypatch) -> None:
     """Hand one update to both instances so that the second arrives while the first is inside its
     transaction (held there until the second has had time to run into it)."""
     inside, release = asyncio.Event(), asyncio.Event()
-    original = door_module.claim_and_resolve  # the claim and the actor: the first thing the door does
+    # The claim and the actor: the first thing the door does, in either of its modes (ORM session or Core).
+    originals = {name: getattr(door_modes, name) for name in ("claim_and_resolve", "claim_and_resolve_rows")}
     held = []
 
-    async def held_first(**kwargs):
-        actor = await original(**kwargs)
-        if not held:
-            held.append(True)
-            inside.set()
-            await release.wait()
-        return actor
+    def holding(original):
+        async def held_first(**kwargs):
+            found = await original(**kwargs)
+            if not held:
+                held.append(True)
+                inside.set()
+                await release.wait()
+            return found
+        return held_first
 
-    monkeypatch.setattr(door_module, "claim_and_resolve", held_first)
+    for name, original in originals.items():
+        monkeypatch.setattr(door_modes, name, holding(original))
     one = asyncio.create_task(first.app.process_update(Update.de_json(payload, first.app.bot)))
     await asyncio.wait_for(inside.wait(), 10)
     two = asyncio.create_task(second.app.process_update(Update.de_json(payload, second.app.bot)))
     await asyncio.sleep(0.3)
     release.set()
     await asyncio.wait_for(asyncio.gather(one, two), 30)
-    monkeypatch.setattr(door_module, "claim_and_resolve", original)
+    for name, original in originals.items():
+        monkeypatch.setattr(door_modes, name, original)
 
 
 def replies_to(request: LocalRequest, chat_id: int) -> list[str]:

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Account, Department, Draft, ProcessedUpdate
 from bot.domain.drafts import remember_draft
 from bot.domain.roles import Actor, Role
+from bot.domain.rows import ACCOUNT_COLUMNS, DRAFT_COLUMNS, AccountRow, DraftRow, NeedsSession
 from bot.domain.updates import claim_update
 
 # Touching last_seen on every update would turn each read into a write.
@@ -47,6 +48,19 @@ _CLAIM_ACCOUNT_AND_DRAFT = (
     .outerjoin(Draft, Draft.account_id == Account.id)
     .options(contains_eager(Account.department).raiseload(Department.aliases))
 )
+# The same reads for the door's Core mode (`claim_and_resolve_rows`): the account's and the draft's columns as
+# plain rows, without the department (a step that needs it runs with a session).
+_ACCOUNTS, _DRAFTS = Account.__table__, Draft.__table__
+_ROWS = (select(*ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
+         .select_from(_ACCOUNTS.outerjoin(_DRAFTS, _DRAFTS.c.account_id == _ACCOUNTS.c.id))
+         .where(_ACCOUNTS.c.telegram_id == bindparam("telegram_id")))
+_CLAIM_ROWS = (
+    select(_CLAIMED.c.claimed, *ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
+    .select_from(_CLAIMED)
+    .outerjoin(_ACCOUNTS, _ACCOUNTS.c.telegram_id == bindparam("telegram_id"))
+    .outerjoin(_DRAFTS, _DRAFTS.c.account_id == _ACCOUNTS.c.id)
+)
+_SPLIT = len(ACCOUNT_COLUMNS)
 # First contact, per dialect (values as execution parameters): see `_create_account`. The new row comes back
 # as the Account itself (RETURNING), so only an account another transaction created first is read again.
 _CREATE = {
@@ -115,15 +129,57 @@ async def _actor(session: AsyncSession, account: Account | None, draft: Draft | 
         remember_draft(session, account.id, None)
     else:
         remember_draft(session, account.id, draft)
-        if (account.full_name, account.username) != (full_name, username):
-            account.full_name, account.username = full_name, username
-        if now - account.last_seen_at >= LAST_SEEN_GRANULARITY:
-            account.last_seen_at = now
-        if account.unreachable:
-            # They wrote to us, so they can be reached again.
-            account.unreachable = False
-    role = Role.SUPERVISOR if telegram_id in supervisors else Role(account.role)
-    return Actor(role=role, account=account)
+        for key, value in account_changes(account, full_name=full_name, username=username, now=now).items():
+            setattr(account, key, value)
+    return Actor(role=role_of(telegram_id, account.role, supervisors), account=account)
+
+
+def account_changes(account: Account | AccountRow, *, full_name: str | None, username: str | None,
+                    now: datetime) -> dict:
+    """What this update changes in the account: the Telegram name as it is now, `last_seen_at` (coarsely),
+    and reachability (they wrote to us, so they can be reached again)."""
+    changes: dict = {}
+    if (account.full_name, account.username) != (full_name, username):
+        changes.update(full_name=full_name, username=username)
+    if now - account.last_seen_at >= LAST_SEEN_GRANULARITY:
+        changes["last_seen_at"] = now
+    if account.unreachable:
+        changes["unreachable"] = False
+    return changes
+
+
+def role_of(telegram_id: int, role: str, supervisors: Collection[int]) -> Role:
+    """The role the account acts in: supervisor when configured so, else the one it was given."""
+    return Role.SUPERVISOR if telegram_id in supervisors else Role(role)
+
+
+async def claim_and_resolve_rows(*, connection: AsyncConnection, update_id: int, telegram_id: int,
+                                 full_name: str | None, username: str | None, supervisors: Collection[int],
+                                 now: datetime) -> tuple[Actor, DraftRow | None] | None:
+    """`claim_and_resolve` on a Core connection, for the door's Core mode: the actor (its account an
+    `AccountRow`) and the draft as a `DraftRow`; None when the update was handled before.
+
+    Raises `NeedsSession` when the account must be created or changed on this update (`account_changes`):
+    that is the ORM door's to write. The statements are those of `claim_and_resolve`, the same per dialect.
+    """
+    if connection.dialect.name != "postgresql":
+        if not await claim_update(session=connection, update_id=update_id, now=now):
+            return None
+        row = (await connection.execute(_ROWS, {"telegram_id": telegram_id})).first()
+        values = tuple(row) if row is not None else None
+    else:
+        row = (await connection.execute(_CLAIM_ROWS, {
+            "update_id": update_id, "created_at": now, "telegram_id": telegram_id})).one()
+        if not row[0]:
+            return None
+        values = tuple(row)[1:] if row[1] is not None else None
+    if values is None:
+        raise NeedsSession("first contact")
+    account = AccountRow(values[:_SPLIT])
+    if account_changes(account, full_name=full_name, username=username, now=now):
+        raise NeedsSession("account changes")
+    draft = DraftRow(values[_SPLIT:]) if values[_SPLIT] is not None else None
+    return Actor(role=role_of(telegram_id, account.role, supervisors), account=account), draft
 
 
 async def _create_account(session: AsyncSession, *, telegram_id: int, full_name: str | None,

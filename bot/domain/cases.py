@@ -207,9 +207,9 @@ async def open_case(
     session.add(event)
     for item in new.evidence:
         session.add(_evidence_row(case, item, actor, now))
-    # Its flush writes the event and the evidence too.
+    # The case is written (its id above); the event and the evidence go with the transaction's next flush.
     await start_clock(session=session, case=case, kind="assign", now=now, due_at=deadlines.default_due("assign", now),
-                      deadlines=deadlines)
+                      deadlines=deadlines, flush=False)
     return case
 
 

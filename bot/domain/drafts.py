@@ -8,12 +8,13 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, delete, event, inspect, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.db.models import Draft
 from bot.domain.errors import StaleAction
+from bot.domain.rows import DraftRow, NeedsSession
 
 
 class DraftKind(StrEnum):
@@ -40,8 +41,10 @@ class Step(StrEnum):
 # in the transaction that read them.
 _READ_WITH_ACCOUNT = "chengxin.drafts_read_with_account"
 _CURRENT = select(Draft).where(Draft.account_id == bindparam("account_id"))
-_TAKE_CONFIRMED = delete(Draft).where(Draft.id == bindparam("draft_id"), Draft.step == Step.CONFIRM).execution_options(
-    synchronize_session=False)
+# On the table, not the mapped class: the draft is expunged right after, so there is nothing for an ORM-enabled
+# DELETE to synchronise, and its bulk-delete setup cost more than the statement.
+_TAKE_CONFIRMED = delete(Draft.__table__).where(Draft.__table__.c.id == bindparam("draft_id"),
+                                                Draft.__table__.c.step == Step.CONFIRM)
 
 
 # A conversation step changes one draft's columns and nothing else. The unit of work would plan that
@@ -86,6 +89,20 @@ def _save_changed_drafts(session: Session, _context, _instances) -> None:
         # and the transaction remembers the draft as changed (a savepoint rolled back expires it).
         state._commit_all(state.dict, session.identity_map)
         session._register_altered([state])
+
+
+async def save_row(*, connection: AsyncConnection, draft: DraftRow) -> None:
+    """Write a `DraftRow` a step changed (the door's Core mode): `_SAVE` with the columns whose value changed,
+    the statement `_save_changed_drafts` sends for an ORM draft; a change beyond those columns needs a session."""
+    values = draft.changes()
+    if not values:
+        return
+    if not values.keys() <= _SAVED_COLUMNS:
+        raise NeedsSession(", ".join(values))
+    result = await connection.execute(_SAVE, {"saved_draft_id": draft.id, **values})
+    if result.rowcount != 1:
+        raise StaleDataError(
+            f"UPDATE statement on table 'drafts' expected to update 1 row(s); {result.rowcount} were matched.")
 
 
 def remember_draft(session: AsyncSession, account_id: int, draft: Draft | None) -> None:

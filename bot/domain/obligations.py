@@ -15,6 +15,10 @@ from bot.domain.lifecycle import ClockEffect
 from bot.domain.workdays import WorkCalendar
 from bot.policy import Policy
 
+# Built once, on the table: every submit plans a ladder, and `insert(Reminder)` per call was an ORM bulk insert
+# planned afresh each time (the rows need no ids and no ORM objects).
+_REMINDERS = insert(Reminder.__table__)
+_OPEN_CLOCK = insert(Obligation.__table__).returning(Obligation.__table__.c.id)
 # Clocks owned by the supervisors rather than the case's department.
 SUPERVISOR_CLOCKS = frozenset({"assign"})
 END_OF_DAY = time(23, 59, 59)
@@ -58,35 +62,46 @@ async def start_clock(
     deadlines: Deadlines,
     department_id: int | None = None,
     commitment_id: int | None = None,
-) -> Obligation:
-    """Open one clock, with its reminder ladder."""
-    obligation = Obligation(
-        case_id=case.id if case else None,
-        commitment_id=commitment_id,
-        kind=kind,
-        department_id=None if kind in SUPERVISOR_CLOCKS else (department_id or (case.department_id if case else None)),
-        due_at=due_at,
-        state="open",
-        created_at=now,
-    )
-    session.add(obligation)
-    await session.flush()
-    await plan_ladder(session=session, obligation=obligation, now=now, deadlines=deadlines)
-    return obligation
+    flush: bool = True,
+) -> int:
+    """Open one clock, with its reminder ladder; its id.
+
+    The clock is one prebuilt INSERT … RETURNING id (nothing reads it back as an ORM object). `flush`: write
+    what the session holds first, as the ORM's own INSERT would have; False when the rows the clock refers to
+    are already written (a case just flushed), so the rest waits for the transaction's next flush."""
+    if flush:
+        await session.flush()
+    with session.no_autoflush:  # flushed above, or not to be (see `flush`)
+        obligation_id = await session.scalar(_OPEN_CLOCK, {
+            "case_id": case.id if case else None,
+            "commitment_id": commitment_id,
+            "kind": kind,
+            "department_id": None if kind in SUPERVISOR_CLOCKS else (
+                department_id or (case.department_id if case else None)),
+            "due_at": due_at,
+            "state": "open",
+            "created_at": now,
+        })
+        await _plan_ladder(session, obligation_id, due_at, now=now, deadlines=deadlines)
+    return obligation_id
 
 
 async def plan_ladder(*, session: AsyncSession, obligation: Obligation, now: datetime, deadlines: Deadlines) -> None:
     """Reminder rows for the rungs still ahead; rungs already past when the clock starts are skipped."""
+    await _plan_ladder(session, obligation.id, obligation.due_at, now=now, deadlines=deadlines)
+
+
+async def _plan_ladder(session: AsyncSession, obligation_id: int, due_at: datetime, *, now: datetime,
+                       deadlines: Deadlines) -> None:
     rows = [
-        {"obligation_id": obligation.id, "stage": rung.stage, "overdue_days": rung.overdue_days,
+        {"obligation_id": obligation_id, "stage": rung.stage, "overdue_days": rung.overdue_days,
          "send_at": rung.send_at, "state": "pending", "created_at": now}
-        for rung in plan_reminders(obligation.due_at, policy=deadlines.policy, calendar=deadlines.calendar,
-                                   tz=deadlines.tz)
+        for rung in plan_reminders(due_at, policy=deadlines.policy, calendar=deadlines.calendar, tz=deadlines.tz)
         if rung.send_at > now
     ]
     if rows:
         # One executemany: nothing needs the new rows' ids, and ORM objects would be inserted one by one.
-        await session.execute(insert(Reminder), rows)
+        await session.execute(_REMINDERS, rows)
 
 
 async def open_clocks(*, session: AsyncSession, case_id: int, kinds: tuple[str, ...] | None = None) -> list[Obligation]:

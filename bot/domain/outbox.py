@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.db.models import OutboundMessage
 
@@ -51,16 +51,17 @@ _MARK_SENT = (
 )
 
 
-async def claim_rows(*, session: AsyncSession, ids, now: datetime, worker: str) -> list[OutboundMessage]:
+async def claim_rows(*, session: AsyncSession | AsyncConnection, ids, now: datetime,
+                     worker: str) -> list[OutboundMessage]:
     """These pending rows, for the sender that wrote them; rows another sender already holds are skipped.
 
-    One UPDATE … RETURNING; the rows come back as detached OutboundMessage objects in id order (what
-    the sender reads), not loaded into the session."""
+    One UPDATE … RETURNING (on a session or a Core connection); the rows come back as detached
+    OutboundMessage objects in id order (what the sender reads), not loaded into any session."""
     result = await session.execute(_CLAIM_ROWS, {"ids": list(ids), "now": now, "worker": worker})
     return sorted((OutboundMessage(**row._mapping) for row in result), key=lambda message: message.id)
 
 
-async def record_sent(*, session: AsyncSession, message_id: int, now: datetime) -> None:
+async def record_sent(*, session: AsyncSession | AsyncConnection, message_id: int, now: datetime) -> None:
     """The message went out: state sent, its send time, one more attempt counted; one UPDATE by id."""
     await session.execute(_MARK_SENT, {"message_id": message_id, "now": now})
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.db.models import ProcessedUpdate
 
@@ -22,14 +22,16 @@ _CLAIMS = {
 }
 
 
-async def claim_update(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
+async def claim_update(*, session: AsyncSession | AsyncConnection, update_id: int, now: datetime) -> bool:
     """True if this transaction is the first to handle the update.
 
     An insert that ignores a conflict: on PostgreSQL it waits while another transaction holds the same
     id and then reports the conflict if that one committed, so an update in flight elsewhere is never
-    handled alongside it; on SQLite one writer at a time gives the same.
+    handled alongside it; on SQLite one writer at a time gives the same. `session` may be a Core connection
+    (the door's Core mode).
     """
-    statement = _CLAIMS["postgresql" if session.bind.dialect.name == "postgresql" else "sqlite"]
+    dialect = session.dialect if isinstance(session, AsyncConnection) else session.bind.dialect
+    statement = _CLAIMS["postgresql" if dialect.name == "postgresql" else "sqlite"]
     result = await session.execute(statement, {"update_id": update_id, "created_at": now})
     return result.rowcount == 1
 
