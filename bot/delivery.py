@@ -89,7 +89,7 @@ async def deliver_rows(context: Any, ids: Sequence[int], *, worker: str = WORKER
     svc = services(context)
     # One statement in its transaction: on a Core connection, without an ORM session's setup and close (this
     # runs after every update that confirms a change, e.g. each submit's 已立案).
-    async with svc.db.engine.begin() as connection:
+    async with svc.db.begin() as connection:
         batch = await outbox.claim_rows(session=connection, ids=ids, now=svc.clock.now(), worker=worker)
     return await _send_claimed(context, svc, batch)
 
@@ -99,7 +99,7 @@ async def _send_claimed(context: Any, svc: Services, batch: list[OutboundMessage
     for message in batch:
         outcome = await _send(context.bot, message)
         if outcome[0] == "sent":  # the common case, in one statement on a Core connection
-            async with svc.db.engine.begin() as connection:
+            async with svc.db.begin() as connection:
                 await outbox.record_sent(session=connection, message_id=message.id, now=svc.clock.now())
         else:
             async with svc.db.session() as session:

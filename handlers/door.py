@@ -230,7 +230,7 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
     try:
         if light:
             try:
-                async with svc.db.engine.begin() as connection:
+                async with svc.db.begin() as connection:
                     return await _enter(CoreMode(connection), body, update, context, svc, data, roles, claim,
                                         durable, reads, who, entered)
             except NeedsSession as needed:  # rolled back, claim and all: handled afresh with a session

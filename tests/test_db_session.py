@@ -73,7 +73,7 @@ async def test_a_rolled_back_transaction_releases_the_lock(tmp_path):
         await second.dispose()
 
 
-async def test_a_session_closes_in_its_own_task_without_extra_turns_of_the_loop(tmp_path):
+async def test_sessions_and_connections_close_in_their_own_task_without_extra_turns_of_the_loop(tmp_path):
     """An update's whole transaction runs without letting the loop go round (SQLAlchemy's own `async with`
     closes in a task of its own: under load each extra turn waits behind every other update in flight)."""
     from tests.loop_turns import LoopTurns
@@ -86,6 +86,8 @@ async def test_a_session_closes_in_its_own_task_without_extra_turns_of_the_loop(
             before = turns.count
             async with db.session() as session, session.begin():
                 await next_sequence(session=session)
+            async with db.begin() as connection:  # a Core connection (the door's light steps, delivery)
+                await connection.execute(select(Counter.value))
             assert turns.count == before
     finally:
         await db.dispose()

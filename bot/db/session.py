@@ -24,15 +24,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import deque
-from contextlib import suppress
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any
 
 import aiosqlite
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bot.config import DEFAULT_CONCURRENT_UPDATES
@@ -203,14 +203,20 @@ class Session(AsyncSession):
     """
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        try:
-            await self.close()
-        except asyncio.CancelledError:
-            closing = asyncio.ensure_future(self.close())
-            while not closing.done():
-                with suppress(asyncio.CancelledError):
-                    await asyncio.shield(closing)
-            raise
+        await close_in_place(self.close)
+
+
+async def close_in_place(close) -> None:
+    """`await close()` in this task; if a cancellation interrupts it, `close()` again in a shielded task of its
+    own and wait for it before the cancellation goes on (what SQLAlchemy does every time, see `Session`)."""
+    try:
+        await close()
+    except asyncio.CancelledError:
+        closing = asyncio.ensure_future(close())
+        while not closing.done():
+            with suppress(asyncio.CancelledError):
+                await asyncio.shield(closing)
+        raise
 
 
 class WriteTurn:
@@ -467,6 +473,17 @@ class Database:
     def session(self) -> AsyncSession:
         """A session that may write; on SQLite its transactions hold this instance's write turn."""
         return self.sessions()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """`engine.begin()` (one Core connection, one transaction, committed at the end) that closes the
+        connection in the caller's task, as `Session` does."""
+        connection = await self.engine.connect()
+        try:
+            async with connection.begin():
+                yield connection
+        finally:
+            await close_in_place(connection.close)
 
     def read_session(self) -> AsyncSession:
         """A session that only reads and never holds up a writer (see the module docstring); a write in it
