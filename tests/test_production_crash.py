@@ -168,7 +168,9 @@ async def test_sigkill_mid_conversation_and_mid_delivery_loses_nothing(process_d
         await asyncio.wait_for(first.wait(), 10)
         official_sends = [c for c in api.sent() if (c.chat_id or 0) >= OFFICIAL_BASE and "办理提醒" in c.text]
         in_flight = sum(not c.answered for c in official_sends)
-        assert 1 <= in_flight <= 1 and len(official_sends) < OFFICIALS
+        # Killed mid-send: one message in flight per sender at most (the delivery job and the sweep's own
+        # delivery may both be sending), and not every digest out yet.
+        assert 1 <= in_flight <= 2 and len(official_sends) < OFFICIALS
 
         second = await start_bot(env, log)
         # The conversation continues where the database left it.
