@@ -20,8 +20,10 @@ stand-in and citizens (each sends as many messages as a filing has steps and wai
 Output, per run: step p50/p95/p99 (all steps and per step), filings/s (updates/s for echo), the bot
 process's CPU seconds per update (/proc/PID/stat), Bot API calls per update. Targets (issue 18): 100 ms,
 10 citizens: step p50 <= 250 ms, p95 <= 400 ms; 50 citizens: filings/s >= 80 % of the same at 0 ms; CPU per
-update <= 2x the echo bot's. --profile: the bot also runs under cProfile during the timed part and the
-imports it made per Bot API request are counted (issue 18 item 4: none).
+update <= 2x the echo bot's; beside the ratio, the hold it leaves the bot per update (`_hold_allowed`).
+--jitter F varies each half trip by up to ±F (default 0: every trip exactly rtt/2). --profile: the bot also
+runs under cProfile during the timed part and the imports it made per Bot API request are counted (issue 18
+item 4: none).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import argparse
 import asyncio
 import os
 import pstats
+import random
 import re
 import signal
 import subprocess
@@ -59,6 +62,9 @@ TEXTS = [
 # Runs with fewer citizens file more each, so every run has enough updates for a CPU figure.
 MIN_FILINGS = 20
 TARGETS = {"p50_ms": 250, "p95_ms": 400, "throughput_ratio": 0.8, "cpu_ratio": 2.0}
+# --jitter: each half trip is rtt/2 × (1 ± up to this fraction), drawn from a seeded generator. 0 (the
+# issue's definition): every trip exactly rtt/2, so citizens served together come back together.
+JITTER = {"fraction": 0.0}
 
 
 # --- Telegram, a round trip away ------------------------------------------------------------------------
@@ -72,6 +78,7 @@ def delayed_api_class():
         def __init__(self, rtt_ms: float) -> None:
             super().__init__()
             self.half = rtt_ms / 2000
+            self._random = random.Random(18)
             self.inboxes: dict[int, asyncio.Queue] = defaultdict(asyncio.Queue)
             self.faults.append(self._arrived)
             self.webhook: str | None = None   # set: updates are posted there instead of served to getUpdates
@@ -100,13 +107,16 @@ def delayed_api_class():
         async def _post(self, update: dict) -> None:
             # As Telegram does: at most max_connections requests open, each until the bot answers it.
             async with self._connections:
-                await asyncio.sleep(self.half)
+                await asyncio.sleep(self._half_trip())
                 async with self._session.post(self.webhook, json=update,
                                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                     if response.status != 200:
                         self.webhook_failures += 1
                     elif response.content_type == "application/json" and "method" in await response.json():
                         self.webhook_answers += 1
+
+        def _half_trip(self) -> float:
+            return self.half * (1 + JITTER["fraction"] * (2 * self._random.random() - 1))
 
         async def stop(self) -> None:
             if self._session is not None:
@@ -121,9 +131,9 @@ def delayed_api_class():
             return None
 
         async def _handle(self, request):
-            await asyncio.sleep(self.half)      # the request on its way to Telegram
+            await asyncio.sleep(self._half_trip())      # the request on its way to Telegram
             response = await super()._handle(request)
-            await asyncio.sleep(self.half)      # the answer on its way back
+            await asyncio.sleep(self._half_trip())      # the answer on its way back
             return response
 
         async def _get_updates(self, params: dict) -> list[dict]:
@@ -334,7 +344,8 @@ async def scenario(kind: str, rtt_ms: float, citizens: int, per_citizen: int, da
     if kind != "echo" and len(set(refs)) != citizens * per_citizen:
         raise RuntimeError(f"{citizens * per_citizen} filings but {len(set(refs))} distinct references")
     result = {
-        "bot": kind, "mode": "webhook" if port else "polling", "rtt_ms": rtt_ms, "citizens": citizens,
+        "bot": kind, "mode": "webhook" if port else "polling", "rtt_ms": rtt_ms, "jitter": JITTER["fraction"],
+        "citizens": citizens,
         "concurrency": concurrency,
         "updates": updates, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2),
         "updates_per_s": round(updates / elapsed, 1),
@@ -415,9 +426,25 @@ def _targets(by: dict, mode: str, rtt_ms: float, most: int, suffix: str) -> dict
         f"step_p50_10{suffix}": ten and {"value": ten["steps_ms"]["p50"], "met": ten["steps_ms"]["p50"] <= TARGETS["p50_ms"]},
         f"step_p95_10{suffix}": ten and {"value": ten["steps_ms"]["p95"], "met": ten["steps_ms"]["p95"] <= TARGETS["p95_ms"]},
         f"throughput_ratio{suffix}": ratio(fifty, zero, "filings_per_s", TARGETS["throughput_ratio"], True),
+        f"hold_allowed_ms{suffix}": _hold_allowed(fifty, zero),
         f"cpu_ratio_0ms{suffix}": ratio(zero, echo, "cpu_ms_per_update", TARGETS["cpu_ratio"], False),
         f"cpu_ratio_rtt{suffix}": ratio(fifty, echo_rtt, "cpu_ms_per_update", TARGETS["cpu_ratio"], False),
     }
+
+
+def _hold_allowed(at_rtt: dict | None, zero: dict | None) -> dict | None:
+    """How long the bot may hold an update (from its arrival to its reply leaving) for the throughput ratio.
+
+    A citizen acts only on the bot's answer, so each of N citizens makes a step per round trip plus the
+    bot's hold: at most N / (rtt + hold) updates/s. For 0.8 of the 0 ms run's rate that leaves a hold of
+    N / (0.8 × rate at 0 ms) − rtt — less the faster the bot is at 0 ms. `value`: that allowance and the
+    hold measured (step p50 − rtt), in ms; met when the measured one fits.
+    """
+    if not at_rtt or not zero:
+        return None
+    allowed = at_rtt["citizens"] / (TARGETS["throughput_ratio"] * zero["updates_per_s"]) * 1000 - at_rtt["rtt_ms"]
+    held = at_rtt["steps_ms"]["p50"] - at_rtt["rtt_ms"]
+    return {"value": f"allowed {allowed:.1f}, held {held:.1f} (p50)", "met": held <= allowed}
 
 
 def line(r: dict) -> str:
@@ -463,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     parser.add_argument("--webhook-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--jitter", type=float, default=0.0,
+                        help="vary each half trip by up to this fraction (0.5: 25-75 ms at 100 ms); default 0")
     parser.add_argument("--webhook", action="store_true",
                         help="also run Chengxin in webhook mode at the RTT with 10 and the most citizens and at "
                              "0 ms with the most, and judge the targets in that mode too (*_webhook)")
@@ -471,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.config import DEFAULT_CONCURRENT_UPDATES
 
         args.concurrency = DEFAULT_CONCURRENT_UPDATES
+    JITTER["fraction"] = args.jitter
     if args.serve:
         serve_bot(args.serve, args.api, args.database, args.concurrency, args.profile_to, args.webhook_port)
         return 0

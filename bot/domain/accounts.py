@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Account, Department, Draft, ProcessedUpdate
+from bot.db.prepared import Prepared
 from bot.domain.drafts import remember_draft
 from bot.domain.roles import Actor, Role
 from bot.domain.rows import ACCOUNT_COLUMNS, DRAFT_COLUMNS, AccountRow, DraftRow, NeedsSession
@@ -51,9 +52,9 @@ _CLAIM_ACCOUNT_AND_DRAFT = (
 # The same reads for the door's Core mode (`claim_and_resolve_rows`): the account's and the draft's columns as
 # plain rows, without the department (a step that needs it runs with a session).
 _ACCOUNTS, _DRAFTS = Account.__table__, Draft.__table__
-_ROWS = (select(*ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
-         .select_from(_ACCOUNTS.outerjoin(_DRAFTS, _DRAFTS.c.account_id == _ACCOUNTS.c.id))
-         .where(_ACCOUNTS.c.telegram_id == bindparam("telegram_id")))
+_ROWS = Prepared(select(*ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
+                  .select_from(_ACCOUNTS.outerjoin(_DRAFTS, _DRAFTS.c.account_id == _ACCOUNTS.c.id))
+                  .where(_ACCOUNTS.c.telegram_id == bindparam("telegram_id")))
 _CLAIM_ROWS = (
     select(_CLAIMED.c.claimed, *ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
     .select_from(_CLAIMED)
@@ -165,8 +166,7 @@ async def claim_and_resolve_rows(*, connection: AsyncConnection, update_id: int,
     if connection.dialect.name != "postgresql":
         if not await claim_update(session=connection, update_id=update_id, now=now):
             return None
-        row = (await connection.execute(_ROWS, {"telegram_id": telegram_id})).first()
-        values = tuple(row) if row is not None else None
+        values = await _ROWS.first(connection, {"telegram_id": telegram_id})
     else:
         row = (await connection.execute(_CLAIM_ROWS, {
             "update_id": update_id, "created_at": now, "telegram_id": telegram_id})).one()

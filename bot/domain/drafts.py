@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.db.models import Draft
+from bot.db.prepared import Prepared
 from bot.domain.errors import StaleAction
 from bot.domain.rows import DraftRow, NeedsSession
 
@@ -52,6 +53,7 @@ _TAKE_CONFIRMED = delete(Draft.__table__).where(Draft.__table__.c.id == bindpara
 # more than the statement itself; `_save_changed_drafts` sends it as this one prebuilt statement
 # instead. The SET clause is the execution parameters' columns; the row by `saved_draft_id`.
 _SAVE = update(Draft.__table__).where(Draft.__table__.c.id == bindparam("saved_draft_id"))
+_SAVE_ROW = Prepared(_SAVE)  # the Core mode's write: on SQLite straight on the driver (bot/db/prepared.py)
 _SAVED_COLUMNS = frozenset({"kind", "step", "data", "case_id", "updated_at", "reminded_at"})
 
 
@@ -99,10 +101,10 @@ async def save_row(*, connection: AsyncConnection, draft: DraftRow) -> None:
         return
     if not values.keys() <= _SAVED_COLUMNS:
         raise NeedsSession(", ".join(values))
-    result = await connection.execute(_SAVE, {"saved_draft_id": draft.id, **values})
-    if result.rowcount != 1:
+    count = await _SAVE_ROW.rowcount(connection, {**values, "saved_draft_id": draft.id})
+    if count != 1:
         raise StaleDataError(
-            f"UPDATE statement on table 'drafts' expected to update 1 row(s); {result.rowcount} were matched.")
+            f"UPDATE statement on table 'drafts' expected to update 1 row(s); {count} were matched.")
 
 
 def remember_draft(session: AsyncSession, account_id: int, draft: Draft | None) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.db.models import OutboundMessage
+from bot.db.prepared import Prepared
 
 # A claimed message not confirmed within the lease is assumed lost with its sender and claimed again.
 LEASE = timedelta(minutes=10)
@@ -45,7 +46,7 @@ _CLAIM_ROWS = (
     .values(state="sending", claimed_at=bindparam("now"), claimed_by=bindparam("worker"))
     .returning(*_TABLE.c)
 )
-_MARK_SENT = (
+_MARK_SENT = Prepared(
     update(_TABLE).where(_TABLE.c.id == bindparam("message_id"))
     .values(state="sent", sent_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
 )
@@ -63,7 +64,8 @@ async def claim_rows(*, session: AsyncSession | AsyncConnection, ids, now: datet
 
 async def record_sent(*, session: AsyncSession | AsyncConnection, message_id: int, now: datetime) -> None:
     """The message went out: state sent, its send time, one more attempt counted; one UPDATE by id."""
-    await session.execute(_MARK_SENT, {"message_id": message_id, "now": now})
+    connection = session if isinstance(session, AsyncConnection) else await session.connection()
+    await _MARK_SENT.rowcount(connection, {"message_id": message_id, "now": now})
 
 
 async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str, limit: int = 200,

@@ -9,15 +9,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.db.models import ProcessedUpdate
+from bot.db.prepared import Prepared
 
 # Telegram gives up redelivering an update after 24 hours; a day's margin on top.
 KEEP = timedelta(hours=48)
 
 # Built once per dialect, on the table rather than the mapped class: this insert runs on every update,
 # and building it per call (values() coercion, an ORM bulk-insert plan) cost more than running it.
-# The values come as execution parameters.
+# The values come as execution parameters. Prepared: on SQLite it runs on the driver (bot/db/prepared.py).
 _CLAIMS = {
-    name: dialect.insert(ProcessedUpdate.__table__).on_conflict_do_nothing(index_elements=["update_id"])
+    name: Prepared(dialect.insert(ProcessedUpdate.__table__).on_conflict_do_nothing(index_elements=["update_id"]))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -30,10 +31,9 @@ async def claim_update(*, session: AsyncSession | AsyncConnection, update_id: in
     handled alongside it; on SQLite one writer at a time gives the same. `session` may be a Core connection
     (the door's Core mode).
     """
-    dialect = session.dialect if isinstance(session, AsyncConnection) else session.bind.dialect
-    statement = _CLAIMS["postgresql" if dialect.name == "postgresql" else "sqlite"]
-    result = await session.execute(statement, {"update_id": update_id, "created_at": now})
-    return result.rowcount == 1
+    connection = session if isinstance(session, AsyncConnection) else await session.connection()
+    claim = _CLAIMS["postgresql" if connection.dialect.name == "postgresql" else "sqlite"]
+    return await claim.rowcount(connection, {"update_id": update_id, "created_at": now}) == 1
 
 
 async def prune_processed_updates(*, session: AsyncSession, now: datetime) -> int:

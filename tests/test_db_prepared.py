@@ -1,0 +1,131 @@
+"""Prepared statements (bot/db/prepared.py): on SQLite straight on the driver, with the same values, row counts
+and transaction as SQLAlchemy's own execution; elsewhere (or with a statement listener) SQLAlchemy's."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.db.models import Account, Draft, ProcessedUpdate
+from bot.db.prepared import Prepared
+from bot.db.session import Database
+from bot.domain import updates
+from bot.domain.rows import ACCOUNT_COLUMNS, DRAFT_COLUMNS
+
+ACCOUNTS, DRAFTS = Account.__table__, Draft.__table__
+ROWS = (select(*ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
+        .select_from(ACCOUNTS.outerjoin(DRAFTS, DRAFTS.c.account_id == ACCOUNTS.c.id))
+        .where(ACCOUNTS.c.telegram_id == bindparam("telegram_id")))
+SAVE = update(DRAFTS).where(DRAFTS.c.id == bindparam("saved_draft_id"))
+NOW = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+async def db(database_url):
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def _citizen_with_draft(db: Database, telegram_id: int) -> None:
+    async with db.session() as session:
+        account = Account(telegram_id=telegram_id, role="citizen", full_name="张某 Zhang", username=None,
+                          created_at=NOW, last_seen_at=NOW, unreachable=False)
+        session.add(account)
+        await session.flush()
+        session.add(Draft(account_id=account.id, kind="complaint", step="domain",
+                          data={"text": "区住建局拖欠工程款三年", "candidates": [["debt", 0.9]], "n": 3},
+                          created_at=NOW, updated_at=NOW - timedelta(minutes=1)))
+        await session.commit()
+
+
+async def test_a_read_returns_what_sqlalchemy_returns(db):
+    await _citizen_with_draft(db, 5101)
+    async with db.begin() as connection:
+        direct = await Prepared(ROWS).first(connection, {"telegram_id": 5101})
+        ordinary = tuple((await connection.execute(ROWS, {"telegram_id": 5101})).first())
+        missing = await Prepared(ROWS).first(connection, {"telegram_id": 5102})
+    assert direct == ordinary and missing is None
+    values = dict(zip([c.key for c in ACCOUNT_COLUMNS] + [f"draft_{c.key}" for c in DRAFT_COLUMNS], direct))
+    # Typed as the columns say: an aware datetime, the JSON document, a boolean — not SQLite's text and ints.
+    assert values["created_at"] == NOW and values["created_at"].tzinfo is not None
+    assert values["draft_data"]["text"] == "区住建局拖欠工程款三年" and values["unreachable"] is False
+
+
+async def test_a_write_counts_its_rows_and_stores_typed_values(db):
+    await _citizen_with_draft(db, 5103)
+    later = NOW + timedelta(hours=2)
+    async with db.begin() as connection:
+        draft_id = (await Prepared(ROWS).first(connection, {"telegram_id": 5103}))[len(ACCOUNT_COLUMNS)]
+        saved = await Prepared(SAVE).rowcount(connection, {
+            "step": "contact", "data": {"text": "改了", "新": True}, "updated_at": later, "saved_draft_id": draft_id})
+        none = await Prepared(SAVE).rowcount(connection, {"step": "x", "saved_draft_id": draft_id + 999})
+        # Values the statement carries itself, beside the given ones.
+        marked = await Prepared(update(ACCOUNTS).where(ACCOUNTS.c.telegram_id == bindparam("tid"))
+                                .values(unreachable=True, full_name=ACCOUNTS.c.full_name + "（已停用）",
+                                        last_seen_at=bindparam("seen"))).rowcount(connection, {"tid": 5103, "seen": later})
+    assert (saved, none, marked) == (1, 0, 1)
+    async with db.session() as session:
+        draft = await session.get(Draft, draft_id)
+        account = await session.scalar(select(Account).where(Account.telegram_id == 5103))
+    assert (draft.step, draft.data, draft.updated_at) == ("contact", {"text": "改了", "新": True}, later)
+    assert (account.unreachable, account.full_name, account.last_seen_at) == (True, "张某 Zhang（已停用）", later)
+
+
+async def test_a_claim_counts_once_and_rolls_back_with_its_transaction(db):
+    async with db.begin() as connection:
+        assert await updates.claim_update(session=connection, update_id=880001, now=NOW)
+        assert not await updates.claim_update(session=connection, update_id=880001, now=NOW)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo):
+        async with db.begin() as connection:
+            assert await updates.claim_update(session=connection, update_id=880002, now=NOW)
+            raise Undo
+    async with db.session() as session:
+        claimed = set(await session.scalars(select(ProcessedUpdate.update_id)
+                                            .where(ProcessedUpdate.update_id.in_([880001, 880002]))))
+    assert claimed == {880001}  # the rolled-back claim is gone with its transaction
+
+
+async def test_sqlite_runs_them_on_the_driver_and_a_listener_still_sees_every_statement(tmp_path, monkeypatch):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'prepared.db'}")
+    await db.upgrade()
+    await _citizen_with_draft(db, 5104)
+    try:
+        def no_sqlalchemy(*args, **kwargs):
+            raise AssertionError("went through SQLAlchemy's execution")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(AsyncConnection, "execute", no_sqlalchemy)
+            async with db.begin() as connection:
+                assert (await Prepared(ROWS).first(connection, {"telegram_id": 5104}))[1] == 5104
+
+        seen: list[str] = []
+        listener = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
+        event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
+        try:
+            async with db.begin() as connection:
+                assert (await Prepared(ROWS).first(connection, {"telegram_id": 5104}))[1] == 5104
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
+        assert len(seen) == 1 and seen[0].startswith("SELECT")
+    finally:
+        await db.dispose()
+
+
+async def test_an_in_list_is_refused_on_the_driver(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'prepared.db'}")
+    await db.upgrade()
+    try:
+        async with db.begin() as connection:
+            with pytest.raises(ValueError, match="IN list"):
+                await Prepared(select(ACCOUNTS.c.id).where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
+                               ).first(connection, {"ids": [1, 2]})
+    finally:
+        await db.dispose()
