@@ -30,6 +30,15 @@ async def db(database_url):
     await database.dispose()
 
 
+@pytest.fixture
+async def sqlite_db(tmp_path):
+    """A SQLite database of this test's own (the driver path is SQLite's)."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'prepared.db'}")
+    await database.upgrade()
+    yield database
+    await database.dispose()
+
+
 async def _citizen_with_draft(db: Database, telegram_id: int) -> None:
     async with db.session() as session:
         account = Account(telegram_id=telegram_id, role="citizen", full_name="张某 Zhang", username=None,
@@ -93,39 +102,31 @@ async def test_a_claim_counts_once_and_rolls_back_with_its_transaction(db):
     assert claimed == {880001}  # the rolled-back claim is gone with its transaction
 
 
-async def test_sqlite_runs_them_on_the_driver_and_a_listener_still_sees_every_statement(tmp_path, monkeypatch):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'prepared.db'}")
-    await db.upgrade()
+async def test_sqlite_runs_them_on_the_driver_and_a_listener_still_sees_every_statement(sqlite_db, monkeypatch):
+    db = sqlite_db
     await _citizen_with_draft(db, 5104)
-    try:
-        def no_sqlalchemy(*args, **kwargs):
-            raise AssertionError("went through SQLAlchemy's execution")
 
-        with monkeypatch.context() as patched:
-            patched.setattr(AsyncConnection, "execute", no_sqlalchemy)
-            async with db.begin() as connection:
-                assert (await Prepared(ROWS).first(connection, {"telegram_id": 5104}))[1] == 5104
+    def no_sqlalchemy(*args, **kwargs):
+        raise AssertionError("went through SQLAlchemy's execution")
 
-        seen: list[str] = []
-        listener = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
-        event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
-        try:
-            async with db.begin() as connection:
-                assert (await Prepared(ROWS).first(connection, {"telegram_id": 5104}))[1] == 5104
-        finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
-        assert len(seen) == 1 and seen[0].startswith("SELECT")
-    finally:
-        await db.dispose()
+    with monkeypatch.context() as patched:
+        patched.setattr(AsyncConnection, "execute", no_sqlalchemy)
+        async with db.begin() as connection:
+            assert (await Prepared(ROWS).first(connection, {"telegram_id": 5104}))[1] == 5104
 
-
-async def test_an_in_list_is_refused_on_the_driver(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'prepared.db'}")
-    await db.upgrade()
+    seen: list[str] = []
+    listener = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
+    event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
     try:
         async with db.begin() as connection:
-            with pytest.raises(ValueError, match="IN list"):
-                await Prepared(select(ACCOUNTS.c.id).where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
-                               ).first(connection, {"ids": [1, 2]})
+            assert (await Prepared(ROWS).first(connection, {"telegram_id": 5104}))[1] == 5104
     finally:
-        await db.dispose()
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
+    assert len(seen) == 1 and seen[0].startswith("SELECT")
+
+
+async def test_an_in_list_is_refused_on_the_driver(sqlite_db):
+    async with sqlite_db.begin() as connection:
+        with pytest.raises(ValueError, match="IN list"):
+            await Prepared(select(ACCOUNTS.c.id).where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
+                           ).first(connection, {"ids": [1, 2]})
