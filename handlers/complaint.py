@@ -50,11 +50,11 @@ class ComplaintButtons:
 BUTTONS = ComplaintButtons()
 
 
-@door()
+@door(light=True)
 async def complain_command(turn: Turn) -> None:
     """Start a complaint (/complain [text] or the 我要投诉 button); resume one left unfinished."""
     typed = turn.rest() if turn.text.startswith("/") else ""
-    draft = await drafts.current_draft(session=turn.session, account_id=turn.actor.account_id)
+    draft = await turn.current_draft()
     if draft is not None and draft.kind == DraftKind.COMPLAINT and not typed:
         turn.reply(texts.RESUME)
         show_step(turn, draft)
@@ -62,8 +62,7 @@ async def complain_command(turn: Turn) -> None:
     if typed and (problem := text_problem(typed)):
         turn.reply(problem)
         return
-    draft = await drafts.start_draft(session=turn.session, account_id=turn.actor.account_id,
-                                     kind=DraftKind.COMPLAINT, step=Step.TEXT, now=turn.now)
+    draft = await turn.start_draft(kind=DraftKind.COMPLAINT, step=Step.TEXT)
     if typed:
         triage_into(draft, typed, turn)
     show_step(turn, draft)
@@ -76,8 +75,7 @@ async def complaint_text(turn: Turn, draft: Draft | None) -> None:
         if len(text.strip()) < texts.MIN_TEXT:
             turn.reply(texts.SHORT_MESSAGE_HINT, reply_markup=keyboards.main_menu())
             return
-        draft = await drafts.start_draft(session=turn.session, account_id=turn.actor.account_id,
-                                         kind=DraftKind.COMPLAINT, step=Step.TEXT, now=turn.now)
+        draft = await turn.start_draft(kind=DraftKind.COMPLAINT, step=Step.TEXT)
     step = Step(draft.step)
     if step is not Step.TEXT and looks_like_new_complaint(turn, text):
         # Taken as a department name or an answer, a new complaint would be lost: ask which one is meant.
@@ -164,8 +162,7 @@ async def complaint_button(turn: Turn) -> None:
         draft = drafts.require_step(draft, draft_id, *Step)
         pending = draft.data.get("pending_text")
         if value == "start" and pending:
-            draft = await drafts.start_draft(session=turn.session, account_id=turn.actor.account_id,
-                                             kind=DraftKind.COMPLAINT, step=Step.TEXT, now=now)
+            draft = await turn.start_draft(kind=DraftKind.COMPLAINT, step=Step.TEXT)
             triage_into(draft, pending, turn)
         else:
             draft.data = {k: v for k, v in draft.data.items() if k != "pending_text"}

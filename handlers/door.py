@@ -110,6 +110,7 @@ class Turn:
     after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     # The Core mode's draft, read with the actor (`_UNREAD` in the ORM mode: `current_draft` asks the session).
     core_draft: Any = _UNREAD
+    mode: Any = None  # the door's OrmMode or CoreMode (handlers/door_modes.py)
 
     async def current_draft(self) -> Draft | DraftRow | None:
         """The acting account's draft: read with the actor in either mode (a `DraftRow` in the Core mode,
@@ -117,6 +118,11 @@ class Turn:
         if self.core_draft is not _UNREAD:
             return self.core_draft
         return await drafts.current_draft(session=self.session, account_id=self.actor.account_id)
+
+    async def start_draft(self, *, kind: drafts.DraftKind, step: drafts.Step, data: dict[str, Any] | None = None,
+                          case_id: int | None = None) -> Draft | DraftRow:
+        """`drafts.start_draft` for the acting account in either mode (the Core mode inserts a `DraftRow`)."""
+        return await self.mode.start_draft(self, kind=kind, step=step, data=data, case_id=case_id)
 
     @property
     def query(self) -> CallbackQuery | None:
@@ -258,7 +264,7 @@ async def _enter(mode: OrmMode | CoreMode, body: Body, update: Update, context, 
     if actor.role not in roles:
         raise DomainError(_role_refusal(roles))
     turn = Turn(update=update, context=context, svc=svc, session=mode.session, actor=actor, now=who["now"],
-                data=data, durable=durable)
+                data=data, durable=durable, mode=mode)
     if not reads:
         mode.bind(turn)
         await body(turn)

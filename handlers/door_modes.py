@@ -8,10 +8,11 @@ The door runs the same code around either (chat kind, button data, role, body, r
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.db.models import Draft
 from bot.domain import drafts
 from bot.domain.accounts import claim_and_resolve, claim_and_resolve_rows, resolve_actor
 from bot.domain.roles import Actor
@@ -36,6 +37,10 @@ class OrmMode:
     def bind(self, turn: Turn) -> None:
         turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=self.held_for)
 
+    async def start_draft(self, turn: Turn, **draft: Any) -> Draft:
+        return await drafts.start_draft(session=self.session, account_id=turn.actor.account_id, now=turn.now,
+                                        **draft)
+
     async def write(self, turn: Turn) -> None:
         if turn.outbox.rows:  # their ids, for delivery after the commit (which flushes everything else)
             await self.session.flush()
@@ -47,7 +52,8 @@ class CoreMode:
     Core statements (`accounts.claim_and_resolve_rows`), the body sees the draft through
     `Turn.current_draft()` and the draft's changed columns are written by one UPDATE (`drafts.save_row`).
     Anything more (the account to change, `turn.session`, an outbound row, a new or deleted draft) raises
-    `NeedsSession`, and `_run` rolls back and runs the update again in `OrmMode`."""
+    `NeedsSession`, and `_run` rolls back and runs the update again in `OrmMode`. First contact, the account's
+    changes (`accounts.account_changes`) and a new draft (`Turn.start_draft`) are Core statements too."""
 
     session = NO_SESSION
 
@@ -68,6 +74,12 @@ class CoreMode:
     def bind(self, turn: Turn) -> None:
         turn.outbox.session = NO_SESSION  # an outbound row needs a session
         turn.core_draft = self.draft
+
+    async def start_draft(self, turn: Turn, **draft: Any) -> DraftRow:
+        self.draft = turn.core_draft = await drafts.start_draft_row(
+            connection=self.connection, account_id=turn.actor.account_id, now=turn.now,
+            replacing=self.draft is not None, **draft)
+        return self.draft
 
     async def write(self, turn: Turn) -> None:
         if self.draft is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db.models import Account, Draft, ProcessedUpdate
@@ -89,6 +89,10 @@ async def test_a_claim_counts_once_and_rolls_back_with_its_transaction(db):
         assert await updates.claim_update(session=connection, update_id=880001, now=NOW)
         assert not await updates.claim_update(session=connection, update_id=880001, now=NOW)
 
+        await Prepared(insert(ProcessedUpdate.__table__)).many(connection, [
+            {"update_id": 880010 + k, "created_at": NOW} for k in range(3)])
+        await Prepared(insert(ProcessedUpdate.__table__)).many(connection, [])  # nothing to write: no statement
+
     class Undo(Exception):
         pass
 
@@ -98,8 +102,8 @@ async def test_a_claim_counts_once_and_rolls_back_with_its_transaction(db):
             raise Undo
     async with db.session() as session:
         claimed = set(await session.scalars(select(ProcessedUpdate.update_id)
-                                            .where(ProcessedUpdate.update_id.in_([880001, 880002]))))
-    assert claimed == {880001}  # the rolled-back claim is gone with its transaction
+                                            .where(ProcessedUpdate.update_id.between(880001, 880019))))
+    assert claimed == {880001, 880010, 880011, 880012}  # the rolled-back claim is gone with its transaction
 
 
 async def test_sqlite_runs_them_on_the_driver_and_a_listener_still_sees_every_statement(sqlite_db, monkeypatch):
@@ -125,8 +129,12 @@ async def test_sqlite_runs_them_on_the_driver_and_a_listener_still_sees_every_st
     assert len(seen) == 1 and seen[0].startswith("SELECT")
 
 
-async def test_an_in_list_is_refused_on_the_driver(sqlite_db):
+async def test_what_it_cannot_run_like_sqlalchemy_is_refused_on_the_driver(sqlite_db):
     async with sqlite_db.begin() as connection:
         with pytest.raises(ValueError, match="IN list"):
             await Prepared(select(ACCOUNTS.c.id).where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
                            ).first(connection, {"ids": [1, 2]})
+        # A column whose default is a Python function (drafts.data: dict) must be given, not left to a NULL.
+        with pytest.raises(ValueError, match="data"):
+            await Prepared(insert(DRAFTS)).rowcount(connection, {
+                "account_id": 1, "kind": "complaint", "step": "text", "created_at": NOW, "updated_at": NOW})

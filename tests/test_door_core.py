@@ -130,8 +130,7 @@ async def test_a_core_step_writes_the_same_draft_and_shows_the_same_prompt(harne
     for number, (core_step, orm_step) in enumerate(zip(in_core, in_orm)):
         with sessions_opened(harness) as opened:
             await core_step()
-        if number >= 1:  # the first makes the account and the draft: the ORM door's
-            assert opened == [], f"step {number} opened a session"
+        assert opened == [], f"step {number} opened a session"  # the first makes the account and the draft too
         with orm_only(monkeypatch), sessions_opened(harness) as opened:
             await orm_step()
         assert opened, f"step {number} without the Core mode opened no session"
@@ -267,3 +266,45 @@ async def test_a_core_step_is_undone_with_its_transaction(harness, monkeypatch):
     assert (await draft_of(harness, CORE))[1] == "contact"
     prompts = [t for t in citizen.texts()[shown_before:] if texts.ASK_CONTACT in t]
     assert len(prompts) == 1
+
+
+async def account_of(harness, user_id: int):
+    async with harness.session() as session:
+        account = await session.scalar(select(Account).where(Account.telegram_id == user_id))
+    return (account.role, account.full_name, account.username, account.is_head, account.unreachable,
+            account.created_at, account.last_seen_at)
+
+
+async def test_first_contact_and_a_changed_account_are_written_as_the_orm_door_writes_them(harness, monkeypatch):
+    core, orm = Tracked(harness.app, CORE, first_name="王", last_name="某"), Tracked(harness.app, ORM, first_name="王",
+                                                                                  last_name="某")
+    with sessions_opened(harness) as opened:
+        await core.send(texts.BTN_COMPLAIN)  # first contact: the account and its draft, no session
+    assert opened == []
+    with orm_only(monkeypatch):
+        await orm.send(texts.BTN_COMPLAIN)
+    assert await account_of(harness, CORE) == await account_of(harness, ORM)
+    assert await draft_of(harness, CORE) == await draft_of(harness, ORM)
+    assert shown(harness, core) == shown(harness, orm)
+
+    # Back after a quarter of an hour under a new Telegram name: last seen and the name change, in both modes.
+    harness.clock.advance(minutes=15)
+    for chat in (core, orm):
+        chat.first_name, chat.username = "王五", "wangwu"
+    with sessions_opened(harness) as opened:
+        await core.send(PROCUREMENT_TEXT)
+    assert opened == []
+    with orm_only(monkeypatch):
+        await orm.send(PROCUREMENT_TEXT)
+    changed = await account_of(harness, CORE)
+    assert changed == await account_of(harness, ORM)
+    assert changed[1:3] == ("王五 某", "wangwu") and changed[6] == harness.clock.now()
+    assert await draft_of(harness, CORE) == await draft_of(harness, ORM)
+    assert shown(harness, core) == shown(harness, orm)
+
+    # Starting over replaces the draft in both modes (/complain with the text typed after it).
+    for chat in (core, orm):
+        with orm_only(monkeypatch) if chat is orm else nullcontext():
+            await chat.send("/complain " + PROCUREMENT_TEXT)
+    assert await draft_of(harness, CORE) == await draft_of(harness, ORM)
+    assert (await draft_of(harness, CORE))[1] == "domain"

@@ -22,7 +22,8 @@ from sqlalchemy.sql import ClauseElement
 
 
 class Prepared:
-    """A Core statement (no expanding IN parameters) to run on a connection: `first()` or `rowcount()`."""
+    """A Core statement (no expanding IN parameters) to run on a connection: `first()`, `rowcount()` or
+    `many()`."""
 
     __slots__ = ("statement", "_compiled")
 
@@ -48,6 +49,18 @@ class Prepared:
         count = cursor.rowcount
         await cursor.close()
         return count
+
+    async def many(self, connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        """The statement once per row (an executemany; every row with the same names, nothing returned)."""
+        if not rows:
+            return
+        if not _direct(connection):
+            await connection.execute(self.statement, list(rows))
+            return
+        compiled = self._compiled_for(connection, rows[0])
+        cursor = await _driver(connection).cursor()
+        await cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+        await cursor.close()
 
     async def _run(self, connection: AsyncConnection, parameters: dict[str, Any]):
         compiled = self._compiled_for(connection, parameters)
@@ -76,6 +89,9 @@ class _Compiled:
         binds = [compiled.binds[name] for name in compiled.positiontup]
         if any(bind.expanding for bind in binds):
             raise ValueError("a Prepared statement cannot expand an IN list")
+        if compiled.insert_prefetch or compiled.update_prefetch:  # computed per execution by SQLAlchemy
+            names = ", ".join(column.key for column in (*compiled.insert_prefetch, *compiled.update_prefetch))
+            raise ValueError(f"give the columns with a Python-side default function: {names}")
         self.sql = compiled.string
         self._names = tuple(compiled.positiontup)
         # Values the statement carries itself (`.values(state="sending")`), used when not given.

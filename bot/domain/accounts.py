@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import contains_eager
@@ -55,6 +55,14 @@ _ACCOUNTS, _DRAFTS = Account.__table__, Draft.__table__
 _ROWS = Prepared(select(*ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
                   .select_from(_ACCOUNTS.outerjoin(_DRAFTS, _DRAFTS.c.account_id == _ACCOUNTS.c.id))
                   .where(_ACCOUNTS.c.telegram_id == bindparam("telegram_id")))
+# The Core mode's first contact (`_CREATE` with the columns back as a row) and its account changes (the SET
+# clause is the changed columns: `account_changes`).
+_CREATE_ROWS = {
+    name: Prepared(dialect.insert(_ACCOUNTS).on_conflict_do_nothing(index_elements=["telegram_id"])
+                   .returning(*ACCOUNT_COLUMNS))
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_CHANGE_ROW = Prepared(update(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("changed_account_id")))
 _CLAIM_ROWS = (
     select(_CLAIMED.c.claimed, *ACCOUNT_COLUMNS, *DRAFT_COLUMNS)
     .select_from(_CLAIMED)
@@ -160,10 +168,12 @@ async def claim_and_resolve_rows(*, connection: AsyncConnection, update_id: int,
     """`claim_and_resolve` on a Core connection, for the door's Core mode: the actor (its account an
     `AccountRow`) and the draft as a `DraftRow`; None when the update was handled before.
 
-    Raises `NeedsSession` when the account must be created or changed on this update (`account_changes`):
-    that is the ORM door's to write. The statements are those of `claim_and_resolve`, the same per dialect.
+    First contact creates the account and `account_changes` are written, each by one statement, as the ORM
+    door does; only an account another transaction created meanwhile raises `NeedsSession` (the ORM door
+    then reads it). The claim and the read are those of `claim_and_resolve`, the same per dialect.
     """
-    if connection.dialect.name != "postgresql":
+    dialect = connection.dialect.name
+    if dialect != "postgresql":
         if not await claim_update(session=connection, update_id=update_id, now=now):
             return None
         values = await _ROWS.first(connection, {"telegram_id": telegram_id})
@@ -174,11 +184,18 @@ async def claim_and_resolve_rows(*, connection: AsyncConnection, update_id: int,
             return None
         values = tuple(row)[1:] if row[1] is not None else None
     if values is None:
-        raise NeedsSession("first contact")
-    account = AccountRow(values[:_SPLIT])
-    if account_changes(account, full_name=full_name, username=username, now=now):
-        raise NeedsSession("account changes")
-    draft = DraftRow(values[_SPLIT:]) if values[_SPLIT] is not None else None
+        created = await _CREATE_ROWS["postgresql" if dialect == "postgresql" else "sqlite"].first(connection, {
+            "telegram_id": telegram_id, "role": Role.CITIZEN.value, "full_name": full_name, "username": username,
+            "is_head": False, "unreachable": False, "created_at": now, "last_seen_at": now})
+        if created is None:
+            raise NeedsSession("first contact: created meanwhile")
+        account, draft = AccountRow(created), None
+    else:
+        account = AccountRow(values[:_SPLIT])
+        if changes := account_changes(account, full_name=full_name, username=username, now=now):
+            await _CHANGE_ROW.rowcount(connection, {**changes, "changed_account_id": account.id})
+            account = account.changed(changes)
+        draft = DraftRow(values[_SPLIT:]) if values[_SPLIT] is not None else None
     return Actor(role=role_of(telegram_id, account.role, supervisors), account=account), draft
 
 

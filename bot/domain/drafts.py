@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, inspect, select, update
+from sqlalchemy import bindparam, delete, event, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.db.models import Draft
 from bot.db.prepared import Prepared
 from bot.domain.errors import StaleAction
-from bot.domain.rows import DraftRow, NeedsSession
+from bot.domain.rows import DRAFT_COLUMNS, DraftRow, NeedsSession
 
 
 class DraftKind(StrEnum):
@@ -54,6 +54,9 @@ _TAKE_CONFIRMED = delete(Draft.__table__).where(Draft.__table__.c.id == bindpara
 # instead. The SET clause is the execution parameters' columns; the row by `saved_draft_id`.
 _SAVE = update(Draft.__table__).where(Draft.__table__.c.id == bindparam("saved_draft_id"))
 _SAVE_ROW = Prepared(_SAVE)  # the Core mode's write: on SQLite straight on the driver (bot/db/prepared.py)
+# The Core mode's `start_draft_row`: the account's old draft out, the new one in, its columns back.
+_DELETE_ROW = Prepared(delete(Draft.__table__).where(Draft.__table__.c.account_id == bindparam("account_id")))
+_INSERT_ROW = Prepared(insert(Draft.__table__).returning(*DRAFT_COLUMNS))
 _SAVED_COLUMNS = frozenset({"kind", "step", "data", "case_id", "updated_at", "reminded_at"})
 
 
@@ -164,6 +167,19 @@ async def start_draft(
     await session.flush()
     remember_draft(session, account_id, draft)
     return draft
+
+
+async def start_draft_row(*, connection: AsyncConnection, account_id: int, kind: DraftKind, step: Step,
+                          now: datetime, replacing: bool, data: dict[str, Any] | None = None,
+                          case_id: int | None = None) -> DraftRow:
+    """`start_draft` on a Core connection (the door's Core mode): the new draft as a `DraftRow`. `replacing`:
+    the account had a draft (read with it in this transaction), which goes first."""
+    if replacing:
+        await _DELETE_ROW.rowcount(connection, {"account_id": account_id})
+    values = await _INSERT_ROW.first(connection, {
+        "account_id": account_id, "kind": kind.value, "step": step.value, "data": dict(data or {}),
+        "case_id": case_id, "created_at": now, "updated_at": now, "reminded_at": None})
+    return DraftRow(values)
 
 
 def advance(draft: Draft, *, step: Step, now: datetime, **changes: Any) -> None:

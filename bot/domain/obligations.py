@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Case, Obligation, Reminder
+from bot.db.prepared import Prepared
 from bot.domain.ladder import plan_reminders
 from bot.domain.lifecycle import ClockEffect
 from bot.domain.workdays import WorkCalendar
@@ -17,8 +18,9 @@ from bot.policy import Policy
 
 # Built once, on the table: every submit plans a ladder, and `insert(Reminder)` per call was an ORM bulk insert
 # planned afresh each time (the rows need no ids and no ORM objects).
-_REMINDERS = insert(Reminder.__table__)
-_OPEN_CLOCK = insert(Obligation.__table__).returning(Obligation.__table__.c.id)
+# Prepared: on SQLite they run on the driver (bot/db/prepared.py).
+_REMINDERS = Prepared(insert(Reminder.__table__))
+_OPEN_CLOCK = Prepared(insert(Obligation.__table__).returning(Obligation.__table__.c.id))
 # Clocks owned by the supervisors rather than the case's department.
 SUPERVISOR_CLOCKS = frozenset({"assign"})
 END_OF_DAY = time(23, 59, 59)
@@ -71,18 +73,18 @@ async def start_clock(
     are already written (a case just flushed), so the rest waits for the transaction's next flush."""
     if flush:
         await session.flush()
-    with session.no_autoflush:  # flushed above, or not to be (see `flush`)
-        obligation_id = await session.scalar(_OPEN_CLOCK, {
-            "case_id": case.id if case else None,
-            "commitment_id": commitment_id,
-            "kind": kind,
-            "department_id": None if kind in SUPERVISOR_CLOCKS else (
-                department_id or (case.department_id if case else None)),
-            "due_at": due_at,
-            "state": "open",
-            "created_at": now,
-        })
-        await _plan_ladder(session, obligation_id, due_at, now=now, deadlines=deadlines)
+    connection = await session.connection()  # the statements below do not flush (see `flush`)
+    obligation_id, = await _OPEN_CLOCK.first(connection, {
+        "case_id": case.id if case else None,
+        "commitment_id": commitment_id,
+        "kind": kind,
+        "department_id": None if kind in SUPERVISOR_CLOCKS else (
+            department_id or (case.department_id if case else None)),
+        "due_at": due_at,
+        "state": "open",
+        "created_at": now,
+    })
+    await _plan_ladder(session, obligation_id, due_at, now=now, deadlines=deadlines)
     return obligation_id
 
 
@@ -101,7 +103,7 @@ async def _plan_ladder(session: AsyncSession, obligation_id: int, due_at: dateti
     ]
     if rows:
         # One executemany: nothing needs the new rows' ids, and ORM objects would be inserted one by one.
-        await session.execute(_REMINDERS, rows)
+        await _REMINDERS.many(await session.connection(), rows)
 
 
 async def open_clocks(*, session: AsyncSession, case_id: int, kinds: tuple[str, ...] | None = None) -> list[Obligation]:

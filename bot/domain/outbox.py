@@ -46,6 +46,18 @@ _CLAIM_ROWS = (
     .values(state="sending", claimed_at=bindparam("now"), claimed_by=bindparam("worker"))
     .returning(*_TABLE.c)
 )
+# The common case, one row (an update's 已立案 or 已转达), as a Prepared statement (bot/db/prepared.py).
+_CLAIM_ONE = Prepared(
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(
+        select(_TABLE.c.id)
+        .where(_TABLE.c.id == bindparam("message_id"), _TABLE.c.state == "pending")
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()))
+    .values(state="sending", claimed_at=bindparam("now"), claimed_by=bindparam("worker"))
+    .returning(*_TABLE.c)
+)
+_COLUMNS = tuple(_TABLE.c.keys())
 _MARK_SENT = Prepared(
     update(_TABLE).where(_TABLE.c.id == bindparam("message_id"))
     .values(state="sent", sent_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
@@ -58,6 +70,9 @@ async def claim_rows(*, session: AsyncSession | AsyncConnection, ids, now: datet
 
     One UPDATE … RETURNING (on a session or a Core connection); the rows come back as detached
     OutboundMessage objects in id order (what the sender reads), not loaded into any session."""
+    if len(ids) == 1 and isinstance(session, AsyncConnection):
+        row = await _CLAIM_ONE.first(session, {"message_id": ids[0], "now": now, "worker": worker})
+        return [] if row is None else [OutboundMessage(**dict(zip(_COLUMNS, row)))]
     result = await session.execute(_CLAIM_ROWS, {"ids": list(ids), "now": now, "worker": worker})
     return sorted((OutboundMessage(**row._mapping) for row in result), key=lambda message: message.id)
 

@@ -53,6 +53,10 @@ class AccountRow:
     def department(self) -> Any:
         raise NeedsSession("department")
 
+    def changed(self, changes: dict[str, Any]) -> AccountRow:
+        """The same account with `changes` applied (written by the caller: this record is read-only)."""
+        return AccountRow(tuple(changes.get(name, getattr(self, name)) for name in self.__slots__))
+
 
 class DraftRow:
     """A draft's columns as read; a step changes them as it would an ORM `Draft` (`drafts.advance`, `.data
