@@ -142,7 +142,13 @@ def advances_only(data: tuple) -> bool:
         action == "dup" and value != "join")
 
 
-@door(codec=BUTTONS, light=advances_only)
+def light_button(data: tuple) -> bool:
+    """The buttons tried in the door's Core mode: those that only move the draft on, and 确认提交 and 取消,
+    which get their session there on demand (the submit opens the case through the ORM)."""
+    return advances_only(data) or data[1] in ("ok", "x")
+
+
+@door(codec=BUTTONS, light=light_button, on_demand=True)
 async def complaint_button(turn: Turn) -> None:
     """Any button of the complaint conversation: c:<draft>:<action>[:<value>]."""
     draft_id, action, value = turn.data
@@ -156,7 +162,7 @@ async def complaint_button(turn: Turn) -> None:
         turn.reply(texts.CANCELLED, reply_markup=keyboards.main_menu())
         return
     if action == "ok":
-        await submit(turn, draft_id)
+        await submit(turn, draft, draft_id)
         return
     if action == "new":
         draft = drafts.require_step(draft, draft_id, *Step)

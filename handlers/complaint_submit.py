@@ -8,19 +8,18 @@ from bot.domain import drafts
 from bot.domain.cases import NewCase, assign_case, lock_case, open_case, should_auto_assign
 from bot.domain.departments import department_by_code
 from bot.domain.duplicates import join_case
-from bot.domain.errors import StaleAction
 from bot.domain.roles import SYSTEM
+from bot.domain.rows import DraftRow
 from handlers.complaint_steps import detail_keys, draft_fingerprint
 from handlers.door import Turn
 from handlers.official import new_assignment_notices
 
 
-async def submit(turn: Turn, draft_id: int) -> None:
-    """确认提交: take the draft and open the case in one transaction; 已立案 is said after the commit."""
+async def submit(turn: Turn, draft: Draft | DraftRow | None, draft_id: int) -> None:
+    """确认提交 (of draft `draft_id`; `draft`: the acting account's, as read): take the draft and open the case in
+    one transaction; 已立案 is said after the commit."""
     svc, session, actor = turn.svc, turn.session, turn.actor
-    draft = await drafts.claim_for_submit(session=session, draft_id=draft_id)
-    if draft.account_id != actor.account_id:
-        raise StaleAction("stale")
+    draft = await drafts.claim_for_submit(session=session, draft=draft, draft_id=draft_id)
     data = draft.data
     classification = data["classification"]
     new = NewCase(

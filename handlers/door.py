@@ -24,10 +24,13 @@ delivery of the same update does nothing, as it would after any reply).
 complaint's buttons and texts): it is tried first in the Core mode, one Core connection and no ORM session —
 the claim, the account and its draft read by Core statements, the draft's changed columns written by one
 UPDATE (the session's setup, flush and close and the ORM objects were a quarter of such a step's CPU). The
-rest is the same code: chat kind, callback data, role, refusals, after-commit sends. When the step needs
-more (the account must change — first contact, a new name, `last_seen_at` —, `turn.session` is used, an
-outbound row, a new or deleted draft, the official's department), `NeedsSession` is raised, the Core
-transaction rolls back with its claim, and the update is handled again in the ordinary mode.
+rest is the same code: chat kind, callback data, role, refusals, after-commit sends. First contact, the
+account's changes (a new name, `last_seen_at`) and a new draft (`turn.start_draft`) are Core statements too.
+When the step needs more (`turn.session` is used, an outbound row, the official's department),
+`NeedsSession` is raised, the Core transaction rolls back with its claim, and the update is handled again in
+the ordinary mode. With `on_demand=True` a body that uses
+`turn.session` gets an ORM session on the same connection and transaction instead (确认提交 and 取消 of the
+complaint: the claim and the actor read by Core statements are kept, and the update does not start over).
 """
 
 from __future__ import annotations
@@ -187,18 +190,22 @@ Body = Callable[[Turn], Awaitable[None]]
 
 def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, private: bool = True,
          claim: bool = True, durable: bool = False, reads: bool = False,
-         light: bool | Callable[[tuple], bool] = False,
+         light: bool | Callable[[tuple], bool] = False, on_demand: bool = False,
          ) -> Callable[[Body], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]:
     """Wrap a handler body (see the module docstring); `roles` may act, `codec` parses the button data,
     `durable` makes every reply of the body an outbound row (see `Turn.reply`), `reads`: the body only
     reads, in a read session after the claim's commit (never with `durable`: it writes no rows).
     `light` (True, or a test of the parsed button data): try the Core mode first (see the module docstring);
-    the body reads its draft with `turn.current_draft()`."""
+    the body reads its draft with `turn.current_draft()`. `on_demand`: in the Core mode, a body that uses
+    `turn.session` gets one on the same connection and goes on (`door_modes.SessionOnDemand`) instead of the
+    update starting over in the ORM mode."""
 
     if durable and reads:
         raise ValueError("a reads=True body writes nothing, so no durable replies")
     if light is not False and (durable or reads or not claim):
         raise ValueError("the Core mode is for a claimed step that writes only its draft")
+    if on_demand and light is False:
+        raise ValueError("a session on demand is the Core mode's")
 
     def wrap(body: Body):
         @functools.wraps(body)
@@ -216,7 +223,7 @@ def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, privat
                     return
             svc = services(context)
             turn = await _run(body, update, context, svc, data, roles, claim, durable, reads,
-                              light is True or (light is not False and light(data)))
+                              light is True or (light is not False and light(data)), on_demand)
             if turn is None:
                 return
             await _after_commit(turn)
@@ -228,7 +235,7 @@ def door(*, roles: Collection[Role] = ANYONE, codec: Codec | None = None, privat
 
 
 async def _run(body: Body, update: Update, context, svc: Services, data: tuple, roles, claim: bool,
-               durable: bool, reads: bool = False, light: bool = False) -> Turn | None:
+               durable: bool, reads: bool = False, light: bool = False, on_demand: bool = False) -> Turn | None:
     user = update.effective_user
     who = {"telegram_id": user.id, "full_name": user.full_name, "username": user.username,
            "supervisors": svc.settings.supervisors, "now": svc.clock.now()}
@@ -237,8 +244,13 @@ async def _run(body: Body, update: Update, context, svc: Services, data: tuple, 
         if light:
             try:
                 async with svc.db.begin() as connection:
-                    return await _enter(CoreMode(connection), body, update, context, svc, data, roles, claim,
-                                        durable, reads, who, entered)
+                    mode = CoreMode(connection, sessions=svc.db.sessions if on_demand else None,
+                                    held_for=DELIVERY_HOLD)
+                    try:
+                        return await _enter(mode, body, update, context, svc, data, roles, claim, durable, reads,
+                                            who, entered)
+                    finally:
+                        await mode.close()
             except NeedsSession as needed:  # rolled back, claim and all: handled afresh with a session
                 log.debug("update %s needs a session (%s)", update.update_id, needed)
         async with svc.db.session() as session, session.begin():

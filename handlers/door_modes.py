@@ -7,16 +7,20 @@ The door runs the same code around either (chat kind, button data, role, body, r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.db.models import Draft
+from bot.db.models import Account, Draft
 from bot.domain import drafts
 from bot.domain.accounts import claim_and_resolve, claim_and_resolve_rows, resolve_actor
 from bot.domain.roles import Actor
-from bot.domain.rows import NO_SESSION, DraftRow, NeedsSession
+from bot.db.session import close_in_place
+from bot.domain.rows import NO_SESSION, AccountRow, DraftRow, NeedsSession, NoSession
 
 if TYPE_CHECKING:
     from handlers.door import Turn
@@ -47,6 +51,27 @@ class OrmMode:
             turn.outbox.remember_ids()
 
 
+class SessionOnDemand:
+    """The Core mode's `turn.session` for a body that may need one (`door(on_demand=True)`): an AsyncSession
+    on the mode's own connection, inside its transaction, made the first time the body uses it.
+
+    The claim and the actor are already read and stay: the body goes on with the session instead of the
+    update starting over. The session joins the connection's transaction without owning it (SQLAlchemy's
+    "rollback_only" join): its flush writes there, the door commits the connection, and closing the session
+    leaves the transaction alone."""
+
+    __slots__ = ("_make", "opened")
+
+    def __init__(self, make: Callable[[], AsyncSession]) -> None:
+        self._make = make
+        self.opened: AsyncSession | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.opened is None:
+            self.opened = self._make()
+        return getattr(self.opened, name)
+
+
 class CoreMode:
     """`door(light=…)`: one Core connection, no session. The claim, the account and its draft are read by
     Core statements (`accounts.claim_and_resolve_rows`), the body sees the draft through
@@ -55,24 +80,46 @@ class CoreMode:
     `NeedsSession`, and `_run` rolls back and runs the update again in `OrmMode`. First contact, the account's
     changes (`accounts.account_changes`) and a new draft (`Turn.start_draft`) are Core statements too."""
 
-    session = NO_SESSION
-
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, *, sessions: Callable[..., AsyncSession] | None = None,
+                 held_for: timedelta = timedelta(0)) -> None:
+        """`sessions`: the database's session factory, for a session on demand (else `NO_SESSION`)."""
         self.connection = connection
         self.draft: DraftRow | None = None
+        self.held_for = held_for
+        self.account: AccountRow | None = None
+        self.orm_account: Account | None = None
+        self.session: SessionOnDemand | NoSession = (
+            NO_SESSION if sessions is None else SessionOnDemand(lambda: self._session_on_demand(sessions)))
+
+    def _session_on_demand(self, sessions: Callable[..., AsyncSession]) -> AsyncSession:
+        """A session on this connection that already knows the actor's account as an ORM object (as read, no
+        SQL), so what refers to it (a case's complainant) finds it there instead of loading it."""
+        if self.account is None or self.account.department_id is not None:
+            raise NeedsSession("department")  # an official's department is the ORM mode's to load
+        session = sessions(bind=self.connection)
+        account = Account(**{name: getattr(self.account, name) for name in AccountRow.__slots__})
+        make_transient_to_detached(account)  # as freshly loaded: its columns committed, nothing to write
+        set_committed_value(account, "department", None)
+        session.sync_session.add(account)
+        self.orm_account = account  # the identity map holds it weakly: alive for the transaction, as an actor's is
+        return session
 
     async def claim_and_resolve(self, update_id: int, who: dict) -> Actor | None:
         found = await claim_and_resolve_rows(connection=self.connection, update_id=update_id, **who)
         if found is None:
             return None
         actor, self.draft = found
+        self.account = actor.account
         return actor
 
     async def resolve(self, who: dict) -> Actor:  # `light` requires `claim` (see `door`)
         raise NeedsSession("unclaimed")
 
     def bind(self, turn: Turn) -> None:
-        turn.outbox.session = NO_SESSION  # an outbound row needs a session
+        if isinstance(self.session, SessionOnDemand):
+            turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=self.held_for)
+        else:
+            turn.outbox.session = NO_SESSION  # an outbound row needs a session
         turn.core_draft = self.draft
 
     async def start_draft(self, turn: Turn, **draft: Any) -> DraftRow:
@@ -82,5 +129,18 @@ class CoreMode:
         return self.draft
 
     async def write(self, turn: Turn) -> None:
+        session = self._opened()
+        if session is not None:  # what the body did through it, before the draft's own write
+            await session.flush()
+            turn.outbox.remember_ids()
         if self.draft is not None:
             await drafts.save_row(connection=self.connection, draft=self.draft)
+
+    async def close(self) -> None:
+        """Close the session made on demand (the transaction stays the door's to commit or roll back)."""
+        session = self._opened()
+        if session is not None:
+            await close_in_place(session.close)
+
+    def _opened(self) -> AsyncSession | None:
+        return self.session.opened if isinstance(self.session, SessionOnDemand) else None

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from telegram.ext import CallbackQueryHandler
 
 from bot import texts
-from bot.db.models import Account, Draft, ProcessedUpdate
+from bot.db.models import Account, Case, CaseEvent, Draft, Obligation, OutboundMessage, ProcessedUpdate, Reminder
 from bot.domain import drafts
+from bot.domain.audit import verify_chains
 from bot.domain.rows import NeedsSession
 from bot.simulator import Chat
 from handlers import door_modes
@@ -308,3 +309,71 @@ async def test_first_contact_and_a_changed_account_are_written_as_the_orm_door_w
             await chat.send("/complain " + PROCUREMENT_TEXT)
     assert await draft_of(harness, CORE) == await draft_of(harness, ORM)
     assert (await draft_of(harness, CORE))[1] == "domain"
+
+
+async def case_of(harness, user_id: int):
+    """The case a citizen filed, its audit trail, its clocks and reminders, and what is owed to them."""
+    async with harness.session() as session:
+        case = await session.scalar(select(Case).join(Account, Case.complainant_id == Account.id)
+                                    .where(Account.telegram_id == user_id))
+        events = (await session.execute(select(CaseEvent.seq, CaseEvent.action, CaseEvent.to_status,
+                                               CaseEvent.actor_role).where(CaseEvent.case_id == case.id))).all()
+        clocks = (await session.execute(select(Obligation.kind, Obligation.due_at, Obligation.state)
+                                        .where(Obligation.case_id == case.id))).all()
+        ladder = (await session.execute(select(Reminder.stage, Reminder.send_at).join(Obligation)
+                                        .where(Obligation.case_id == case.id).order_by(Reminder.send_at))).all()
+        owed = (await session.execute(select(OutboundMessage.kind, OutboundMessage.state, OutboundMessage.text)
+                                      .where(OutboundMessage.chat_id == user_id))).all()
+    content = (case.status, case.domain, case.text, case.text_masked, case.contact_allowed, case.audit_count,
+               case.audit_seal is not None, case.details)
+    return content, events, clocks, ladder, [(k, s, re.sub(r"\w+-\d+-\d+", "REF", t)) for k, s, t in owed]
+
+
+async def _to_confirmation(chat: Chat) -> None:
+    await _skip_to_evidence(chat)
+    await chat.tap(texts.BTN_EVIDENCE_SKIP)
+    await chat.tap(texts.BTN_CONTACT_YES)
+    assert texts.BTN_SUBMIT in dict(chat.last().buttons)
+
+
+async def test_submit_and_cancel_take_a_session_on_demand_and_end_as_in_the_orm_door(harness, monkeypatch):
+    core, orm = Tracked(harness.app, CORE), Tracked(harness.app, ORM)
+    await _to_confirmation(core)
+    with orm_only(monkeypatch):
+        await _to_confirmation(orm)
+
+    with sessions_opened(harness) as opened:
+        submitted = await core.tap(texts.BTN_SUBMIT)  # the case opened on the Core connection: no second start
+    assert opened == [] and await claims(harness, submitted) == 1
+    with orm_only(monkeypatch), sessions_opened(harness) as opened:
+        await orm.tap(texts.BTN_SUBMIT)
+    assert opened
+    assert "已立案" in core.last().text and "已立案" in orm.last().text
+    filed = await case_of(harness, CORE)
+    assert filed == await case_of(harness, ORM)
+    assert filed[1][0][1:3] == ("create", "submitted") and filed[4] == [("reply", "sent", filed[4][0][2])]
+    assert await draft_of(harness, CORE) is None
+    async with harness.session() as session:  # both cases' audit chains and seals hold (`chengxin audit verify`)
+        checked, broken = await verify_chains(session=session)
+    assert checked >= 2 and broken == []
+
+    # 取消 on a new draft: the draft deleted on demand, as the ORM door deletes it.
+    for chat in (core, orm):
+        with orm_only(monkeypatch) if chat is orm else nullcontext():
+            await chat.send(texts.BTN_COMPLAIN)
+            await chat.send(PROCUREMENT_TEXT)
+            await chat.press(dict(chat.last().buttons)[texts.BTN_CANCEL])
+    assert await draft_of(harness, CORE) is None and await draft_of(harness, ORM) is None
+    assert shown(harness, core)[-1] == shown(harness, orm)[-1]
+
+
+async def test_an_officials_submit_starts_over_in_the_orm_door(harness):
+    """An official's account carries a department the Core mode does not load: the submit falls back, once."""
+    official = await bind_official(harness, 7303)
+    await _to_confirmation(official)
+    submitted = await official.tap(texts.BTN_SUBMIT)
+    assert "已立案" in official.last().text and await claims(harness, submitted) == 1
+    async with harness.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Case)
+                                    .join(Account, Case.complainant_id == Account.id)
+                                    .where(Account.telegram_id == 7303)) == 1

@@ -198,15 +198,19 @@ def require_step(draft: Draft | None, draft_id: int, *steps: Step) -> Draft:
     return draft
 
 
-async def claim_for_submit(*, session: AsyncSession, draft_id: int) -> Draft:
-    """Take the confirmed draft out of the table; only one of two racing presses gets it."""
-    draft = await session.get(Draft, draft_id)
-    if draft is not None:
+async def claim_for_submit(*, session: AsyncSession, draft: Draft | DraftRow | None, draft_id: int) -> Draft | DraftRow:
+    """Take the confirmed draft out of the table; only one of two racing presses gets it. `draft`: the acting
+    account's draft as read in this transaction (an ORM `Draft` or, in the door's Core mode, a `DraftRow`);
+    `draft_id`: the one the pressed button belongs to."""
+    if draft is None or draft.id != draft_id:
+        raise StaleAction("already_submitted")
+    if isinstance(draft, Draft):
         _forget_draft(session, draft.account_id)
     result = await session.execute(_TAKE_CONFIRMED, {"draft_id": draft_id})
-    if result.rowcount != 1 or draft is None:
+    if result.rowcount != 1:
         raise StaleAction("already_submitted")
-    session.expunge(draft)
+    if isinstance(draft, Draft):
+        session.expunge(draft)
     return draft
 
 
