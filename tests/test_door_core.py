@@ -20,7 +20,6 @@ from bot.simulator import Chat
 from handlers import door_modes
 from handlers.codec import Codec, Int
 from handlers.door import OFFICIALS, SUPERVISORS, door
-from tests.conftest import SUPERVISOR_ID
 from tests.flows import PROCUREMENT_TEXT, bind_official
 
 CORE, ORM = 7301, 7302  # one citizen per mode, taking the same steps at the same (frozen) moment
