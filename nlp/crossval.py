@@ -72,6 +72,8 @@ def parse_candidate(text: str, base: TrainingSettings = TrainingSettings()) -> T
             changes[key] = value if value == "single" else value.lower() in ("1", "true", "yes")
         elif isinstance(current, bool):
             changes[key] = value.lower() in ("1", "true", "yes")
+        elif key == "margin_salts":
+            changes[key] = tuple(value.split("/"))
         elif isinstance(current, tuple):
             changes[key] = tuple(float(v) for v in value.split("/"))
         else:

@@ -89,7 +89,9 @@ class TrainingSettings:
     # assignment picked by noise; 0.3 / 0.0 is the setting compared over three fold
     # assignments and on dev (docs/classifier.md).  Both remain settings to search.
     alphas: tuple[float, ...] = (0.3,)
-    length_powers: tuple[float, ...] = (0.0,)
+    # 0.25 since the sixth round: with term frequencies (tf_scale) long texts' sums grow, and
+    # a mild length normalisation gained out-of-fold and on dev (docs/classifier.md)
+    length_powers: tuple[float, ...] = (0.25,)
     min_df: int = 2
     folds: int = FOLDS
     # count the character bigrams of tokens too (nlp.learned.subword_keys), each bigram's
@@ -103,6 +105,10 @@ class TrainingSettings:
     # the margin may cost at most this much macro-F1 and must keep 'other' precision at this
     margin_f1_tolerance: float = 0.01
     other_precision_floor: float = 0.85
+    # the margin is chosen on the out-of-fold predictions of these fold assignments pooled (salts,
+    # "" = the default one): on one assignment the choice moved between 0.2 and 0.4 with a few
+    # texts (docs/classifier.md, sixth round)
+    margin_salts: tuple[str, ...] = ("", "a", "b", "c", "d", "e")
     # the domain table's naive-Bayes log-likelihoods plus this times a multinomial logistic
     # regression's coefficients on the same features (nlp.logistic; 0 = naive Bayes alone).
     # 1.0 with l2 0.01: over six fold assignments out-of-fold macro-F1 +0.003 and on dev
@@ -114,10 +120,15 @@ class TrainingSettings:
     boundary_grams: Any = False
     # a token met c times in a text weighs 1 + tf_scale * log(c) times its table entries when a
     # text is scored (the tables still count document frequencies): a long narrative repeats
-    # what it is about (村干部 five times, 派出所 once).  1.0 over six fold assignments:
-    # out-of-fold macro-F1 0.786 -> 0.793, top-2 0.926 -> 0.931, written 0.991 -> 0.993; on dev
-    # (a train-only model) 0.830 -> 0.843 (docs/classifier.md, sixth round)
-    tf_scale: float = 1.0
+    # what it is about (村干部 five times, 派出所 once).  1.5 with length power 0.25, over six
+    # fold assignments: out-of-fold macro-F1 0.786 -> 0.796, top-2 0.926 -> 0.933, 'other'
+    # recall 0.862 -> 0.879; on dev (a train-only model) 0.830 -> 0.844, top-2 0.939 -> 0.955
+    # (docs/classifier.md, sixth round)
+    tf_scale: float = 1.5
+    # the gate table's naive-Bayes log-ratios plus this times a binary logistic regression's
+    # (government dishonesty against 'other') coefficient differences
+    lr_gate_weight: float = 0.0
+    lr_gate_l2: float = 1e-2
     # the same multiplier in the counts of both tables and in the logistic regression's rows:
     # out-of-fold +0.004 more but dev -0.005, so not used (evaluation setting)
     tf_train: float = 0.0
@@ -170,26 +181,31 @@ def _mults(doc: Doc, tf_scale: float) -> list[float]:
 
 
 def _count(docs: Sequence[Doc], alpha: float, min_df: int, subwords: bool = False,
-           subword_weight: float = 1.0, lr_weight: float = 0.0, lr_l2: float = 1e-2, tf_train: float = 0.0) -> _Tables:
+           subword_weight: float = 1.0, lr_weight: float = 0.0, lr_l2: float = 1e-2, tf_train: float = 0.0,
+           gate_weight: float = 0.0, gate_l2: float = 1e-2) -> _Tables:
     """The two naive-Bayes tables over document frequencies of tokens (and bigram keys,
     their weights scaled by ``subword_weight``); with ``lr_weight`` the domain table also
     holds that times a logistic regression's coefficients (``_logistic_domain``)."""
     tables = _naive_bayes(docs, alpha, min_df, subwords, subword_weight, tf_train)
-    if not lr_weight:
+    if not lr_weight and not gate_weight:
         return tables
     lr = _logistic_domain(docs, sorted(tables.vectors), subwords, lr_l2, tf_train)
     vectors = {t: tuple(x + lr_weight * y for x, y in zip(v, lr[t])) for t, v in tables.vectors.items()}
-    return _Tables(vectors, tables.gate)
+    gate = tables.gate
+    if gate_weight:
+        lg = _logistic_domain(docs, sorted(tables.vectors), subwords, gate_l2, tf_train, gate=True)
+        gate = {t: g + gate_weight * (lg[t][1] - lg[t][0]) for t, g in gate.items()}
+    return _Tables(vectors, gate)
 
 
 def _logistic_domain(docs: Sequence[Doc], vocabulary: list[str], subwords: bool,
-                     l2: float, tf_train: float = 0.0) -> dict[str, tuple[float, ...]]:
+                     l2: float, tf_train: float = 0.0, gate: bool = False) -> dict[str, tuple[float, ...]]:
     """Coefficients of a multinomial logistic regression over the nine government domains
     (government texts only, each with its calibration weight), on the feature counts the
     classifier sums at run time (a token's own key and its bigram keys)."""
     from .logistic import fit_multinomial  # numpy: training only
 
-    gov = [d for d in docs if d.domain != "other"]
+    gov = list(docs) if gate else [d for d in docs if d.domain != "other"]
     rows = []
     for d in gov:
         row: Counter = Counter()
@@ -198,6 +214,9 @@ def _logistic_domain(docs: Sequence[Doc], vocabulary: list[str], subwords: bool,
                 row[k] += m
         row.update(d.grams)
         rows.append(row)
+    if gate:  # government dishonesty (1) against 'other' (0)
+        return fit_multinomial(rows, [int(d.domain != "other") for d in gov], 2, [d.weight for d in gov], vocabulary,
+                               l2)
     return fit_multinomial(rows, [_GOV_INDEX[d.domain] for d in gov], _G, [d.weight for d in gov], vocabulary, l2)
 
 
@@ -301,11 +320,11 @@ def _folds(docs: Sequence[Doc], k: int, salt: str = "") -> list[int]:
 def _out_of_fold(docs: Sequence[Doc], folds: list[int], k: int, alpha: float, min_df: int,
                  length_power: float, subwords: bool = False, subword_weight: float = 1.0,
                  lr_weight: float = 0.0, lr_l2: float = 1e-2, tf_scale: float = 0.0,
-                 tf_train: float = 0.0) -> list[_Scored]:
+                 tf_train: float = 0.0, gate_weight: float = 0.0, gate_l2: float = 1e-2) -> list[_Scored]:
     scored: list[_Scored | None] = [None] * len(docs)
     for i in range(k):
         tables = _count([d for d, f in zip(docs, folds) if f != i], alpha, min_df, subwords, subword_weight,
-                        lr_weight, lr_l2, tf_train)
+                        lr_weight, lr_l2, tf_train, gate_weight, gate_l2)
         for j, (d, f) in enumerate(zip(docs, folds)):
             if f == i:
                 scored[j] = _score(d, tables, length_power, subwords, tf_scale)
@@ -403,7 +422,8 @@ def select(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
         for power in settings.length_powers:
             oof = _out_of_fold(docs, folds, settings.folds, alpha, settings.min_df, power, settings.subwords,
                                settings.subword_weight, settings.lr_domain_weight, settings.lr_domain_l2,
-                               settings.tf_scale, settings.tf_train)
+                               settings.tf_scale, settings.tf_train, settings.lr_gate_weight,
+                               settings.lr_gate_l2)
             dom, gate = _fit_domain(_balanced(oof, settings.class_balance)), _fit_gate(oof)
             probe = _weights(_Tables({}, {}), power, dom, gate, 0.5, {})
             preds = [_predict(probe, oof[i]) for i in main]
@@ -419,7 +439,22 @@ def select(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
         probe_m = _weights(_Tables({}, {}), power, dom, gate, 0.5, {}, margin)
         per_margin.append((margin, [_predict(probe_m, oof[i]) for i in main], probe_m))
     if per_margin:
-        margin = choose_margin([(m, [p[0] for p in ps]) for m, ps, _ in per_margin], gold,
+        # pooled over the extra fold assignments too: one assignment's choice moves with a few texts
+        pooled = {m: [p[0] for p in ps] for m, ps, _ in per_margin}
+        pooled_gold = list(gold)
+        for salt in settings.margin_salts:
+            if salt == settings.fold_salt:
+                continue
+            folds_s = _folds(docs, settings.folds, salt)
+            oof_s = _out_of_fold(docs, folds_s, settings.folds, alpha, settings.min_df, power, settings.subwords,
+                                 settings.subword_weight, settings.lr_domain_weight, settings.lr_domain_l2,
+                                 settings.tf_scale, settings.tf_train, settings.lr_gate_weight, settings.lr_gate_l2)
+            dom_s, gate_s = _fit_domain(_balanced(oof_s, settings.class_balance)), _fit_gate(oof_s)
+            for m in pooled:
+                probe_s = _weights(_Tables({}, {}), power, dom_s, gate_s, 0.5, {}, m)
+                pooled[m] += [_predict(probe_s, oof_s[i])[0] for i in main]
+            pooled_gold += [oof_s[i].domain for i in main]
+        margin = choose_margin(list(pooled.items()), pooled_gold,
                                settings.margin_f1_tolerance, settings.other_precision_floor)
         _, preds, probe = next(x for x in per_margin if x[0] == margin)
         f = _figures(preds, gold)
@@ -447,7 +482,8 @@ def train(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
     main = [i for i, d in enumerate(scored_docs) if d.weight >= 1.0] or list(range(len(scored_docs)))
     threshold = choose_threshold([p[1] for p in preds], [p[0] == g for p, g in zip(preds, gold)])
     tables = _count(docs, alpha, settings.min_df, settings.subwords, settings.subword_weight,
-                    settings.lr_domain_weight, settings.lr_domain_l2, settings.tf_train)
+                    settings.lr_domain_weight, settings.lr_domain_l2, settings.tf_train, settings.lr_gate_weight,
+                    settings.lr_gate_l2)
     digest = hashlib.sha256()
     for d in docs:
         digest.update(("\t".join((d.domain, d.group, f"{d.weight:g}", " ".join(d.tokens))) + "\n").encode("utf-8"))
