@@ -56,7 +56,8 @@ def dev_figures(train_docs: Sequence[Doc], dev_docs: Sequence[Doc],
     weights, _ = train(train_docs, settings, for_evaluation=True)
     tables = _Tables(weights.domain_vectors, weights.gate_weights)
     dev = usable(dev_docs, settings)
-    preds = [_predict(weights, _score(d, tables, weights.length_power, weights.subwords, weights.tf_scale)) for d in dev]
+    preds = [_predict(weights, _score(d, tables, weights.length_power, weights.subwords, weights.tf_scale))
+             for d in dev]
     f = _figures(preds, [d.domain for d in dev])
     f["margin"] = weights.other_margin
     return f

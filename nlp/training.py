@@ -13,7 +13,8 @@
    token's weight is the sum over its features (bigrams' scaled by ``subword_weight``),
    at run time as here.  Features seen in
    fewer than ``min_df`` texts are dropped: a word met once is an anecdote, not evidence.
-3. **Combination and calibration.** Summed token weights (times n^-length_power,
+3. **Combination and calibration.** Summed token weights (a token met c times in the text
+   weighted 1 + tf_scale * log c; times n^-length_power,
    n = the text's evidence tokens, so long narratives are not over-confident) and the
    lexicon scores are combined by a handful of coefficients (a multinomial logit for
    the domain, a logistic one for the gate), fitted by maximum likelihood on
@@ -22,8 +23,9 @@
    calibrated probability.  ``alpha`` and ``length_power`` are picked from the settings'
    grid by the out-of-fold macro-F1 (the default grid is one point, see TrainingSettings).
 4. **Out-of-scope margin.** 'other' wins when log P(other) - log P(best domain) > -margin;
-   the margin is picked on the same out-of-fold predictions by :func:`choose_margin`
-   (most 'other' texts found while 'other' precision and macro-F1 stay within limits).
+   the margin is picked on the out-of-fold predictions of several fold assignments pooled
+   (``margin_salts``) by :func:`choose_margin` (most 'other' texts found while 'other'
+   precision and macro-F1 stay within limits).
 5. **Threshold.** The "ask the citizen" threshold is the lowest confidence at which
    the out-of-fold guesses at or above it are right at least ``TARGET_PRECISION`` of
    the time.
@@ -117,7 +119,9 @@ class TrainingSettings:
     lr_domain_weight: float = 1.0
     lr_domain_l2: float = 1e-2
     # count the character bigram across each token boundary too (nlp.learned.boundary_keys)
-    boundary_grams: Any = False
+    # False, True (every boundary) or "single" (only next to a one-character token); for
+    # cross-validation only: the classifier does not read them (docs/classifier.md, sixth round)
+    boundary_grams: bool | str = False
     # a token met c times in a text weighs 1 + tf_scale * log(c) times its table entries when a
     # text is scored (the tables still count document frequencies): a long narrative repeats
     # what it is about (村干部 five times, 派出所 once).  1.5 with length power 0.25, over six

@@ -24,9 +24,9 @@ def trained() -> LearnedWeights:
 
 def _probs(w: LearnedWeights, text: str) -> list[float]:
     """P(other), P(domain)... as training scores ``text`` (nlp.training._score + combine)."""
-    from nlp.training import prepare
+    from nlp.training import prepare, usable
 
-    d = prepare(base(), [(text, "other", "x")])[0]
+    d = usable(prepare(base(), [(text, "other", "x")]), QUICK)[0]  # as training counts it
     s = _score(d, _Tables(w.domain_vectors, w.gate_weights), w.length_power, w.subwords, w.tf_scale)
     p_other, p_dom = combine(w, s.nb_sum, s.gate_sum, s.n, s.lex, s.lex_other, s.actors)
     return [p_other, *p_dom]
