@@ -260,11 +260,11 @@ class Classifier:
         return self._classify_normalized(norm, tokens), tokens
 
     def _classify_normalized(self, norm: str, tokens: list[str]) -> Classification:
-        raw, seen, hits_in_order, fired, learned, actors = self._lexicon_pass(norm, tokens)
+        raw, seen, hits_in_order, fired, learned, actors, repeats = self._lexicon_pass(norm, tokens)
         if self.weights is not None:
             if HAS_CONTENT.search(norm) is None:
                 return Classification("other", 0.0, dict(EMPTY_SCORES), [], {})
-            return decide_learned(self, norm, raw, actors, learned, hits_in_order, fired, seen)
+            return decide_learned(self, norm, raw, actors, learned, hits_in_order, fired, seen, repeats)
         return decide_lexicon(self, norm, raw, hits_in_order, fired, seen)
 
     def evidence(self, text: str) -> tuple[list[str], dict[str, float], tuple[bool, bool]]:
@@ -275,7 +275,8 @@ class Classifier:
         self._ensure_tokenizer()
         norm = normalize_text(text) if text else ""
         segmented = self._segment(norm)
-        raw, actors = self._lexicon_pass(norm, segmented)[::5]
+        pass_ = self._lexicon_pass(norm, segmented)
+        raw, actors = pass_[0], pass_[5]
         tokens = dict.fromkeys(t for t in segmented if t not in self._stop and is_evidence_token(t))
         return list(tokens), raw, actors[:2]  # the actor words' side comes from the weights: training adds it
 
@@ -289,6 +290,7 @@ class Classifier:
         found: list[tuple] = []  # memoised (key, domain, weight, shown) hits, in order
 
         learned: dict[str, tuple] = {}  # evidence token -> its learned weights, once per text
+        repeats: dict[str, int] = {}  # evidence token met more than once -> how often
         sides: dict[str, int] = {}  # actor word (as read) -> its side, once per text
         for token in tokens:  # == tokenizer.lcut(norm, HMM=False)
             entry = memo.get(token)
@@ -298,7 +300,10 @@ class Classifier:
                 entry = memo[token] = self._entry(token)
             feats, hits, weights, side = entry
             if weights is not None:
-                learned[token] = weights
+                if token in learned:  # met again: counted by decide_learned (sublinear tf)
+                    repeats[token] = repeats.get(token, 1) + 1
+                else:
+                    learned[token] = weights
             if side is not None:
                 sides[side[0]] = side[1]
             if not feats:
@@ -342,4 +347,4 @@ class Classifier:
             for d in GOVERNMENT_DOMAINS:
                 raw[d] *= self._no_actor_factor
         balance = sum(sides.values())
-        return raw, seen, hits_in_order, fired, learned, (gov, private, (balance > 0) - (balance < 0))
+        return raw, seen, hits_in_order, fired, learned, (gov, private, (balance > 0) - (balance < 0)), repeats

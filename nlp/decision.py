@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from math import exp as _exp
+from math import log as _log
 from typing import Any
 
 from .lexicon import DOMAINS, GOVERNMENT_DOMAINS
@@ -69,14 +70,21 @@ def lexicon_terms(raw: dict[str, float], hits_in_order, fired, seen) -> dict[str
 
 
 def decide_learned(clf: Any, norm: str, raw: dict[str, float], actors: tuple, learned: dict[str, tuple],
-                   hits_in_order, fired, seen) -> Classification:
+                   hits_in_order, fired, seen, repeats: dict[str, int] | None = None) -> Classification:
     """Calibrated probabilities from the learned weights plus the lexicon (see
     nlp.learned); the explanation is the lexicon terms and the learned tokens that
-    pushed the winner ahead of its runner-up."""
+    pushed the winner ahead of its runner-up.  ``repeats``: evidence tokens met more than
+    once, with their counts (each weighs 1 + tf_scale * log(count) times its weights)."""
     # The combination of nlp.learned.combine, inlined with precomputed constants: this
     # runs for every complaint and must stay within 1.5x of bare jieba.
     w = clf.weights
     n = len(learned)
+    tf = w.tf_scale
+    if tf and repeats:
+        learned = dict(learned)
+        for t, c in repeats.items():
+            m = 1.0 + tf * _log(c)
+            learned[t] = tuple(m * x for x in learned[t])
     if n:
         sums = [sum(col) for col in zip(*learned.values())]
         nb_gate = sums.pop()

@@ -45,7 +45,7 @@ from typing import Any, Mapping
 from .lexicon import DATA_DIR, GOVERNMENT_DOMAINS
 
 __all__ = ["ACTOR_WORDS", "DEFAULT_WEIGHTS_PATH", "FUNCTION_WORDS", "REGIONAL_WORDS", "LearnedWeights", "actor_side",
-           "is_evidence_token", "other_wins", "subword_keys"]
+           "boundary_keys", "is_evidence_token", "other_wins", "subword_keys"]
 
 DEFAULT_WEIGHTS_PATH = DATA_DIR / "weights.json"
 FORMAT = 1
@@ -129,6 +129,26 @@ def subword_keys(token: str) -> tuple[str, ...]:
     return tuple(SUBWORD_PREFIX + g for g in grams if is_evidence_token(g))
 
 
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def boundary_keys(tokens, single_only: bool = False) -> tuple[str, ...]:
+    """Table keys of the character bigrams across token boundaries of one segmentation
+    (the last character of a token and the first of the next, both Chinese characters),
+    each once, only those that could be evidence: a word jieba split into single
+    characters (欠/薪) or across a boundary still carries its bigrams."""
+    keys: dict[str, None] = {}
+    prev = ""
+    for tok in tokens:
+        if prev and tok and _cjk(prev[-1]) and _cjk(tok[0]) and (not single_only or len(prev) == 1 or len(tok) == 1):
+            g = prev[-1] + tok[0]
+            if is_evidence_token(g):
+                keys[SUBWORD_PREFIX + g] = None
+        prev = tok
+    return tuple(keys)
+
+
 def _rounded(x: float) -> float:
     # 4 significant digits: far below any difference that changes a decision; byte-stable
     return float(f"{x:.4g}")
@@ -172,6 +192,9 @@ class LearnedWeights:
     # word -> +1 private party / -1 government actor (ACTOR_WORDS when trained) for the
     # gate's tenth coefficient; empty with nine coefficients
     actor_words: Mapping[str, int] = field(default_factory=dict)
+    # a token met c times in a text weighs 1 + tf_scale * log(c) times its weights (sublinear
+    # term frequency, issue 14's sixth round); 0 for files written before it: once per text
+    tf_scale: float = 0.0
 
     def __post_init__(self) -> None:
         if tuple(self.domains) != GOVERNMENT_DOMAINS:
@@ -194,6 +217,7 @@ class LearnedWeights:
             "subwords": self.subwords,
             "regional_words": dict(sorted(self.regional_words.items())),
             "actor_words": dict(sorted(self.actor_words.items())),
+            **({"tf_scale": _rounded(self.tf_scale)} if self.tf_scale else {}),
             "combine": {
                 "domain_coef": [_rounded(x) for x in self.domain_coef],
                 "domain_bias": [_rounded(b) for b in self.domain_bias],
@@ -247,6 +271,7 @@ class LearnedWeights:
             subwords=data.get("subwords", False) is True,
             regional_words=_regional_words(data.get("regional_words") or {}),
             actor_words=_actor_words(data.get("actor_words") or {}),
+            tf_scale=num(data.get("tf_scale", 0.0), "tf_scale"),
         )
 
     @classmethod
