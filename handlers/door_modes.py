@@ -47,8 +47,7 @@ class OrmMode:
 
     async def write(self, turn: Turn) -> None:
         if turn.outbox.rows:  # their ids, for delivery after the commit (which flushes everything else)
-            await self.session.flush()
-            turn.outbox.remember_ids()
+            await turn.outbox.write(self.session)
 
 
 class SessionOnDemand:
@@ -130,9 +129,9 @@ class CoreMode:
 
     async def write(self, turn: Turn) -> None:
         session = self._opened()
-        if session is not None:  # what the body did through it, before the draft's own write
-            await session.flush()
-            turn.outbox.remember_ids()
+        if session is not None:  # what the body did through it, before the draft's own write (the door
+            # commits the connection: nothing may stay unflushed)
+            await (turn.outbox.write(session) if turn.outbox.rows else session.flush())
         if self.draft is not None:
             await drafts.save_row(connection=self.connection, draft=self.draft)
 

@@ -138,3 +138,45 @@ async def test_what_it_cannot_run_like_sqlalchemy_is_refused_on_the_driver(sqlit
         with pytest.raises(ValueError, match="data"):
             await Prepared(insert(DRAFTS)).rowcount(connection, {
                 "account_id": 1, "kind": "complaint", "step": "text", "created_at": NOW, "updated_at": NOW})
+
+
+async def test_new_row_values_are_what_the_unit_of_work_would_insert(db):
+    from bot.db.models import CaseEvent
+    from bot.db.prepared import new_row_values
+
+    draft = Draft(account_id=1, kind="complaint", step="text", created_at=NOW, updated_at=NOW)
+    values = new_row_values(draft)
+    assert values["data"] == {} and values["case_id"] is None and "id" not in values  # default=dict, called
+    event = CaseEvent(case_id=1, seq=1, action="create", actor_role="citizen", created_at=NOW, prev_hash="0" * 64,
+                      hash="1" * 64)
+    assert new_row_values(event)["hash_version"] == 2  # the Python default, not the server's 1
+
+
+async def test_outbound_rows_alone_are_inserted_without_a_flush_and_keep_their_order(db):
+    from bot.db.models import OutboundMessage
+    from bot.domain.notices import Notices
+
+    await _citizen_with_draft(db, 5105)
+    async with db.session() as session:
+        account = await session.scalar(select(Account).where(Account.telegram_id == 5105))
+        alone = Notices(session, now=NOW)
+        alone.to_account(account, "第一条")
+        alone.to_chat(-1001, "第二条", reply_markup={"inline_keyboard": [[{"text": "受理", "callback_data": "a"}]]})
+        await alone.write(session)
+        assert alone.ids == sorted(alone.ids) and len(alone.ids) == 2
+        assert not session.new and all(row not in session for row in alone.rows)  # written, not left to a flush
+
+        with_more = Notices(session, now=NOW)
+        account.full_name = "改名"  # something else to write: the session's flush writes everything together
+        with_more.to_account(account, "第三条")
+        await with_more.write(session)
+        assert with_more.ids and with_more.rows[0] in session and not session.dirty
+        await session.commit()
+    async with db.session() as session:
+        rows = (await session.execute(select(OutboundMessage.id, OutboundMessage.chat_id, OutboundMessage.text,
+                                             OutboundMessage.state, OutboundMessage.attempts, OutboundMessage.markup)
+                                      .order_by(OutboundMessage.id))).all()
+    assert [r.id for r in rows] == alone.ids + with_more.ids
+    assert [(r.chat_id, r.text, r.state, r.attempts) for r in rows] == [
+        (5105, "第一条", "pending", 0), (-1001, "第二条", "pending", 0), (5105, "第三条", "pending", 0)]
+    assert rows[1].markup["inline_keyboard"][0][0]["text"] == "受理"

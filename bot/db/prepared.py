@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 
@@ -109,6 +110,28 @@ class _Compiled:
 
     def result(self, row: Sequence[Any]) -> tuple:
         return tuple(value if process is None else process(value) for value, process in zip(row, self._results))
+
+
+def new_row_values(instance: Any) -> dict[str, Any]:
+    """The column values the unit of work would INSERT for a new ORM object: what was set on it, else the
+    column's Python default (a function is called); a column with neither is left to its server default, or
+    NULL. For inserting the object with a `Prepared` statement instead of a flush."""
+    mapper = sa_inspect(instance).mapper
+    given = instance.__dict__
+    values: dict[str, Any] = {}
+    for column in mapper.local_table.columns:
+        key = mapper.get_property_by_column(column).key
+        if key in given:
+            values[column.key] = given[key]
+        elif column.default is not None and column.default.is_scalar:
+            values[column.key] = column.default.arg
+        elif column.default is not None and column.default.is_callable:
+            values[column.key] = column.default.arg(None)
+        elif column.default is not None:
+            raise ValueError(f"{mapper.class_.__name__}.{key}: a default only SQLAlchemy can compute")
+        elif column.server_default is None and not column.primary_key:
+            values[column.key] = None
+    return values
 
 
 def _result_columns(statement: ClauseElement) -> Sequence[Any]:

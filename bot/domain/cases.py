@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, event, func, or_, select
+from sqlalchemy import bindparam, event, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Account, Case, Department, Evidence, Supplement
+from bot.db.models import Account, Case, CaseEvent, Department, Evidence, Supplement
+from bot.db.prepared import Prepared, new_row_values
 from bot.domain.audit import append_event, first_case_event
 from bot.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, RateLimited
 from bot.domain.lifecycle import OPEN_STATUSES, TRANSITIONS, Status
@@ -145,18 +146,20 @@ async def change_status(
 _FILED_SINCE = select(func.count(Case.id)).where(Case.complainant_id == bindparam("account_id"),
                                                  Case.created_at >= bindparam("since"))
 _DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
+_INSERT_EVENT = Prepared(insert(CaseEvent.__table__))
+_INSERT_EVIDENCE = Prepared(insert(Evidence.__table__))
 
 
 # Every submit needs both the next case number and the complainant's count for the day: one statement. A
 # refusal over the daily limit rolls the bump back with the transaction, so no number is used up.
-_NEXT_SEQUENCE_AND_FILED_SINCE = bump_returning(_FILED_SINCE.scalar_subquery())
+_NEXT_SEQUENCE_AND_FILED_SINCE = Prepared(bump_returning(_FILED_SINCE.scalar_subquery()))
 
 
 async def _next_sequence_and_filed_today(session: AsyncSession, *, account_id: int, now: datetime,
                                          tz: ZoneInfo) -> tuple[int, int]:
     local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    row = (await session.execute(_NEXT_SEQUENCE_AND_FILED_SINCE, {
-        "counter_name": CASE_SEQUENCE, "account_id": account_id, "since": local_midnight})).first()
+    row = await _NEXT_SEQUENCE_AND_FILED_SINCE.first(await session.connection(), {
+        "counter_name": CASE_SEQUENCE, "account_id": account_id, "since": local_midnight})
     if row is None:
         raise LookupError(f"counter {CASE_SEQUENCE!r} is missing: the migrations create it")
     return row[0], row[1] or 0
@@ -203,11 +206,13 @@ async def open_case(
                              to_status=Status.SUBMITTED, note=f"evidence={len(new.evidence)}")
     session.add(case)
     await session.flush()
+    # The case is written (its id above); its event and evidence are plain INSERTs (prepared statements, not
+    # another flush of the unit of work: nothing reads them back as objects in this transaction).
     event.case_id = case.id
-    session.add(event)
+    connection = await session.connection()
+    await _INSERT_EVENT.rowcount(connection, new_row_values(event))
     for item in new.evidence:
-        session.add(_evidence_row(case, item, actor, now))
-    # The case is written (its id above); the event and the evidence go with the transaction's next flush.
+        await _INSERT_EVIDENCE.rowcount(connection, new_row_values(_evidence_row(case, item, actor, now)))
     await start_clock(session=session, case=case, kind="assign", now=now, due_at=deadlines.default_due("assign", now),
                       deadlines=deadlines, flush=False)
     return case

@@ -44,8 +44,8 @@ _READ_WITH_ACCOUNT = "chengxin.drafts_read_with_account"
 _CURRENT = select(Draft).where(Draft.account_id == bindparam("account_id"))
 # On the table, not the mapped class: the draft is expunged right after, so there is nothing for an ORM-enabled
 # DELETE to synchronise, and its bulk-delete setup cost more than the statement.
-_TAKE_CONFIRMED = delete(Draft.__table__).where(Draft.__table__.c.id == bindparam("draft_id"),
-                                                Draft.__table__.c.step == Step.CONFIRM)
+_TAKE_CONFIRMED = Prepared(delete(Draft.__table__).where(Draft.__table__.c.id == bindparam("draft_id"),
+                                                         Draft.__table__.c.step == Step.CONFIRM))
 
 
 # A conversation step changes one draft's columns and nothing else. The unit of work would plan that
@@ -206,8 +206,7 @@ async def claim_for_submit(*, session: AsyncSession, draft: Draft | DraftRow | N
         raise StaleAction("already_submitted")
     if isinstance(draft, Draft):
         _forget_draft(session, draft.account_id)
-    result = await session.execute(_TAKE_CONFIRMED, {"draft_id": draft_id})
-    if result.rowcount != 1:
+    if await _TAKE_CONFIRMED.rowcount(await session.connection(), {"draft_id": draft_id}) != 1:
         raise StaleAction("already_submitted")
     if isinstance(draft, Draft):
         session.expunge(draft)

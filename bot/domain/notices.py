@@ -11,14 +11,19 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Account, Department, Evidence, OutboundMessage
+from bot.db.prepared import Prepared, new_row_values
 from bot.domain import outbox
 from bot.domain.duplicates import co_complainants_of
 from bot.domain.officials import officials_of
 from bot.domain.scope import supervisors_for
 from nlp.pii import neutral_file_name
+
+
+_INSERT_ROW = Prepared(insert(OutboundMessage.__table__).returning(OutboundMessage.__table__.c.id))
 
 
 def _markup(markup: Any) -> dict | None:
@@ -92,6 +97,20 @@ class Notices:
             self._add(account.telegram_id, account.id, caption, kind="evidence",
                       media="photo" if item.kind == "photo" else "document", file_id=item.file_id,
                       filename=renamed)
+
+    async def write(self, session: AsyncSession) -> None:
+        """Write this transaction's rows and keep their ids, for delivery right after the commit. When they
+        are all the session has to write, each is one prepared INSERT (bot/db/prepared.py) and leaves the
+        session, instead of a flush of the unit of work; otherwise the session's flush writes them with the rest."""
+        pending = [row for row in self.rows if row.id is None]
+        if set(session.new) != set(pending) or session.dirty or session.deleted:
+            await session.flush()
+        else:
+            connection = await session.connection()
+            for row in pending:  # in the order written: ids ascending, the order they are sent in
+                row.id = (await _INSERT_ROW.first(connection, new_row_values(row)))[0]
+                session.expunge(row)
+        self.remember_ids()
 
     def remember_ids(self) -> None:
         """After the flush: the ids of this transaction's rows, for delivery right after the commit."""
