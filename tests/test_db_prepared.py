@@ -4,6 +4,7 @@ and transaction as SQLAlchemy's own execution; elsewhere (or with a statement li
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select, update
@@ -180,3 +181,56 @@ async def test_outbound_rows_alone_are_inserted_without_a_flush_and_keep_their_o
     assert [(r.chat_id, r.text, r.state, r.attempts) for r in rows] == [
         (5105, "第一条", "pending", 0), (-1001, "第二条", "pending", 0), (5105, "第三条", "pending", 0)]
     assert rows[1].markup["inline_keyboard"][0][0]["text"] == "受理"
+
+
+def test_a_new_case_inserted_by_a_prepared_statement_misses_no_hook_a_flush_would_run():
+    """`cases._insert_case` writes a new case without the unit of work and does by hand what a flush would do
+    around its INSERT. A hook added later (a mapper or session event) would be skipped there: this fails first."""
+    from sqlalchemy.orm import Session as OrmSession
+
+    from bot.db.models import Case
+    from bot.domain import audit, cases, drafts
+
+    mapper_events = Case.__mapper__.dispatch
+    assert event.contains(Case, "before_insert", cases._fold_for_search)
+    assert (len(mapper_events.before_insert), len(mapper_events.after_insert)) == (1, 0)
+    session_events = OrmSession().dispatch
+    # The seal (done by hand) and the drafts' own UPDATE (no draft in it); nothing after a flush.
+    assert list(session_events.before_flush) == [audit._seal_rows, drafts._save_changed_drafts]
+    assert not list(session_events.after_flush) and not list(session_events.after_flush_postexec)
+
+
+async def test_a_case_opened_by_the_prepared_insert_is_as_a_flush_leaves_it(database_url):
+    from bot.db.models import Case
+    from bot.domain.cases import NewCase, open_case
+    from bot.domain.obligations import Deadlines
+    from bot.domain.roles import Actor, Role
+    from bot.domain.workdays import WorkCalendar
+    from bot.policy import Policy
+
+    db = Database(database_url, audit_key=b"chengxin-test-audit-key-32-bytes")
+    await _citizen_with_draft(db, 5106)
+    tz = ZoneInfo("Asia/Shanghai")
+    deadlines = Deadlines(policy=Policy(), calendar=WorkCalendar(), tz=tz)
+    async with db.session() as session:
+        account = await session.scalar(select(Account).where(Account.telegram_id == 5106))
+        case = await open_case(session=session, new=NewCase(
+            text="區住建局拖欠工程款", domain="debt", suggested_domain="debt", confidence=0.9, terms=["拖欠"],
+            department_code=None, contact_allowed=True, evidence=[]), actor=Actor(role=Role.CITIZEN, account=account),
+            now=NOW, prefix="CX", tz=tz, daily_limit=10, deadlines=deadlines)
+        assert case in session and not session.dirty and not session.new  # persistent, nothing left to write
+        assert case.complainant is account  # found in the session, not loaded
+        await session.commit()
+    async with db.session() as session:
+        stored = await session.scalar(select(Case).where(Case.id == case.id))
+        checked, broken = await audit_verify(session)
+    await db.dispose()
+    assert stored.text_search == "区住建局拖欠工程款"  # the search fold the flush's hook would have written
+    assert (stored.reopen_count, stored.domain_terms, stored.audit_count) == (0, ["拖欠"], 1)
+    assert stored.audit_seal == case.audit_seal and broken == []
+
+
+async def audit_verify(session):
+    from bot.domain.audit import verify_chains
+
+    return await verify_chains(session=session)
