@@ -82,15 +82,22 @@ async def deliver_due(context: Any, *, worker: str = WORKER, deadline: float | N
         delivered += await _send_claimed(context, svc, batch)
 
 
-async def deliver_rows(context: Any, ids: Sequence[int], *, worker: str = WORKER) -> int:
-    """Send these rows now (an update just wrote them); rows another sender holds are left to it."""
+async def deliver_rows(context: Any, rows: Sequence[OutboundMessage]) -> int:
+    """Send these rows now: an update just wrote them, claimed by this sender (`Notices.bind(sender=WORKER)`),
+    so no other sender takes them until their claim runs out."""
+    if not rows:
+        return 0
+    return await _send_claimed(context, services(context), rows)
+
+
+async def deliver_pending(context: Any, ids: Sequence[int], *, worker: str = WORKER) -> int:
+    """Send these pending rows now (a job just wrote them); rows another sender holds are left to it."""
     if not ids:
         return 0
     svc = services(context)
-    # One statement in its transaction: on a Core connection, without an ORM session's setup and close (this
-    # runs after every update that confirms a change, e.g. each submit's 已立案).
     async with svc.db.begin() as connection:
-        batch = await outbox.claim_rows(session=connection, ids=ids, now=svc.clock.now(), worker=worker)
+        batch = await outbox.claim_rows(session=connection, ids=ids, now=svc.clock.now(), worker=worker,
+                                        lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
     return await _send_claimed(context, svc, batch)
 
 

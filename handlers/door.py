@@ -334,7 +334,7 @@ async def _send_after_commit(turn: Turn) -> None:
         except TelegramError as error:  # a convenience (a menu): it must not turn a done action into an error
             log.warning("after-commit call failed: %s", error)
     if turn.outbox.ids:
-        await delivery.deliver_rows(context, turn.outbox.ids)
+        await delivery.deliver_rows(context, turn.outbox.written)
 
 
 async def _edit_pressed(turn: Turn) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Account, Draft
+from bot.delivery import WORKER
 from bot.domain import drafts
 from bot.domain.accounts import claim_and_resolve, claim_and_resolve_rows, resolve_actor
 from bot.domain.roles import Actor
@@ -39,7 +40,8 @@ class OrmMode:
         return await resolve_actor(session=self.session, **who)
 
     def bind(self, turn: Turn) -> None:
-        turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=self.held_for)
+        turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=self.held_for,
+                         sender=WORKER)
 
     async def start_draft(self, turn: Turn, **draft: Any) -> Draft:
         return await drafts.start_draft(session=self.session, account_id=turn.actor.account_id, now=turn.now,
@@ -116,7 +118,8 @@ class CoreMode:
 
     def bind(self, turn: Turn) -> None:
         if isinstance(self.session, SessionOnDemand):
-            turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=self.held_for)
+            turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=self.held_for,
+                         sender=WORKER)
         else:
             turn.outbox.session = NO_SESSION  # an outbound row needs a session
         turn.core_draft = self.draft

@@ -51,6 +51,6 @@ async def draft_sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await session.flush()
         ids = [notice.id for notice in notices]
         await session.commit()
-    await delivery.deliver_rows(context, ids)
+    await delivery.deliver_pending(context, ids)
     if expired or nudged:
         log.info("draft sweep: %d nudged, %d expired", len(nudged), len(expired))

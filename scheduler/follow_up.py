@@ -37,4 +37,4 @@ async def follow_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await session.flush()
         ids = [ask.id for ask in asks]
         await session.commit()
-    await delivery.deliver_rows(context, ids)
+    await delivery.deliver_pending(context, ids)

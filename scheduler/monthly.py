@@ -101,7 +101,7 @@ async def monthly_review_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = [row.id for row in rows]
         await session.commit()
     log.info("monthly review %s: %d deliveries", period.month_key, len(deliveries))
-    await delivery.deliver_rows(context, ids)
+    await delivery.deliver_pending(context, ids)
 
 
 async def _supervisor_deliveries(session, period: Period, now: datetime, region: str | None, calendar,

@@ -201,7 +201,7 @@ async def test_monthly_review_crash_after_the_commit_is_delivered_once_after_a_r
         raise RuntimeError("the process died before sending")
 
     with monkeypatch.context() as patch:
-        patch.setattr(scheduler.monthly.delivery, "deliver_rows", crash)
+        patch.setattr(scheduler.monthly.delivery, "deliver_pending", crash)
         harness.clock.set(DECEMBER_FIRST)
         await monthly_job(harness).run(harness.app)
     assert not harness.request.sent(method="sendDocument")

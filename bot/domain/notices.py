@@ -40,21 +40,24 @@ class Notices:
                  now: datetime | None = None) -> None:
         self.session, self.configured, self.now = session, tuple(supervisors), now
         self.not_before: datetime | None = None
+        self.sender: str | None = None
         self.rows: list[OutboundMessage] = []
         self.ids: list[int] = []
 
     def bind(self, session: AsyncSession, supervisors: Collection[int], now: datetime, *,
-             held_for: timedelta = timedelta(0)) -> None:
-        """`held_for`: the rows are the writer's to send first; the delivery job leaves them alone that long
-        (it sends them only if the writer died after the commit), so they arrive in the writer's order."""
+             held_for: timedelta = timedelta(0), sender: str | None = None) -> None:
+        """`sender`, `held_for`: the rows are written claimed by this sender (the update's own: it sends them
+        right after the commit, in the order written), and no sweep takes them for `held_for` — only if the
+        writer died after the commit."""
         self.session, self.configured, self.now = session, tuple(supervisors), now
-        self.not_before = now + held_for
+        self.not_before, self.sender = now + held_for, sender
 
     def _add(self, chat_id: int, account_id: int | None, text: str, *, kind: str = "notice", markup: Any = None,
              media: str | None = None, file_id: str | None = None, filename: str | None = None) -> None:
         self.rows.append(outbox.enqueue(session=self.session, chat_id=chat_id, account_id=account_id, kind=kind,
                                         text=text, now=self.now, markup=_markup(markup), media=media,
-                                        file_id=file_id, filename=filename, not_before=self.not_before))
+                                        file_id=file_id, filename=filename, not_before=self.not_before,
+                                        sender=self.sender))
 
     def to_account(self, account: Account, text: str, *, reply_markup: Any = None, kind: str = "notice") -> None:
         if not account.unreachable:
@@ -115,3 +118,8 @@ class Notices:
     def remember_ids(self) -> None:
         """After the flush: the ids of this transaction's rows, for delivery right after the commit."""
         self.ids = [row.id for row in self.rows if row.id is not None]
+
+    @property
+    def written(self) -> list[OutboundMessage]:
+        """This transaction's rows as written (after `write`), in order: what its sender sends after the commit."""
+        return [row for row in self.rows if row.id is not None]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.db.models import OutboundMessage
@@ -14,28 +14,34 @@ from bot.db.prepared import Prepared
 
 # A claimed message not confirmed within the lease is assumed lost with its sender and claimed again.
 LEASE = timedelta(minutes=10)
+# The states of a message still owed: waiting for its time, or claimed by a sender (until its claim runs out).
+OWED = ("pending", "sending")
 
 
 def enqueue(*, session: AsyncSession, chat_id: int, account_id: int | None, kind: str, text: str, now: datetime,
             markup: dict[str, Any] | None = None, media: str | None = None, file_id: str | None = None,
             attachment: bytes | None = None, filename: str | None = None,
-            not_before: datetime | None = None) -> OutboundMessage:
+            not_before: datetime | None = None, sender: str | None = None) -> OutboundMessage:
     """A message owed to a chat, as a row of the caller's transaction.
 
     `media` photo/document sends `file_id` (a Telegram file) or `attachment` (bytes we made, named `filename`),
-    with `text` as its caption. `not_before`: no sweep claims it earlier (its writer sends it by id first).
+    with `text` as its caption. `sender`: the row is written claimed by this sender (the update's own, which
+    sends it right after the commit), its claim running out at `not_before`: only then may a sweep take it
+    (its writer died). Otherwise it is pending from `not_before` (default `now`).
     """
+    due = not_before or now
+    claimed = {"state": "sending", "claimed_at": now, "claimed_by": sender} if sender else {"state": "pending"}
     message = OutboundMessage(chat_id=chat_id, account_id=account_id, kind=kind, text=text, markup=markup,
-                              state="pending", attempts=0, next_attempt_at=not_before or now, created_at=now,
-                              media=media, file_id=file_id, attachment=attachment, filename=filename)
+                              attempts=0, next_attempt_at=due, created_at=now, media=media, file_id=file_id,
+                              attachment=attachment, filename=filename, **claimed)
     session.add(message)
     return message
 
 
-# Built once, on the table: every update that confirms a change claims its rows and marks them sent, and
-# through the unit of work that was a SELECT, a flush and a second SELECT before the UPDATE that counts.
+# Built once, on the table: every update that confirms a change marks its rows sent.
 _TABLE = OutboundMessage.__table__
-# The rows another sender holds (PostgreSQL: locked by its claim) are skipped, not waited for.
+# A job's rows, claimed by the job right after its commit; the rows another sender holds (PostgreSQL: locked by
+# its claim) are skipped, not waited for.
 _CLAIM_ROWS = (
     update(_TABLE)
     .where(_TABLE.c.id.in_(
@@ -43,37 +49,23 @@ _CLAIM_ROWS = (
         .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.state == "pending")
         .with_for_update(skip_locked=True)
         .scalar_subquery()))
-    .values(state="sending", claimed_at=bindparam("now"), claimed_by=bindparam("worker"))
+    .values(state="sending", claimed_at=bindparam("now"), claimed_by=bindparam("worker"),
+            next_attempt_at=bindparam("until"))
     .returning(*_TABLE.c)
 )
-# The common case, one row (an update's 已立案 or 已转达), as a Prepared statement (bot/db/prepared.py).
-_CLAIM_ONE = Prepared(
-    update(_TABLE)
-    .where(_TABLE.c.id.in_(
-        select(_TABLE.c.id)
-        .where(_TABLE.c.id == bindparam("message_id"), _TABLE.c.state == "pending")
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()))
-    .values(state="sending", claimed_at=bindparam("now"), claimed_by=bindparam("worker"))
-    .returning(*_TABLE.c)
-)
-_COLUMNS = tuple(_TABLE.c.keys())
 _MARK_SENT = Prepared(
     update(_TABLE).where(_TABLE.c.id == bindparam("message_id"))
     .values(state="sent", sent_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
 )
 
 
-async def claim_rows(*, session: AsyncSession | AsyncConnection, ids, now: datetime,
-                     worker: str) -> list[OutboundMessage]:
-    """These pending rows, for the sender that wrote them; rows another sender already holds are skipped.
-
-    One UPDATE … RETURNING (on a session or a Core connection); the rows come back as detached
-    OutboundMessage objects in id order (what the sender reads), not loaded into any session."""
-    if len(ids) == 1 and isinstance(session, AsyncConnection):
-        row = await _CLAIM_ONE.first(session, {"message_id": ids[0], "now": now, "worker": worker})
-        return [] if row is None else [OutboundMessage(**dict(zip(_COLUMNS, row)))]
-    result = await session.execute(_CLAIM_ROWS, {"ids": list(ids), "now": now, "worker": worker})
+async def claim_rows(*, session: AsyncSession | AsyncConnection, ids, now: datetime, worker: str,
+                     lease: timedelta = LEASE) -> list[OutboundMessage]:
+    """These pending rows, for the job that wrote them (pending, so any sweep may also take them); rows another
+    sender already holds are skipped. One UPDATE … RETURNING; the rows come back as detached OutboundMessage
+    objects in id order, not loaded into any session."""
+    result = await session.execute(_CLAIM_ROWS, {"ids": list(ids), "now": now, "worker": worker,
+                                                 "until": now + lease})
     return sorted((OutboundMessage(**row._mapping) for row in result), key=lambda message: message.id)
 
 
@@ -85,19 +77,19 @@ async def record_sent(*, session: AsyncSession | AsyncConnection, message_id: in
 
 async def claim_deliverable(*, session: AsyncSession, now: datetime, worker: str, limit: int = 200,
                             lease: timedelta = LEASE) -> list[OutboundMessage]:
-    """Pending messages whose time has come, and ones whose sender vanished mid-send; oldest first."""
+    """Owed messages whose time has come, oldest first: pending ones that are due, and claimed ones whose claim
+    ran out (their sender vanished mid-send, or the writer of a held row died after its commit). A claim runs
+    out at `next_attempt_at`: `lease` from now for this one."""
     rows = list((await session.scalars(
         select(OutboundMessage)
-        .where(or_(
-            (OutboundMessage.state == "pending") & (OutboundMessage.next_attempt_at <= now),
-            (OutboundMessage.state == "sending") & (OutboundMessage.claimed_at <= now - lease),
-        ))
+        .where(OutboundMessage.state.in_(OWED), OutboundMessage.next_attempt_at <= now)
         .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )).all())
     for message in rows:
         message.state, message.claimed_at, message.claimed_by = "sending", now, worker
+        message.next_attempt_at = now + lease
     return rows
 
 
@@ -118,10 +110,10 @@ async def pending_count(*, session: AsyncSession) -> int:
     return await session.scalar(select(func.count(OutboundMessage.id)).where(OutboundMessage.state == "pending")) or 0
 
 
-async def release_claims(*, session: AsyncSession, worker: str) -> int:
+async def release_claims(*, session: AsyncSession, worker: str, now: datetime) -> int:
     """On a clean shutdown: messages this worker claimed and never attempted become pending again at once."""
     result = await session.execute(
         update(OutboundMessage).where(OutboundMessage.state == "sending", OutboundMessage.claimed_by == worker)
-        .values(state="pending", claimed_at=None, claimed_by=None)
+        .values(state="pending", claimed_at=None, claimed_by=None, next_attempt_at=now)
     )
     return result.rowcount or 0

@@ -21,6 +21,7 @@ import hmac
 import logging
 import signal
 from contextlib import suppress
+from datetime import datetime
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -151,10 +152,10 @@ async def metrics(request: web.Request) -> web.Response:
 
 # --- outbox claims on the way out -----------------------------------------------------------------
 
-async def release_claims(db: Database, worker: str) -> int:
+async def release_claims(db: Database, worker: str, now: datetime) -> int:
     """Messages this instance claimed and never attempted go back to pending at once (not after the lease)."""
     async with db.session() as session:
-        released = await outbox.release_claims(session=session, worker=worker)
+        released = await outbox.release_claims(session=session, worker=worker, now=now)
         await session.commit()
     return released
 
@@ -227,7 +228,7 @@ async def serve(application: Application, settings: Settings, *, worker: str | N
         svc = application.bot_data.get(SERVICES_KEY)
         if svc is not None and worker:
             with suppress(Exception):
-                released = await release_claims(svc.db, worker)
+                released = await release_claims(svc.db, worker, svc.clock.now())
                 if released:
                     log.info("released %d claimed messages for the other instances", released)
         if application.post_stop:
