@@ -1,7 +1,8 @@
 """The door's two session modes (handlers/door.py): the update's claim, actor and writes, in one transaction.
 
 `OrmMode`, the ordinary one: an AsyncSession the body may use for anything. `CoreMode`, for `door(light=…)`:
-one Core connection and no session, for a step that only reads its actor and draft and writes the draft back.
+one Core connection and no session, for a step that only reads its actor and draft and writes the draft back
+(with `door(on_demand=True)`, an ORM session on that connection when the body asks for one: `SessionOnDemand`).
 The door runs the same code around either (chat kind, button data, role, body, refusals, sends).
 """
 
@@ -16,11 +17,11 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Account, Draft
+from bot.db.session import close_in_place
 from bot.delivery import WORKER
 from bot.domain import drafts
 from bot.domain.accounts import claim_and_resolve, claim_and_resolve_rows, resolve_actor
 from bot.domain.roles import Actor
-from bot.db.session import close_in_place
 from bot.domain.rows import NO_SESSION, AccountRow, DraftRow, NeedsSession, NoSession
 
 if TYPE_CHECKING:
@@ -77,9 +78,11 @@ class CoreMode:
     """`door(light=…)`: one Core connection, no session. The claim, the account and its draft are read by
     Core statements (`accounts.claim_and_resolve_rows`), the body sees the draft through
     `Turn.current_draft()` and the draft's changed columns are written by one UPDATE (`drafts.save_row`).
-    Anything more (the account to change, `turn.session`, an outbound row, a new or deleted draft) raises
-    `NeedsSession`, and `_run` rolls back and runs the update again in `OrmMode`. First contact, the account's
-    changes (`accounts.account_changes`) and a new draft (`Turn.start_draft`) are Core statements too."""
+    First contact, the account's changes (`accounts.account_changes`) and a new draft (`Turn.start_draft`) are
+    Core statements too. Anything more (`turn.session`, an outbound row, the official's department) raises
+    `NeedsSession`, and `_run` rolls back and runs the update again in `OrmMode` — unless the door gave the mode
+    a session on demand (`sessions`, `door(on_demand=True)`): then `turn.session` is an ORM session on this
+    connection and the body goes on (`SessionOnDemand`)."""
 
     def __init__(self, connection: AsyncConnection, *, sessions: Callable[..., AsyncSession] | None = None,
                  held_for: timedelta = timedelta(0)) -> None:
@@ -119,7 +122,7 @@ class CoreMode:
     def bind(self, turn: Turn) -> None:
         if isinstance(self.session, SessionOnDemand):
             turn.outbox.bind(self.session, turn.svc.settings.supervisors, turn.now, held_for=self.held_for,
-                         sender=WORKER)
+                             sender=WORKER)
         else:
             turn.outbox.session = NO_SESSION  # an outbound row needs a session
         turn.core_draft = self.draft

@@ -111,8 +111,8 @@ class Notices:
         else:
             connection = await session.connection()
             for row in pending:  # in the order written: ids ascending, the order they are sent in
+                session.expunge(row)  # written here, not by a later flush
                 row.id = (await _INSERT_ROW.first(connection, new_row_values(row)))[0]
-                session.expunge(row)
         self.remember_ids()
 
     def remember_ids(self) -> None:
