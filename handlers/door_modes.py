@@ -13,14 +13,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Account, Draft
 from bot.db.session import close_in_place
 from bot.delivery import WORKER
 from bot.domain import drafts
-from bot.domain.accounts import claim_and_resolve, claim_and_resolve_rows, resolve_actor
+from bot.domain.accounts import attach_account, claim_and_resolve, claim_and_resolve_rows, resolve_actor
 from bot.domain.roles import Actor
 from bot.domain.rows import NO_SESSION, AccountRow, DraftRow, NeedsSession, NoSession
 
@@ -101,11 +99,8 @@ class CoreMode:
         if self.account is None or self.account.department_id is not None:
             raise NeedsSession("department")  # an official's department is the ORM mode's to load
         session = sessions(bind=self.connection)
-        account = Account(**{name: getattr(self.account, name) for name in AccountRow.__slots__})
-        make_transient_to_detached(account)  # as freshly loaded: its columns committed, nothing to write
-        set_committed_value(account, "department", None)
-        session.sync_session.add(account)
-        self.orm_account = account  # the identity map holds it weakly: alive for the transaction, as an actor's is
+        # The identity map holds it weakly: kept alive for the transaction, as an ORM actor's account is.
+        self.orm_account = attach_account(session=session, row=self.account)
         return session
 
     async def claim_and_resolve(self, update_id: int, who: dict) -> Actor | None:

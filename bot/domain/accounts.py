@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Account, Department, Draft, ProcessedUpdate
@@ -197,6 +197,17 @@ async def claim_and_resolve_rows(*, connection: AsyncConnection, update_id: int,
             account = account.changed(changes)
         draft = DraftRow(values[_SPLIT:]) if values[_SPLIT] is not None else None
     return Actor(role=role_of(telegram_id, account.role, supervisors), account=account), draft
+
+
+def attach_account(*, session: AsyncSession, row: AccountRow) -> Account:
+    """The account read as a plain row (a citizen's: no department), in `session` as if loaded there: no SQL,
+    nothing to write, found by what refers to it (a new case's `complainant`). The caller keeps a reference:
+    the session's identity map holds it weakly."""
+    account = Account(**{name: getattr(row, name) for name in AccountRow.__slots__})
+    make_transient_to_detached(account)  # as freshly loaded: its columns committed
+    set_committed_value(account, "department", None)
+    session.sync_session.add(account)
+    return account
 
 
 async def _create_account(session: AsyncSession, *, telegram_id: int, full_name: str | None,
