@@ -23,14 +23,14 @@ from typing import Any, Sequence
 
 from .training import Doc, TrainingSettings, _figures, _predict, _score, _Tables, select, train, usable
 
-__all__ = ["cross_validate", "dev_figures", "parse_candidate", "SALTS"]
+__all__ = ["cross_validate", "dev_figures", "learning_curve", "parse_candidate", "SALTS"]
 
 SALTS = ("", "a", "b", "c", "d", "e")
 _KEYS = ("macro_f1", "top2", "accuracy", "other_recall", "other_precision")
 
 
 def _mean(rows: Sequence[dict]) -> dict:
-    return {k: round(sum(r[k] or 0.0 for r in rows) / len(rows), 4) for k in (*_KEYS, "written")}
+    return {k: round(sum(r.get(k) or 0.0 for r in rows) / len(rows), 4) for k in (*_KEYS, "written")}
 
 
 def cross_validate(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
@@ -61,6 +61,31 @@ def dev_figures(train_docs: Sequence[Doc], dev_docs: Sequence[Doc],
     f = _figures(preds, [d.domain for d in dev])
     f["margin"] = weights.other_margin
     return f
+
+
+def learning_curve(train_docs: Sequence[Doc], dev_docs: Sequence[Doc], extra: Sequence[Doc] = (),
+                   fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0), draws: int = 2,
+                   settings: TrainingSettings = TrainingSettings()) -> list[dict]:
+    """Dev figures of models trained on a share of the train split's sites (``draws`` draws per
+    share, sites kept by the SHA-256 of draw + site), plus ``extra`` (the written set) always:
+    how much a larger corpus would still buy.  Per share: the mean figures and the texts used."""
+    import hashlib
+
+    sites = sorted({d.group for d in train_docs})
+    rows = []
+    for fraction in fractions:
+        runs = []
+        for draw in range(1 if fraction >= 1 else draws):
+            keep = {s for s in sites
+                    if int(hashlib.sha256(f"{draw}:{s}".encode()).hexdigest(), 16) % 10_000 < fraction * 10_000}
+            part = [d for d in train_docs if d.group in keep]
+            runs.append({**dev_figures([*part, *extra], dev_docs, settings),
+                         "texts": sum(1 for d in part if d.scored)})
+        mean = _mean(runs)
+        del mean["written"]
+        rows.append({"fraction": fraction, "texts": round(sum(r["texts"] for r in runs) / len(runs)),
+                     **mean, "runs": runs})
+    return rows
 
 
 def parse_candidate(text: str, base: TrainingSettings = TrainingSettings()) -> TrainingSettings:
@@ -110,11 +135,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--salts", type=int, default=3, help=f"fold assignments to average (1-{len(SALTS)})")
     ap.add_argument("--no-baseline", action="store_true", help="skip the default settings")
     ap.add_argument("--no-dev", action="store_true", help="skip the train-only model scored on dev")
+    ap.add_argument("--curve", action="store_true",
+                    help="the learning curve instead: dev figures of models trained on 25/50/75/100 %% of train")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     train_docs, dev_docs, written = _docs()
     print(f"docs: train {len(train_docs)}, dev {len(dev_docs)}, written {len(written)} "
           f"({time.perf_counter() - started:.0f} s)", flush=True)
+    if args.curve:
+        for row in learning_curve(train_docs, dev_docs, written):
+            print(_row(f"{row['fraction']:.0%} of train ({row['texts']} texts, dev)", row), flush=True)
+        print(f"({time.perf_counter() - started:.0f} s)")
+        return 0
     candidates = ([] if args.no_baseline else ["baseline"]) + args.candidate
     for name in candidates:
         settings = TrainingSettings() if name == "baseline" else parse_candidate(name)

@@ -205,6 +205,27 @@ def test_shipped_weights_hold_only_evidence_tokens() -> None:
     assert DEFAULT_WEIGHTS_PATH.read_text(encoding="utf-8") == w.dumps()  # as `lexicon train` writes it
 
 
+def test_weights_are_read_line_by_line_with_each_key_and_number_held_once(tmp_path) -> None:
+    if not DEFAULT_WEIGHTS_PATH.is_file():
+        pytest.skip("no weights.json shipped")
+    text = DEFAULT_WEIGHTS_PATH.read_text(encoding="utf-8")
+    w = LearnedWeights.load(DEFAULT_WEIGHTS_PATH)
+    assert w == LearnedWeights.from_json(json.loads(text))  # the same model as parsed whole
+    keys = {id(k) for k in w.domain_vectors}
+    assert all(id(k) in keys for k in w.gate_weights)  # one string per table key
+    numbers = [x for v in w.domain_vectors.values() for x in v]
+    assert len({id(x) for x in numbers}) == len(set(numbers)) < len(numbers) / 2  # one object per value
+    # a file laid out otherwise (edited by hand, compact JSON) is parsed whole, with the same checks
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps(json.loads(text), ensure_ascii=False), encoding="utf-8")
+    assert LearnedWeights.load(compact) == w
+    bad = tmp_path / "bad.json"
+    first = text.index("[", text.index('"tokens": {')) + 1  # the first token's first weight
+    bad.write_text(text[:first] + "NaN" + text[text.index(",", first):], encoding="utf-8")
+    with pytest.raises(ValueError, match="finite"):
+        LearnedWeights.load(bad)
+
+
 def test_the_logistic_regression_joins_the_domain_table_and_stays_deterministic(trained) -> None:
     assert QUICK.lr_domain_weight > 0  # the shipped setting
     nb_only = train(docs(), dataclasses.replace(QUICK, lr_domain_weight=0.0))[0]
