@@ -92,3 +92,20 @@ def test_adding_texts_never_moves_a_recorded_site(tmp_path) -> None:
     grown = assign_splits(old + _rows(tmp_path, 20, start=30), read_splits(tmp_path / "splits.json"))
     assert all(grown[site] == split for site, split in recorded.items())
     assert len(grown) == 50
+
+
+def test_the_shipped_corpus_loads_whole_meets_the_floor_and_every_site_has_one_split() -> None:
+    # what a collection round must leave behind: no line the loader drops, every site recorded in
+    # splits.json (so `lexicon check` reads a fixed holdout), and the floor per domain and script
+    loaded = load_corpus()
+    assert loaded.dropped == []
+    splits = read_splits()
+    assert {r.site for r in loaded.rows} <= set(splits)
+    assert set(splits.values()) <= set(SPLITS)
+    by_domain = {d: sum(r.domain == d for r in loaded.rows) for d in {r.domain for r in loaded.rows}}
+    assert len(loaded.rows) >= 800 and by_domain["other"] >= 150
+    assert min(by_domain.values()) >= 40 and len(by_domain) == 10
+    assert sum(r.script == "traditional" for r in loaded.rows) >= 60
+    for split in SPLITS:  # every domain and both scripts reach every split
+        rows = rows_in(loaded.rows, splits, split)
+        assert len({r.domain for r in rows}) == 10 and {r.script for r in rows} == {"simplified", "traditional"}

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from nlp.classifier import normalize_text
-from nlp.crossval import cross_validate, dev_figures, parse_candidate
+from nlp.crossval import cross_validate, dev_figures, learning_curve, parse_candidate
 from nlp.learned import LearnedWeights, boundary_keys, combine
 from nlp.training import TrainingSettings, _folds, _score, _Tables, train
 from tests.test_nlp_training import base, docs
@@ -110,6 +110,20 @@ def test_cross_validation_and_dev_figures() -> None:
     rest = [d for d in ds if d.group != "site0"]
     f = dev_figures(rest, dev, QUICK)
     assert f["n"] == len(dev) and 0.0 <= f["accuracy"] <= 1.0
+
+
+def test_learning_curve_trains_on_shares_of_whole_sites() -> None:
+    from nlp.training import prepare
+    from tests.test_nlp_training import labelled
+
+    ds = prepare(base(), [(t, d, f"site{i % 24}") for i, (t, d) in enumerate(labelled("complaints_dev.jsonl", 16))])
+    dev = [d for d in ds if d.group in ("site0", "site1")]
+    train_docs = [d for d in ds if d not in dev]
+    rows = learning_curve(train_docs, dev, fractions=(0.5, 1.0), draws=2, settings=QUICK)
+    assert [r["fraction"] for r in rows] == [0.5, 1.0] and len(rows[0]["runs"]) == 2 and len(rows[1]["runs"]) == 1
+    assert rows[0]["texts"] < rows[1]["texts"] == len(train_docs)
+    assert {k: rows[1][k] for k in ("macro_f1", "top2")} == {
+        k: round(dev_figures(train_docs, dev, QUICK)[k], 4) for k in ("macro_f1", "top2")}
 
 
 def test_parse_candidate() -> None:

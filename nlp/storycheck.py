@@ -1,0 +1,118 @@
+"""Same-story candidates for new corpus rows (``python -m nlp.storycheck NEW.jsonl ...``).
+
+One story, one row (docs/labelling.md): a story the corpus already has, under another site or in
+another outlet's words, must not be added, or it lands in two splits.  Two measures per new row,
+against every corpus row and every earlier row of the new files (all folded to simplified, without
+punctuation or spaces):
+
+- **overlap**: the share of the new row's character 5-grams found in one other row — a copy, or
+  the same text trimmed differently;
+- **rare names**: how many character 3-grams met in only two or three rows of everything read
+  (places, companies, amounts) the new row shares with one other row — the same event reported in
+  other words, which shares few 5-grams (the seventh collection round found 临颍's sewage-fee
+  lawsuit beside part_a's report of the same arrears this way).
+
+It prints the pairs to read (both texts' beginnings), never a label or a split: a reader decides
+"same story or not" (docs/corpus-round7.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .normalize import normalize_text
+
+__all__ = ["Pair", "candidates", "OVERLAP_TO_READ", "RARE_TO_READ"]
+
+OVERLAP_TO_READ = 0.25  # share of 5-grams: above it, read both
+RARE_TO_READ = 4  # rare 3-grams shared: at or above it, read both
+_RARE_DF = 3  # a 3-gram met in at most this many rows is a name, place or amount
+_NOT_WORD = re.compile(r"[^\w]")
+
+
+@dataclass(frozen=True)
+class Pair:
+    new: str  # origin of the new row ("part_j.jsonl:12")
+    other: str  # origin of the row it resembles
+    overlap: float
+    rare: int
+    shared: tuple[str, ...]  # the rare 3-grams, for the reader
+
+
+def _grams(text: str, n: int) -> set[str]:
+    folded = _NOT_WORD.sub("", normalize_text(text))
+    return {folded[i:i + n] for i in range(len(folded) - n + 1)}
+
+
+def candidates(corpus: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]]) -> list[Pair]:
+    """(origin, text) rows -> the pairs to read: for each new row, the corpus or earlier new row
+    with its highest 5-gram overlap and the one with the most shared rare 3-grams, when either
+    reaches its threshold."""
+    rows = [*corpus, *new]
+    fives = [_grams(t, 5) for _, t in rows]
+    threes = [_grams(t, 3) for _, t in rows]
+    df = Counter(g for s in threes for g in s)
+    by_five: dict[str, list[int]] = defaultdict(list)
+    by_rare: dict[str, list[int]] = defaultdict(list)
+    pairs: list[Pair] = []
+    for k, (origin, _) in enumerate(rows):
+        if k >= len(corpus):  # a new row: compare with everything indexed so far
+            five_hits: Counter = Counter(j for g in fives[k] for j in by_five.get(g, ()))
+            rare = {g for g in threes[k] if df[g] <= _RARE_DF}
+            rare_hits: Counter = Counter(j for g in rare for j in by_rare.get(g, ()))
+            seen: set[int] = set()
+            for j, hits in (five_hits.most_common(1) + rare_hits.most_common(1)):
+                if j in seen:
+                    continue
+                seen.add(j)
+                overlap = len(fives[k] & fives[j]) / max(len(fives[k]), 1)
+                shared = tuple(sorted(rare & threes[j]))
+                if overlap > OVERLAP_TO_READ or len(shared) >= RARE_TO_READ:
+                    pairs.append(Pair(origin, rows[j][0], round(overlap, 2), len(shared), shared))
+        for g in fives[k]:
+            by_five[g].append(k)
+        for g in threes[k]:
+            if df[g] <= _RARE_DF:
+                by_rare[g].append(k)
+    return pairs
+
+
+def _read_new(paths: Sequence[str]) -> list[tuple[str, str]]:
+    out = []
+    for path in paths:
+        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                out.append((f"{Path(path).name}:{n}", json.loads(line)["text"]))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m nlp.storycheck", description=__doc__.splitlines()[0])
+    ap.add_argument("new", nargs="+", help="JSONL files of rows to add (not yet in the corpus directory)")
+    args = ap.parse_args(argv)
+    from .corpus import load_corpus
+
+    new_names = {Path(p).resolve() for p in args.new}
+    corpus = [(r.origin, r.text) for r in load_corpus().rows
+              if not any(r.origin.startswith(p.name + ":") for p in new_names)]
+    new = _read_new(args.new)
+    texts = dict([*corpus, *new])
+    pairs = candidates(corpus, new)
+    for p in pairs:
+        print(f"=== {p.new}  vs  {p.other}  5-gram overlap {p.overlap:.2f}, {p.rare} rare 3-grams shared: "
+              f"{' '.join(p.shared[:12])}")
+        print("NEW:  ", texts[p.new][:300])
+        print("OTHER:", texts[p.other][:300])
+    print(f"{len(pairs)} pairs to read ({len(new)} new rows against {len(corpus)} corpus rows)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
