@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import sys
 import time
 from typing import Any, Sequence
@@ -29,8 +30,8 @@ SALTS = ("", "a", "b", "c", "d", "e")
 _KEYS = ("macro_f1", "top2", "accuracy", "other_recall", "other_precision")
 
 
-def _mean(rows: Sequence[dict]) -> dict:
-    return {k: round(sum(r.get(k) or 0.0 for r in rows) / len(rows), 4) for k in (*_KEYS, "written")}
+def _mean(rows: Sequence[dict], keys: Sequence[str] = (*_KEYS, "written")) -> dict:
+    return {k: round(sum(r.get(k) or 0.0 for r in rows) / len(rows), 4) for k in keys}
 
 
 def cross_validate(docs: Sequence[Doc], settings: TrainingSettings = TrainingSettings(),
@@ -69,8 +70,6 @@ def learning_curve(train_docs: Sequence[Doc], dev_docs: Sequence[Doc], extra: Se
     """Dev figures of models trained on a share of the train split's sites (``draws`` draws per
     share, sites kept by the SHA-256 of draw + site), plus ``extra`` (the written set) always:
     how much a larger corpus would still buy.  Per share: the mean figures and the texts used."""
-    import hashlib
-
     sites = sorted({d.group for d in train_docs})
     rows = []
     for fraction in fractions:
@@ -81,10 +80,8 @@ def learning_curve(train_docs: Sequence[Doc], dev_docs: Sequence[Doc], extra: Se
             part = [d for d in train_docs if d.group in keep]
             runs.append({**dev_figures([*part, *extra], dev_docs, settings),
                          "texts": sum(1 for d in part if d.scored)})
-        mean = _mean(runs)
-        del mean["written"]
         rows.append({"fraction": fraction, "texts": round(sum(r["texts"] for r in runs) / len(runs)),
-                     **mean, "runs": runs})
+                     **_mean(runs, _KEYS), "runs": runs})
     return rows
 
 

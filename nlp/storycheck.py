@@ -2,8 +2,7 @@
 
 One story, one row (docs/labelling.md): a story the corpus already has, under another site or in
 another outlet's words, must not be added, or it lands in two splits.  Two measures per new row,
-against every corpus row and every earlier row of the new files (all folded to simplified, without
-punctuation or spaces):
+against every corpus row and every earlier row of the new files (folded as the loader compares texts):
 
 - **overlap**: the share of the new row's character 5-grams found in one other row — a copy, or
   the same text trimmed differently;
@@ -20,21 +19,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .normalize import normalize_text
+from .corpus import dedup_key, load_corpus
 
 __all__ = ["Pair", "candidates", "OVERLAP_TO_READ", "RARE_TO_READ"]
 
 OVERLAP_TO_READ = 0.25  # share of 5-grams: above it, read both
 RARE_TO_READ = 4  # rare 3-grams shared: at or above it, read both
 _RARE_DF = 3  # a 3-gram met in at most this many rows is a name, place or amount
-_NOT_WORD = re.compile(r"[^\w]")
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ class Pair:
 
 
 def _grams(text: str, n: int) -> set[str]:
-    folded = _NOT_WORD.sub("", normalize_text(text))
+    folded = dedup_key(text)  # the loader's fold: simplified, lower-case, no spaces or punctuation
     return {folded[i:i + n] for i in range(len(folded) - n + 1)}
 
 
@@ -97,8 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m nlp.storycheck", description=__doc__.splitlines()[0])
     ap.add_argument("new", nargs="+", help="JSONL files of rows to add (not yet in the corpus directory)")
     args = ap.parse_args(argv)
-    from .corpus import load_corpus
-
     new_names = {Path(p).resolve() for p in args.new}
     corpus = [(r.origin, r.text) for r in load_corpus().rows
               if not any(r.origin.startswith(p.name + ":") for p in new_names)]
