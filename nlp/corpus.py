@@ -10,7 +10,9 @@ known domain (and ``domain2`` null or another known domain), a source URL with a
 host, a text of 30-600 characters, and a text not already seen (compared after
 normalisation: simplified, lower-case, no spaces or punctuation, so the same
 complaint quoted by two sites counts once).  Everything dropped is reported with
-its file, line and reason, so a collector can fix it instead of it vanishing.
+its file, line and reason, so a collector can fix it instead of it vanishing.  A line
+with ``"same_story_as": "part_a.jsonl:12"`` (a reader found it tells that row's story
+again) is set aside, not loaded: it stays in its file so line references hold.
 
 Splits are by *site* (:func:`site_of`: the registrable part of the URL's host), so no
 source ever appears in two of train / dev / holdout: a model must not be scored on
@@ -75,6 +77,9 @@ class Dropped:
 class LoadedCorpus:
     rows: list[CorpusRow] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    # rows a reader found to tell a story another row already tells ("same_story_as"): kept in their
+    # file, so every "part_x.jsonl:N" named in the docs still points at the same row, but not loaded
+    set_aside: list[Dropped] = field(default_factory=list)
     cleaned: int = 0  # texts whose pinyin glosses were removed
 
     def summary(self) -> str:
@@ -82,6 +87,8 @@ class LoadedCorpus:
         kept = f"{len(self.rows)} texts kept"
         if self.cleaned:
             kept += f", {self.cleaned} with pinyin glosses removed"
+        if self.set_aside:
+            kept += f", {len(self.set_aside)} set aside as the same story as another row"
         if not self.dropped:
             return kept + ", none dropped"
         reasons = Counter(d.reason.split(":")[0] for d in self.dropped)
@@ -154,6 +161,9 @@ def load_corpus(paths: Iterable[str | Path] | None = None) -> LoadedCorpus:
                 if problem is not None:
                     out.dropped.append(Dropped(origin, problem))
                     continue
+                if obj.get("same_story_as"):
+                    out.set_aside.append(Dropped(origin, f"same story as {obj['same_story_as']}"))
+                    continue
                 text = " ".join(obj["text"].split())
                 glossless = _PINYIN_GLOSS.sub("", text)
                 if glossless != text:
@@ -172,6 +182,11 @@ def load_corpus(paths: Iterable[str | Path] | None = None) -> LoadedCorpus:
                     source_kind=obj["source_kind"].strip(), script=obj["script"],
                     site=site_of(obj["source"]), origin=origin,
                 ))
+    kept = {r.origin for r in out.rows}
+    for d in list(out.set_aside):  # the story must still be told by the row it points at
+        if d.reason.removeprefix("same story as ") not in kept:
+            out.set_aside.remove(d)
+            out.dropped.append(Dropped(d.origin, f"{d.reason}, which is not a kept row"))
     return out
 
 

@@ -46,6 +46,23 @@ def test_loader_keeps_good_lines_and_says_why_it_dropped_the_rest(tmp_path) -> N
     assert "8 dropped" in loaded.summary() and "1 texts kept" in loaded.summary()
 
 
+def test_a_row_marked_as_another_rows_story_is_set_aside_and_its_line_numbers_stay(tmp_path) -> None:
+    followup = "区住建局拖欠的工程款后来又说年底前付清，结果到了年底还是一分没给，公司已经起诉"
+    f = write(tmp_path / "part_x.jsonl", [
+        row(),
+        row(followup, same_story_as="part_x.jsonl:1"),
+        row("镇政府公开承诺的道路硬化工程到现在都没动工，村民多次反映也没有人管，承诺成了空话", domain="township"),
+        row("街道办答应的老旧小区加装电梯补贴一直没有发放，居民去问了好几次都说在等资金",
+            domain="township", same_story_as="part_x.jsonl:7"),  # names no row: dropped, not silently kept
+    ])
+    loaded = load_corpus([f])
+    assert [r.origin for r in loaded.rows] == ["part_x.jsonl:1", "part_x.jsonl:3"]  # the third line is still :3
+    assert [(d.origin, d.reason) for d in loaded.set_aside] == [("part_x.jsonl:2", "same story as part_x.jsonl:1")]
+    assert [d.origin for d in loaded.dropped] == ["part_x.jsonl:4"]
+    assert "not a kept row" in loaded.dropped[0].reason
+    assert "1 set aside as the same story as another row" in loaded.summary()
+
+
 def test_pinyin_glosses_of_mirror_sites_are_removed(tmp_path) -> None:
     f = write(tmp_path / "p.jsonl", [row("一家公司在四川問(wèn)政平臺(tái)公開向農(nóng)業(yè)農(nóng)村局催要項(xiàng)目欠款，稱合同早已履行完畢",
                                         script="traditional")])
@@ -98,7 +115,7 @@ def test_the_shipped_corpus_loads_whole_meets_the_floor_and_every_site_has_one_s
     # what a collection round must leave behind: no line the loader drops, every site recorded in
     # splits.json (so `lexicon check` reads a fixed holdout), and the floor per domain and script
     loaded = load_corpus()
-    assert loaded.dropped == []
+    assert loaded.dropped == []  # and so every row set aside names a row that keeps its story
     splits = read_splits()
     assert {r.site for r in loaded.rows} <= set(splits)
     assert set(splits.values()) <= set(SPLITS)
