@@ -35,7 +35,22 @@ def test_the_command_prints_pairs_against_the_shipped_corpus(tmp_path, capsys) -
 
     row = load_corpus().rows[0]
     path = tmp_path / "candidates.jsonl"
-    path.write_text(json.dumps({"text": row.text[:120]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps({"text": row.text[:120]}, ensure_ascii=False) + "\n"
+                    + json.dumps({"text": NOISE, "source": row.source}, ensure_ascii=False) + "\n", encoding="utf-8")
     assert main([str(path)]) == 0
     out, err = capsys.readouterr()
-    assert f"=== candidates.jsonl:1  vs  {row.origin}" in out and "1 pairs to read" in err
+    assert f"=== candidates.jsonl:1  vs  {row.origin}  5-gram overlap" in out
+    assert f"=== candidates.jsonl:2  vs  {row.origin}  same page, " in out  # another text from the row's page
+
+
+def test_a_row_from_a_page_the_corpus_already_copied_is_flagged_whatever_its_words() -> None:
+    # the eighth round's same-page review: a case and its follow-up on one page share neither text nor names
+    corpus = [("part_a.jsonl:1", ARREARS), ("part_a.jsonl:2", NOISE)]
+    new = [("new.jsonl:1", OTHER_TOWN), ("new.jsonl:2", "我家门口的下水道堵了一个月，臭气熏天，街道说不归他们管")]
+    pages = {"part_a.jsonl:1": "https://www.example.cn/news/1.html", "part_a.jsonl:2": "https://example.cn/news/2.html",
+             "new.jsonl:1": "http://example.cn/news/1.html#comments",  # the same page: scheme, www, fragment aside
+             "new.jsonl:2": "https://example.cn/news/3.html"}
+    [pair] = candidates(corpus, new, pages)
+    assert (pair.new, pair.other, pair.same_page) == ("new.jsonl:1", "part_a.jsonl:1", True)
+    assert pair.overlap == 0.0 and pair.rare == 0
+    assert candidates(corpus, new) == []  # without addresses only the texts are compared
