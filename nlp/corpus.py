@@ -146,6 +146,7 @@ def load_corpus(paths: Iterable[str | Path] | None = None) -> LoadedCorpus:
     files = sorted(CORPUS_DIR.glob("*.jsonl")) if paths is None else [Path(p) for p in paths]
     out = LoadedCorpus()
     seen: dict[str, str] = {}  # dedup key -> origin of the kept copy
+    repeats: list[tuple[str, str]] = []  # (origin, the origin whose story it tells again)
     for path in files:
         with path.open(encoding="utf-8-sig") as fh:
             for lineno, line in enumerate(fh, start=1):
@@ -162,7 +163,7 @@ def load_corpus(paths: Iterable[str | Path] | None = None) -> LoadedCorpus:
                     out.dropped.append(Dropped(origin, problem))
                     continue
                 if obj.get("same_story_as"):
-                    out.set_aside.append(Dropped(origin, f"same story as {obj['same_story_as']}"))
+                    repeats.append((origin, str(obj["same_story_as"])))
                     continue
                 text = " ".join(obj["text"].split())
                 glossless = _PINYIN_GLOSS.sub("", text)
@@ -183,10 +184,11 @@ def load_corpus(paths: Iterable[str | Path] | None = None) -> LoadedCorpus:
                     site=site_of(obj["source"]), origin=origin,
                 ))
     kept = {r.origin for r in out.rows}
-    for d in list(out.set_aside):  # the story must still be told by the row it points at
-        if d.reason.removeprefix("same story as ") not in kept:
-            out.set_aside.remove(d)
-            out.dropped.append(Dropped(d.origin, f"{d.reason}, which is not a kept row"))
+    for origin, told_by in repeats:  # the story must still be told by the row it points at
+        if told_by in kept:
+            out.set_aside.append(Dropped(origin, f"same story as {told_by}"))
+        else:
+            out.dropped.append(Dropped(origin, f"same story as {told_by}, which is not a kept row"))
     return out
 
 
