@@ -12,7 +12,8 @@ normalisation: simplified, lower-case, no spaces or punctuation, so the same
 complaint quoted by two sites counts once).  Everything dropped is reported with
 its file, line and reason, so a collector can fix it instead of it vanishing.  A line
 with ``"same_story_as": "part_a.jsonl:12"`` (a reader found it tells that row's story
-again) is set aside, not loaded: it stays in its file so line references hold.
+again) or ``"not_a_complaint": "<why>"`` (a reader found it accuses no one of anything concrete:
+commentary, a notice) is set aside, not loaded: it stays in its file so line references hold.
 
 Splits are by *site* (:func:`site_of`: the registrable part of the URL's host), so no
 source ever appears in two of train / dev / holdout: a model must not be scored on
@@ -77,7 +78,8 @@ class Dropped:
 class LoadedCorpus:
     rows: list[CorpusRow] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
-    # rows a reader found to tell a story another row already tells ("same_story_as"): kept in their
+    # rows a reader found to tell a story another row already tells ("same_story_as"), or not to be a
+    # complaint at all ("not_a_complaint": commentary, a notice, rule 10 of the guide): kept in their
     # file, so every "part_x.jsonl:N" named in the docs still points at the same row, but not loaded
     set_aside: list[Dropped] = field(default_factory=list)
     cleaned: int = 0  # texts whose pinyin glosses were removed
@@ -87,8 +89,11 @@ class LoadedCorpus:
         kept = f"{len(self.rows)} texts kept"
         if self.cleaned:
             kept += f", {self.cleaned} with pinyin glosses removed"
-        if self.set_aside:
-            kept += f", {len(self.set_aside)} set aside as the same story as another row"
+        repeats = sum(d.reason.startswith("same story") for d in self.set_aside)
+        if repeats:
+            kept += f", {repeats} set aside as the same story as another row"
+        if len(self.set_aside) > repeats:
+            kept += f", {len(self.set_aside) - repeats} set aside as not a complaint"
         if not self.dropped:
             return kept + ", none dropped"
         reasons = Counter(d.reason.split(":")[0] for d in self.dropped)
@@ -164,6 +169,9 @@ def load_corpus(paths: Iterable[str | Path] | None = None) -> LoadedCorpus:
                     continue
                 if obj.get("same_story_as"):
                     repeats.append((origin, str(obj["same_story_as"])))
+                    continue
+                if obj.get("not_a_complaint"):
+                    out.set_aside.append(Dropped(origin, f"not a complaint: {obj['not_a_complaint']}"))
                     continue
                 text = " ".join(obj["text"].split())
                 glossless = _PINYIN_GLOSS.sub("", text)

@@ -368,7 +368,9 @@ async def test_tasks_lists_nearest_deadline_first(harness):
 async def test_automatic_assignment_when_classifier_and_directory_agree(harness):
     official = await bind_official(harness, 7117, department="亭湖区住房和城乡建设局")
     citizen = harness.chat(7014)
-    await citizen.send("亭湖区住建局拖欠我们工程款380万元，项目2022年底就竣工验收了，一直拖着不给")
+    # confidence well above the policy's 0.95 for automatic routing (this text: 0.98), so a retrained
+    # classifier's small shifts do not decide the test
+    await citizen.send("亭湖区住建局拖欠我们公司工程款380万元，项目2022年底就竣工验收了，结算也审定了，住建局一直拖着不给")
     assert "地方政府债务" in citizen.last().text
     await citizen.tap("✅ 是，地方政府债务")
     await citizen.tap("亭湖区住房和城乡建设局")

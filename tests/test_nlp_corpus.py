@@ -63,6 +63,21 @@ def test_a_row_marked_as_another_rows_story_is_set_aside_and_its_line_numbers_st
     assert "1 set aside as the same story as another row" in loaded.summary()
 
 
+def test_a_row_a_reader_found_not_to_be_a_complaint_is_set_aside_with_the_reason(tmp_path) -> None:
+    commentary = "有的干部把信访件视为烫手山芋，能推就推，能拖就拖，这种踢皮球现象必须整治"
+    f = write(tmp_path / "part_x.jsonl", [
+        row(),
+        row(commentary, domain="conduct", not_a_complaint="commentary: names no body or case (rule 10)"),
+        row("镇政府公开承诺的道路硬化工程到现在都没动工，村民多次反映也没有人管，承诺成了空话", domain="township"),
+    ])
+    loaded = load_corpus([f])
+    assert [r.origin for r in loaded.rows] == ["part_x.jsonl:1", "part_x.jsonl:3"]
+    assert commentary not in [r.text for r in loaded.rows] and not loaded.dropped
+    assert [(d.origin, d.reason) for d in loaded.set_aside] == [
+        ("part_x.jsonl:2", "not a complaint: commentary: names no body or case (rule 10)")]
+    assert "1 set aside as not a complaint" in loaded.summary() and "same story" not in loaded.summary()
+
+
 def test_pinyin_glosses_of_mirror_sites_are_removed(tmp_path) -> None:
     f = write(tmp_path / "p.jsonl", [row("一家公司在四川問(wèn)政平臺(tái)公開向農(nóng)業(yè)農(nóng)村局催要項(xiàng)目欠款，稱合同早已履行完畢",
                                         script="traditional")])
