@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+from .crossval import site_drawn
 from .learned import is_evidence_token
 from .normalize import normalize_text
 from .training import _figures
@@ -92,14 +93,18 @@ def _ranked(model, X) -> list[tuple[str, float, list[str]]]:
     return preds
 
 
-def fit_and_score(name: str, c: float, train: Sequence[Text], test: Sequence[Text]) -> dict:
-    """Figures on ``test`` of baseline ``name`` with C = ``c`` trained on ``train``."""
+def _predict(name: str, c: float, train: Sequence[Text], test: Sequence[Text]) -> list[tuple[str, float, list[str]]]:
+    """Ranked predictions for ``test`` of baseline ``name`` with C = ``c`` trained on ``train``."""
     features, model = BASELINES[name]
     vec = _features(features)
-    X = vec.fit_transform(list(train))
     clf = _model(model, c)
-    clf.fit(X, [t.domain for t in train], sample_weight=[t.weight for t in train])
-    return _figures(_ranked(clf, vec.transform(list(test))), [t.domain for t in test])
+    clf.fit(vec.fit_transform(list(train)), [t.domain for t in train], sample_weight=[t.weight for t in train])
+    return _ranked(clf, vec.transform(list(test)))
+
+
+def fit_and_score(name: str, c: float, train: Sequence[Text], test: Sequence[Text]) -> dict:
+    """Figures on ``test`` of baseline ``name`` with C = ``c`` trained on ``train``."""
+    return _figures(_predict(name, c, train, test), [t.domain for t in test])
 
 
 def _fold_of(site: str) -> int:
@@ -117,11 +122,7 @@ def choose_c(name: str, train: Sequence[Text]) -> tuple[float, float]:
             if not held:
                 continue
             rest = [t for t in train if not (t.weight == 1.0 and _fold_of(t.site) == k)]
-            features, model = BASELINES[name]
-            vec = _features(features)
-            clf = _model(model, c)
-            clf.fit(vec.fit_transform(rest), [t.domain for t in rest], sample_weight=[t.weight for t in rest])
-            preds += _ranked(clf, vec.transform(held))
+            preds += _predict(name, c, rest, held)
             gold += [t.domain for t in held]
         f1 = _figures(preds, gold)["macro_f1"]
         if f1 > best[1]:
@@ -157,9 +158,7 @@ def _row(name: str, f: dict, extra: str = "") -> str:
 
 def _share(texts: Sequence[Text], fraction: float, draw: int) -> list[Text]:
     """The texts of a share of the sites, drawn as ``nlp.crossval.learning_curve`` draws them."""
-    def keep(site: str) -> bool:
-        return int(hashlib.sha256(f"{draw}:{site}".encode()).hexdigest(), 16) % 10_000 < fraction * 10_000
-    return [t for t in texts if keep(t.site)]
+    return [t for t in texts if site_drawn(t.site, fraction, draw)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from .training import Doc, TrainingSettings, _figures, _predict, _score, _Tables, select, train, usable
 
-__all__ = ["cross_validate", "dev_figures", "learning_curve", "parse_candidate", "SALTS"]
+__all__ = ["cross_validate", "dev_figures", "learning_curve", "parse_candidate", "site_drawn", "SALTS"]
 
 SALTS = ("", "a", "b", "c", "d", "e")
 _KEYS = ("macro_f1", "top2", "accuracy", "other_recall", "other_precision")
@@ -64,6 +64,11 @@ def dev_figures(train_docs: Sequence[Doc], dev_docs: Sequence[Doc],
     return f
 
 
+def site_drawn(site: str, fraction: float, draw: int) -> bool:
+    """Whether ``site`` is in draw ``draw`` of a ``fraction`` of the sites (by SHA-256 of draw + site)."""
+    return int(hashlib.sha256(f"{draw}:{site}".encode()).hexdigest(), 16) % 10_000 < fraction * 10_000
+
+
 def learning_curve(train_docs: Sequence[Doc], dev_docs: Sequence[Doc], extra: Sequence[Doc] = (),
                    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0), draws: int = 2,
                    settings: TrainingSettings = TrainingSettings()) -> list[dict]:
@@ -75,8 +80,7 @@ def learning_curve(train_docs: Sequence[Doc], dev_docs: Sequence[Doc], extra: Se
     for fraction in fractions:
         runs = []
         for draw in range(1 if fraction >= 1 else draws):
-            keep = {s for s in sites
-                    if int(hashlib.sha256(f"{draw}:{s}".encode()).hexdigest(), 16) % 10_000 < fraction * 10_000}
+            keep = {s for s in sites if site_drawn(s, fraction, draw)}
             part = [d for d in train_docs if d.group in keep]
             runs.append({**dev_figures([*part, *extra], dev_docs, settings),
                          "texts": sum(1 for d in part if d.scored)})
